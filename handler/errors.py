@@ -1,0 +1,108 @@
+"""Every failure a request can meet, by name. `handler.responses` maps them to HTTP.
+
+    LakegateError
+    ├── CatalogueError            the catalogue file is invalid (start-up, never per request)
+    ├── ConfigurationError        settings are missing or contradictory (start-up)
+    ├── BadRequest                400: a parameter is unknown, repeated or malformed
+    ├── NotFound                  404: no such route or dataset
+    ├── NotAcceptable             406: no representation the client accepts
+    ├── Unauthorized              401: admin credentials missing or wrong
+    ├── TooManyRequests           429: an operator action is throttled
+    └── UpstreamError             the warehouse or AWS failed us
+        ├── WarehouseTimeout      504: the statement outlived its time budget (cancelled)
+        ├── WarehouseUnavailable  503: throttled, 5xx or unreachable after retries
+        ├── WarehouseRejected     502: FAILED/CANCELED statement, auth refused, or a bad answer
+        ├── ShapingError          502: a value did not parse as its declared type
+        └── CacheUnavailable      the cache store failed; callers fail open, never surfaced
+
+Messages on UpstreamError subclasses are written by lakegate, never copied from the
+warehouse: Databricks error text can carry table names, SQL and hosts.
+"""
+
+from __future__ import annotations
+
+
+class LakegateError(Exception):
+    """Base of every error lakegate raises on purpose."""
+
+
+class CatalogueError(LakegateError):
+    """The dataset catalogue failed validation."""
+
+
+class ConfigurationError(LakegateError):
+    """The settings are missing or contradictory."""
+
+
+class BadRequest(LakegateError):
+    """A client error tied to one query parameter."""
+
+    def __init__(self, code: str, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.parameter = parameter
+
+
+class NotFound(LakegateError):
+    def __init__(self, message: str = "No such resource.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAcceptable(LakegateError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(LakegateError):
+    """Admin credentials are missing or wrong; the message never says which."""
+
+
+class TooManyRequests(LakegateError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class UpstreamError(LakegateError):
+    """A dependency failed. `detail` is for logs only and must hold no warehouse text."""
+
+    retry_after: int | None = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        statement_id: str | None = None,
+        error_code: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.statement_id = statement_id
+        self.error_code = error_code
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
+class WarehouseTimeout(UpstreamError):
+    retry_after = 5
+
+
+class WarehouseUnavailable(UpstreamError):
+    retry_after = 10
+
+
+class WarehouseRejected(UpstreamError):
+    pass
+
+
+class ShapingError(UpstreamError):
+    pass
+
+
+class CacheUnavailable(UpstreamError):
+    pass
