@@ -63,7 +63,10 @@ class Filter(_Strict):
     @model_validator(mode="after")
     def _coherent(self) -> Filter:
         if self.pattern is not None:
-            re.compile(self.pattern)
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"filter {self.name!r}: pattern does not compile: {exc}") from exc
         if self.case_insensitive and self.type != "string":
             raise ValueError(f"filter {self.name!r}: case_insensitive applies to strings only")
         if self.type == "string" and self.max_length is None:

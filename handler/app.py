@@ -1,0 +1,44 @@
+"""The Lambda entry point: `handler.app.lambda_handler`.
+
+The catalogue is loaded and the routes are built at import time (Lambda's init phase,
+which runs on a full CPU); settings and clients are built on the first request that
+needs them and then reused while the container stays warm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handler.catalogue import load_catalogue
+from handler.routes import create_app
+from handler.services import ServicesCache
+from handler.settings import Settings, catalogue_path
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+logger = Logger(service="lakegate")
+
+CATALOGUE = load_catalogue(catalogue_path())
+
+
+def new_container(settings: Settings | None = None) -> LambdaHandler:
+    """Everything one Lambda container holds: its resolver and its reused clients.
+
+    The local Function URL server calls this once per simulated container, because a
+    Powertools resolver keeps the current event on itself and serves one at a time.
+    `settings` defaults to the environment's (read on first use).
+    """
+    app = create_app(CATALOGUE, ServicesCache(settings))
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handle
+
+
+lambda_handler = new_container()

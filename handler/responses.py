@@ -1,0 +1,149 @@
+"""HTTP responses: the one place errors become status codes, and bodies get compressed.
+
+Error bodies are always `{"error": {"code", "message", "parameter"?, "request_id"}}`,
+with `Cache-Control: no-store` so neither browsers nor CloudFront keep them.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+
+import orjson
+from aws_lambda_powertools.event_handler import Response
+
+from handler.errors import (
+    BadRequest,
+    CacheUnavailable,
+    LakegateError,
+    NotAcceptable,
+    NotFound,
+    ShapingError,
+    TooManyRequests,
+    Unauthorized,
+    UpstreamError,
+    WarehouseRejected,
+    WarehouseTimeout,
+    WarehouseUnavailable,
+)
+
+JSON = "application/json"
+CSV = "text/csv; charset=utf-8; header=present"
+NO_STORE = "no-store"
+# Below this size gzip costs more CPU than it saves bytes.
+MIN_COMPRESS_BYTES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorShape:
+    status: int
+    code: str
+    message: str
+
+
+# Upstream failures get fixed, generic messages: the warehouse's own text never leaves.
+_UPSTREAM: dict[type[UpstreamError], ErrorShape] = {
+    WarehouseTimeout: ErrorShape(504, "warehouse_timeout", "The data warehouse did not answer in time."),
+    WarehouseUnavailable: ErrorShape(
+        503, "warehouse_unavailable", "The data warehouse is temporarily unavailable."
+    ),
+    WarehouseRejected: ErrorShape(502, "warehouse_error", "The data warehouse could not answer."),
+    ShapingError: ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data."),
+    CacheUnavailable: ErrorShape(503, "cache_unavailable", "The result cache is unavailable."),
+}
+
+
+def serialize(body: object) -> str:
+    """The resolver's serializer: bodies lakegate encoded itself pass through untouched."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, bytes):
+        # Compressed bodies; Powertools base64-encodes bytes after this step.
+        return body  # type: ignore[return-value]
+    return orjson.dumps(body).decode()
+
+
+def error_response(exc: LakegateError, request_id: str | None) -> Response[str]:
+    """Map a LakegateError to its HTTP response."""
+    if isinstance(exc, BadRequest):
+        return error(400, exc.code, exc.message, request_id, parameter=exc.parameter)
+    if isinstance(exc, NotFound):
+        return error(404, "not_found", exc.message, request_id)
+    if isinstance(exc, NotAcceptable):
+        return error(406, "not_acceptable", exc.message, request_id)
+    if isinstance(exc, Unauthorized):
+        return error(401, "unauthorized", "Missing or invalid admin token.", request_id)
+    if isinstance(exc, TooManyRequests):
+        return error(429, "throttled", exc.message, request_id, retry_after=exc.retry_after)
+    if isinstance(exc, UpstreamError):
+        shape = next(s for cls, s in _UPSTREAM.items() if isinstance(exc, cls))
+        return error(shape.status, shape.code, shape.message, request_id, retry_after=exc.retry_after)
+    return internal_error(request_id)
+
+
+def internal_error(request_id: str | None) -> Response[str]:
+    return error(500, "internal_error", "Something went wrong on our side.", request_id)
+
+
+def error(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None,
+    *,
+    parameter: str | None = None,
+    retry_after: int | None = None,
+) -> Response[str]:
+    detail: dict[str, str] = {"code": code, "message": message}
+    if parameter is not None:
+        detail["parameter"] = parameter
+    if request_id:
+        detail["request_id"] = request_id
+    headers = {"Cache-Control": NO_STORE}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=orjson.dumps({"error": detail}).decode(),
+        headers=headers,
+    )
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """True when the client lists gzip (or *) with a non-zero quality."""
+    for coding in (accept_encoding or "").split(","):
+        name, _, params = coding.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=").strip()
+            return quality == "" or _positive(quality)
+    return False
+
+
+def _positive(quality: str) -> bool:
+    try:
+        return float(quality) > 0
+    except ValueError:
+        return False
+
+
+def gzip_body(body: bytes) -> bytes:
+    # mtime=0 keeps the bytes (and so the ETag) identical for identical content.
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def body_response(
+    body: bytes,
+    content_type: str,
+    *,
+    accept_encoding: str | None,
+    headers: dict[str, str],
+    status: int = 200,
+) -> Response[str | bytes]:
+    """A data response, gzip-compressed (bytes, so base64 on the wire) when the client accepts it."""
+    headers = {**headers, "Vary": "Accept, Accept-Encoding"}
+    if accepts_gzip(accept_encoding) and len(body) >= MIN_COMPRESS_BYTES:
+        headers["Content-Encoding"] = "gzip"
+        return Response(status, content_type, gzip_body(body), headers)
+    # Text bodies stay text: no base64 inflation for clients that do not compress.
+    return Response(status, content_type, body.decode("utf-8"), headers)

@@ -1,0 +1,164 @@
+"""The HTTP surface: one route per catalogue dataset, plus health, Swagger and error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from handler import openapi
+from handler.catalogue import Catalogue, Dataset
+from handler.datasets import Page, fetch_page
+from handler.errors import BadRequest, LakegateError, NotFound, UpstreamError
+from handler.query import Query, parse_query
+from handler.responses import body_response, error_response, internal_error, serialize
+from handler.services import Services
+from handler.warehouse import Deadline, budget_seconds
+
+logger = Logger(child=True)
+
+API_VERSION = "1.0.0"
+
+
+def create_app(catalogue: Catalogue, services: Callable[[], Services]) -> LambdaFunctionUrlResolver:
+    """Build the resolver. `services` is called on first use, so start-up stays cheap."""
+    app = LambdaFunctionUrlResolver(enable_validation=True, serializer=serialize)
+
+    for dataset in catalogue.datasets:
+        _add_dataset_route(app, dataset, services)
+
+    @app.get("/healthz", summary="Liveness check", responses=openapi.error_responses())
+    def healthz() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type="application/json",
+            body='{"status":"ok"}',
+            headers={"Cache-Control": "no-store"},
+        )
+
+    app.enable_swagger(
+        path="/swagger",
+        title="lakegate",
+        version=API_VERSION,
+        description="Cached, read-only access to lakehouse datasets.",
+        compress=True,
+    )
+    _add_error_handlers(app, catalogue)
+    return app
+
+
+def _add_dataset_route(
+    app: LambdaFunctionUrlResolver, dataset: Dataset, services: Callable[[], Services]
+) -> None:
+    def endpoint(**_validated: Any) -> Response[str | bytes]:
+        event = app.current_event
+        query = parse_query(dataset, event.raw_query_string, event.headers.get("accept"))
+        runtime = services()
+        context = app.lambda_context
+        remaining_ms = context.get_remaining_time_in_millis() if context else 30_000
+        settings = runtime.settings.warehouse
+        deadline = Deadline.after(
+            budget_seconds(remaining_ms, settings.reserve_seconds, settings.max_budget_seconds)
+        )
+        page = fetch_page(runtime.warehouse, dataset, query, deadline)
+        return body_response(
+            page.body,
+            page.content_type,
+            accept_encoding=event.headers.get("accept-encoding"),
+            headers=_page_headers(dataset, query, page, event.raw_query_string),
+        )
+
+    endpoint.__name__ = f"get_{dataset.name}"
+    endpoint.__doc__ = dataset.description
+    endpoint.__signature__ = openapi.endpoint_signature(dataset)  # type: ignore[attr-defined]
+    app.get(
+        dataset.route,
+        summary=dataset.title,
+        description=dataset.description,
+        responses=openapi.responses(dataset),
+        tags=["datasets"],
+        operation_id=f"get_{dataset.name}",
+    )(endpoint)
+
+
+def _page_headers(dataset: Dataset, query: Query, page: Page, raw_query: str) -> dict[str, str]:
+    fresh = dataset.freshness
+    headers = {
+        "Cache-Control": f"public, max-age={fresh.ttl_seconds}, s-maxage={fresh.ttl_seconds}",
+        "X-Row-Count": str(page.row_count),
+    }
+    if page.has_more:
+        headers["Link"] = f'<{_next_page(dataset, query, page, raw_query)}>; rel="next"'
+    return headers
+
+
+def _next_page(dataset: Dataset, query: Query, page: Page, raw_query: str) -> str:
+    # Relative to the request URL (RFC 8288): behind CloudFront the Host header the
+    # origin sees is the Function URL's, not the one the client used.
+    params = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if k != "offset"]
+    params.append(("offset", str(query.offset + page.row_count)))
+    return f"{dataset.route}?{urlencode(params)}"
+
+
+def _add_error_handlers(app: LambdaFunctionUrlResolver, catalogue: Catalogue) -> None:
+    def request_id() -> str | None:
+        try:
+            return str(app.current_event.request_context.request_id)
+        except (AttributeError, KeyError, TypeError):
+            return None
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[str]:
+        # Powertools' first validation pass; reported in our shape, never as its 422.
+        event = app.current_event
+        return error_response(
+            _bad_request_from(exc, catalogue, event.path, event.raw_query_string), request_id()
+        )
+
+    @app.exception_handler(LakegateError)
+    def known_failure(exc: LakegateError) -> Response[str]:
+        if isinstance(exc, UpstreamError):
+            logger.warning(
+                "upstream failure",
+                extra={
+                    "error": type(exc).__name__,
+                    "detail": exc.detail,
+                    "statement_id": exc.statement_id,
+                    "error_code": exc.error_code,
+                },
+            )
+        return error_response(exc, request_id())
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return internal_error(request_id())
+
+    @app.not_found
+    def not_found(exc: Exception) -> Response[str]:
+        return error_response(NotFound("No such route."), request_id())
+
+
+
+def _bad_request_from(
+    exc: RequestValidationError, catalogue: Catalogue, path: str, raw_query: str
+) -> BadRequest:
+    """Our own parser's precise message when it agrees; a generic one naming the parameter if not."""
+    dataset = next((d for d in catalogue.datasets if d.route == path), None)
+    if dataset is not None:
+        try:
+            parse_query(dataset, raw_query)
+        except BadRequest as precise:
+            return precise
+        except LakegateError:
+            pass
+    errors = list(exc.errors())
+    location = tuple(errors[0].get("loc", ())) if errors else ()
+    parameter = str(location[-1]) if len(location) >= 2 else None
+    if parameter is None:
+        return BadRequest("invalid_request", "The request is invalid.")
+    return BadRequest("invalid_parameter", f"Parameter {parameter!r} is invalid.", parameter)

@@ -1,0 +1,115 @@
+"""One typed settings object, built once per container from the environment.
+
+Nothing else in lakegate reads `os.environ`: components receive the parts of
+`Settings` they need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from handler.errors import ConfigurationError
+
+
+class WarehouseSettings(BaseModel):
+    """Where the SQL warehouse is and how to authenticate to it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    warehouse_id: str
+    # Exactly one credential source is used, in this order of preference:
+    token: SecretStr | None = None  # a PAT, locally
+    secret_arn: str | None = None  # Secrets Manager: {"token": ...} or {"client_id", "client_secret"}
+    client_id: str | None = None  # OAuth machine-to-machine, locally
+    client_secret: SecretStr | None = None
+    secret_max_age_seconds: int = 300
+    # Execute waits this long server-side before handing back a statement id to poll.
+    wait_timeout_seconds: int = Field(default=10, ge=0, le=50)
+    connect_timeout_seconds: float = 3.05
+    read_timeout_seconds: float = 60.0
+    # Budget left for the warehouse = Lambda remaining time minus this reserve
+    # (time to shape, store and answer), capped at max_budget_seconds.
+    reserve_seconds: float = 2.0
+    max_budget_seconds: float = 25.0
+
+    @field_validator("host")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Like the Databricks SDK, accept a bare workspace host and assume https.
+        value = value.strip().rstrip("/")
+        if not value:
+            raise ValueError("must not be empty")
+        if "://" not in value:
+            value = f"https://{value}"
+        return value
+
+    @field_validator("wait_timeout_seconds")
+    @classmethod
+    def _databricks_range(cls, value: int) -> int:
+        # The API accepts 0 (return at once) or 5..50 seconds, nothing in between.
+        if 0 < value < 5:
+            raise ValueError("must be 0 or between 5 and 50")
+        return value
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    warehouse: WarehouseSettings
+    service_name: str = "lakegate"
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+def catalogue_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The catalogue file (LAKEGATE_CATALOGUE), or None for the packaged one.
+
+    Separate from `load_settings` so that a container whose warehouse settings are
+    broken still starts and answers /healthz and /swagger.
+    """
+    value = (os.environ if environ is None else environ).get("LAKEGATE_CATALOGUE")
+    return Path(value) if value else None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables; raise ConfigurationError naming what is wrong."""
+    env = os.environ if environ is None else environ
+    missing = [k for k in ("DATABRICKS_HOST", "DATABRICKS_WAREHOUSE_ID") if not env.get(k)]
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+    raw = {
+        "host": env["DATABRICKS_HOST"],
+        "warehouse_id": env["DATABRICKS_WAREHOUSE_ID"],
+        "token": _blank_to_none(env.get("DATABRICKS_TOKEN")),
+        "secret_arn": _blank_to_none(env.get("DATABRICKS_SECRET_ARN")),
+        "client_id": _blank_to_none(env.get("DATABRICKS_CLIENT_ID")),
+        "client_secret": _blank_to_none(env.get("DATABRICKS_CLIENT_SECRET")),
+    }
+    optional = {
+        "wait_timeout_seconds": "LAKEGATE_WAIT_TIMEOUT_SECONDS",
+        "max_budget_seconds": "LAKEGATE_MAX_BUDGET_SECONDS",
+        "reserve_seconds": "LAKEGATE_RESERVE_SECONDS",
+    }
+    raw.update({field: env[var] for field, var in optional.items() if env.get(var)})
+    try:
+        warehouse = WarehouseSettings.model_validate(raw)
+        settings = Settings(
+            warehouse=warehouse,
+            service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid settings: {problems}") from exc
+    if not (warehouse.token or warehouse.secret_arn or (warehouse.client_id and warehouse.client_secret)):
+        raise ConfigurationError(
+            "no Databricks credentials: set DATABRICKS_TOKEN, DATABRICKS_SECRET_ARN, or "
+            "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET"
+        )
+    return settings

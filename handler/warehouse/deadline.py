@@ -1,0 +1,65 @@
+"""Time budgets and retry pacing for warehouse calls.
+
+Everything the client does for one request (execute, retries, polls, chunks)
+happens inside one Deadline derived from the Lambda's remaining time, so a slow
+warehouse turns into a clean 504 instead of a Lambda timeout.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Deadline:
+    """A point on the monotonic clock after which no new warehouse work starts."""
+
+    expires_at: float
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + max(0.0, seconds))
+
+    def remaining(self) -> float:
+        return max(0.0, self.expires_at - self.clock())
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+def budget_seconds(remaining_ms: int, reserve_seconds: float, max_budget_seconds: float) -> float:
+    """Warehouse budget from the Lambda's remaining time, keeping a reserve to answer."""
+    return max(0.0, min(remaining_ms / 1000.0 - reserve_seconds, max_budget_seconds))
+
+
+def backoff_seconds(
+    attempt: int,
+    *,
+    base: float = 0.2,
+    cap: float = 4.0,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Capped exponential backoff with full jitter; a server's Retry-After wins when larger."""
+    jittered = (rng or random).uniform(0.0, min(cap, base * (2**attempt)))
+    return max(jittered, retry_after or 0.0)
+
+
+def poll_interval_seconds(poll: int, *, first: float = 0.05, cap: float = 1.0) -> float:
+    """Polls start fast (most statements finish in well under a second) and slow down."""
+    return min(cap, first * (2**poll))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as delay-seconds (the HTTP-date form is not used by Databricks)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None

@@ -1,0 +1,82 @@
+"""The Statement Execution API 2.0 wire format, as pydantic models (only what lakegate reads).
+
+Unknown fields are ignored: Databricks adds fields over time and an older client
+must keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"})
+
+StatementState = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "CLOSED"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ServiceError(_Wire):
+    error_code: str | None = None
+    # `message` exists on the wire but is deliberately not modelled: it can carry
+    # table names, SQL text and hosts, and lakegate never logs or forwards it.
+
+
+class StatementStatus(_Wire):
+    state: StatementState
+    error: ServiceError | None = None
+    sql_state: str | None = None
+
+
+class ColumnInfo(_Wire):
+    name: str
+    type_name: str | None = None
+    type_text: str | None = None
+    type_precision: int | None = None
+    type_scale: int | None = None
+    position: int | None = None
+
+
+class ResultSchema(_Wire):
+    column_count: int | None = None
+    columns: list[ColumnInfo] = []
+
+
+class ResultManifest(_Wire):
+    format: str | None = None
+    # `schema` would shadow a BaseModel attribute, hence the alias.
+    result_schema: ResultSchema | None = Field(default=None, alias="schema")
+    total_chunk_count: int | None = None
+    total_row_count: int | None = None
+    truncated: bool = False
+
+
+class ResultData(_Wire):
+    chunk_index: int | None = None
+    row_offset: int | None = None
+    row_count: int | None = None
+    data_array: list[list[str | None]] | None = None
+    next_chunk_index: int | None = None
+    next_chunk_internal_link: str | None = None
+
+
+class StatementResponse(_Wire):
+    statement_id: str
+    status: StatementStatus
+    manifest: ResultManifest | None = None
+    result: ResultData | None = None
+
+
+class ErrorBody(_Wire):
+    """The body of a non-2xx answer: `{"error_code": ..., "message": ...}` (message ignored)."""
+
+    error_code: str | None = None
+
+
+class OAuthToken(_Wire):
+    access_token: str
+    expires_in: int = 3600
+    token_type: str = "Bearer"

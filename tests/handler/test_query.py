@@ -1,0 +1,119 @@
+"""Query parsing: every parameter is validated, and every refusal names the parameter."""
+
+import datetime as dt
+
+import pytest
+
+from handler.catalogue import Dataset, Filter, load_catalogue
+from handler.errors import BadRequest, NotAcceptable
+from handler.query import coerce_filter, negotiate, parse_query
+
+DRIVERS = load_catalogue().get("drivers")
+assert DRIVERS is not None
+
+
+def refused(raw: str, accept: str | None = None, dataset: Dataset = DRIVERS) -> BadRequest:
+    with pytest.raises(BadRequest) as caught:
+        parse_query(dataset, raw, accept)
+    return caught.value
+
+
+def test_the_articles_example_is_typed_and_case_folded() -> None:
+    query = parse_query(DRIVERS, "state=California&year=2016")
+    assert query.filters == (("state", "california"), ("year", 2016))
+    assert query.fields == DRIVERS.column_names
+    assert (query.limit, query.offset, query.format) == (1000, 0, "json")
+
+
+def test_parameter_order_does_not_matter() -> None:
+    assert parse_query(DRIVERS, "year=2016&state=Texas") == parse_query(DRIVERS, "state=TEXAS&year=2016")
+
+
+def test_projection_paging_and_format() -> None:
+    query = parse_query(DRIVERS, "fields=state,drivers&limit=10&offset=20&format=csv")
+    assert query.fields == ("state", "drivers")
+    assert (query.limit, query.offset, query.format) == (10, 20, "csv")
+
+
+def test_percent_encoded_values_are_decoded() -> None:
+    query = parse_query(DRIVERS, "state=New%20York")
+    assert query.filters == (("state", "new york"),)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parameter", "code"),
+    [
+        ("year=16", "year", "invalid_parameter"),
+        ("year=20166", "year", "invalid_parameter"),
+        ("year=abcd", "year", "invalid_parameter"),
+        ("year=", "year", "invalid_parameter"),
+        ("year=2016&year=2017", "year", "repeated_parameter"),
+        ("state=a&state=b", "state", "repeated_parameter"),
+        ("state=" + "x" * 65, "state", "invalid_parameter"),
+        ("colour=red", "colour", "unknown_parameter"),
+        ("YEAR=2016", "YEAR", "unknown_parameter"),
+        ("limit=0", "limit", "invalid_parameter"),
+        ("limit=5001", "limit", "invalid_parameter"),
+        ("limit=-1", "limit", "invalid_parameter"),
+        ("limit=1e3", "limit", "invalid_parameter"),
+        ("offset=-5", "offset", "invalid_parameter"),
+        ("offset=99999999999", "offset", "invalid_parameter"),
+        ("fields=year,secret_column", "fields", "invalid_parameter"),
+        ("fields=", "fields", "invalid_parameter"),
+        ("fields=year,year", "fields", "invalid_parameter"),
+        ("format=xml", "format", "invalid_parameter"),
+    ],
+)
+def test_bad_parameters_are_refused_by_name(raw: str, parameter: str, code: str) -> None:
+    error = refused(raw)
+    assert (error.parameter, error.code) == (parameter, code)
+    assert parameter in error.message
+
+
+def test_accept_header_selects_csv_unless_format_says_otherwise() -> None:
+    assert parse_query(DRIVERS, "", "text/csv").format == "csv"
+    assert parse_query(DRIVERS, "format=json", "text/csv").format == "json"
+    assert parse_query(DRIVERS, "", "application/json, text/csv;q=0.5").format == "json"
+    assert parse_query(DRIVERS, "", "text/html,*/*;q=0.8").format == "json"
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "json"),
+        ("", "json"),
+        ("*/*", "json"),
+        ("text/*", "csv"),
+        ("text/csv;q=0.9, application/json;q=0.1", "csv"),
+        ("application/json;q=0", "csv"),
+    ],
+)
+def test_negotiation(accept: str | None, expected: str) -> None:
+    if accept == "application/json;q=0":
+        with pytest.raises(NotAcceptable):
+            negotiate(accept)
+        return
+    assert negotiate(accept) == expected
+
+
+def test_nothing_acceptable_is_406() -> None:
+    with pytest.raises(NotAcceptable):
+        parse_query(DRIVERS, "", "application/xml")
+
+
+def test_filter_types_ranges_and_dates() -> None:
+    number = Filter(name="n", column="c", type="number", minimum=0, maximum=10)
+    assert coerce_filter(number, "2.5") == 2.5
+    for bad in ("11", "-1", "nan", "inf", "x"):
+        with pytest.raises(BadRequest):
+            coerce_filter(number, bad)
+    integer = Filter(name="i", column="c", type="integer", minimum=1)
+    assert coerce_filter(integer, "+7") == 7
+    for bad in ("0", "1.0", " 7", "7 "):
+        with pytest.raises(BadRequest):
+            coerce_filter(integer, bad)
+    date = Filter(name="d", column="c", type="date")
+    assert coerce_filter(date, "2016-02-29") == dt.date(2016, 2, 29)
+    for bad in ("2015-02-29", "20160229", "2016-W01-1"):
+        with pytest.raises(BadRequest):
+            coerce_filter(date, bad)
