@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cache.metrics import Recorder
 from handler.catalogue import load_catalogue
+from handler.observability import PowertoolsRecorder
 from handler.routes import create_app
 from handler.services import ServicesCache
 from handler.settings import Settings, catalogue_path
@@ -21,24 +23,37 @@ from handler.settings import Settings, catalogue_path
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 logger = Logger(service="lakegate")
+metrics = Metrics(namespace="Lakegate", service="lakegate")
 
 CATALOGUE = load_catalogue(catalogue_path())
 
 
-def new_container(settings: Settings | None = None) -> LambdaHandler:
+def new_container(
+    settings: Settings | None = None, recorder: Recorder | None = None
+) -> LambdaHandler:
     """Everything one Lambda container holds: its resolver and its reused clients.
 
     The local Function URL server calls this once per simulated container, because a
     Powertools resolver keeps the current event on itself and serves one at a time.
-    `settings` defaults to the environment's (read on first use).
+    `settings` defaults to the environment's (read on first use); `recorder` to
+    Powertools EMF metrics, flushed after every invocation.
     """
-    app = create_app(CATALOGUE, ServicesCache(settings))
+    if recorder is not None:
+        app = create_app(CATALOGUE, ServicesCache(recorder, settings))
 
+        @logger.inject_lambda_context(log_event=False, clear_state=True)
+        def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            return app.resolve(event, context)
+
+        return handle
+    emf_app = create_app(CATALOGUE, ServicesCache(PowertoolsRecorder(metrics), settings))
+
+    @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(log_event=False, clear_state=True)
-    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+    def handle_with_metrics(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return emf_app.resolve(event, context)
 
-    return handle
+    return handle_with_metrics
 
 
 lambda_handler = new_container()

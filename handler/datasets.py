@@ -27,9 +27,7 @@ class Page:
     statement_id: str
 
 
-def fetch_page(
-    client: WarehouseClient, dataset: Dataset, query: Query, deadline: Deadline
-) -> Page:
+def fetch_page(client: WarehouseClient, dataset: Dataset, query: Query, deadline: Deadline) -> Page:
     """Run the query's statement and encode one page of rows."""
     result = client.run(build_statement(dataset, query), deadline)
     rows = result.rows

@@ -148,9 +148,20 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
     return documented
 
 
-def error_responses() -> dict[int, OpenAPIResponse]:
-    """Errors documented on non-dataset routes."""
+def health_responses() -> dict[int, OpenAPIResponse]:
     return {
+        200: {
+            "description": "The function is up.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"status": {"const": "ok"}},
+                        "required": ["status"],
+                    }
+                }
+            },
+        },
         500: {
             "description": "Unexpected failure.",
             "content": {"application/json": {"schema": _ERROR_SCHEMA}},

@@ -47,13 +47,17 @@ def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> 
                 name,
             )
     filters = tuple(
-        sorted((f.name, coerce_filter(f, params[f.name])) for f in dataset.filters if f.name in params)
+        sorted(
+            (f.name, coerce_filter(f, params[f.name])) for f in dataset.filters if f.name in params
+        )
     )
     return Query(
         dataset=dataset.name,
         filters=filters,
         fields=_fields(dataset, params.get("fields")),
-        limit=_integer("limit", params.get("limit"), 1, dataset.limit.maximum, dataset.limit.default),
+        limit=_integer(
+            "limit", params.get("limit"), 1, dataset.limit.maximum, dataset.limit.default
+        ),
         offset=_integer("offset", params.get("offset"), 0, MAX_OFFSET, 0),
         format=_format(params.get("format"), accept),
     )
@@ -62,12 +66,16 @@ def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> 
 def _single_valued(raw_query: str) -> dict[str, str]:
     params: dict[str, str] = {}
     try:
-        pairs = parse_qsl(raw_query, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
+        pairs = parse_qsl(
+            raw_query, keep_blank_values=True, strict_parsing=False, max_num_fields=64
+        )
     except ValueError as exc:
         raise BadRequest("malformed_query", "Too many query parameters.") from exc
     for name, value in pairs:
         if name in params:
-            raise BadRequest("repeated_parameter", f"Parameter {name!r} is given more than once.", name)
+            raise BadRequest(
+                "repeated_parameter", f"Parameter {name!r} is given more than once.", name
+            )
         params[name] = value
     return params
 
@@ -75,7 +83,9 @@ def _single_valued(raw_query: str) -> dict[str, str]:
 def coerce_filter(spec: Filter, raw: str) -> FilterValue:
     """Check a filter value against its declaration and convert it to its type."""
     if raw == "":
-        raise BadRequest("invalid_parameter", f"Parameter {spec.name!r} must not be empty.", spec.name)
+        raise BadRequest(
+            "invalid_parameter", f"Parameter {spec.name!r} must not be empty.", spec.name
+        )
     if spec.max_length is not None and len(raw) > spec.max_length:
         raise BadRequest(
             "invalid_parameter",
@@ -139,9 +149,8 @@ def _fields(dataset: Dataset, raw: str | None) -> tuple[str, ...]:
                 f"columns: {', '.join(dataset.column_names)}.",
                 "fields",
             )
-    if len(set(names)) != len(names):
-        raise BadRequest("invalid_parameter", "Parameter 'fields' repeats a column.", "fields")
-    return names
+    # A repeated column is harmless: keep its first position.
+    return tuple(dict.fromkeys(names))
 
 
 def _integer(name: str, raw: str | None, low: int, high: int, default: int) -> int:
@@ -149,7 +158,9 @@ def _integer(name: str, raw: str | None, low: int, high: int, default: int) -> i
         return default
     if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         raise BadRequest(
-            "invalid_parameter", f"Parameter {name!r} must be an integer from {low} to {high}.", name
+            "invalid_parameter",
+            f"Parameter {name!r} must be an integer from {low} to {high}.",
+            name,
         )
     return int(raw)
 
@@ -157,7 +168,9 @@ def _integer(name: str, raw: str | None, low: int, high: int, default: int) -> i
 def _format(raw: str | None, accept: str | None) -> OutputFormat:
     if raw is not None:
         if raw not in _MEDIA:
-            raise BadRequest("invalid_parameter", "Parameter 'format' must be json or csv.", "format")
+            raise BadRequest(
+                "invalid_parameter", "Parameter 'format' must be json or csv.", "format"
+            )
         return "json" if raw == "json" else "csv"
     return negotiate(accept)
 

@@ -30,8 +30,6 @@ from handler.errors import (
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8; header=present"
 NO_STORE = "no-store"
-# Below this size gzip costs more CPU than it saves bytes.
-MIN_COMPRESS_BYTES = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,9 @@ class ErrorShape:
 
 # Upstream failures get fixed, generic messages: the warehouse's own text never leaves.
 _UPSTREAM: dict[type[UpstreamError], ErrorShape] = {
-    WarehouseTimeout: ErrorShape(504, "warehouse_timeout", "The data warehouse did not answer in time."),
+    WarehouseTimeout: ErrorShape(
+        504, "warehouse_timeout", "The data warehouse did not answer in time."
+    ),
     WarehouseUnavailable: ErrorShape(
         503, "warehouse_unavailable", "The data warehouse is temporarily unavailable."
     ),
@@ -53,13 +53,26 @@ _UPSTREAM: dict[type[UpstreamError], ErrorShape] = {
 }
 
 
-def serialize(body: object) -> str:
+class GzipJson:
+    """gzip bytes of a JSON body, boxed so Powertools' JSON encoder passes them to `serialize`.
+
+    With validation on, Powertools runs every JSON response body through its encoder,
+    which would try (and fail) to decode raw gzip bytes as UTF-8 text. A plain class
+    (not a dataclass, which the encoder would unpack) reaches our serializer intact.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def serialize(body: object) -> str | bytes:
     """The resolver's serializer: bodies lakegate encoded itself pass through untouched."""
-    if isinstance(body, str):
+    if isinstance(body, GzipJson):
+        return body.data  # Powertools base64-encodes bytes after this step
+    if isinstance(body, str | bytes):
         return body
-    if isinstance(body, bytes):
-        # Compressed bodies; Powertools base64-encodes bytes after this step.
-        return body  # type: ignore[return-value]
     return orjson.dumps(body).decode()
 
 
@@ -77,7 +90,9 @@ def error_response(exc: LakegateError, request_id: str | None) -> Response[str]:
         return error(429, "throttled", exc.message, request_id, retry_after=exc.retry_after)
     if isinstance(exc, UpstreamError):
         shape = next(s for cls, s in _UPSTREAM.items() if isinstance(exc, cls))
-        return error(shape.status, shape.code, shape.message, request_id, retry_after=exc.retry_after)
+        return error(
+            shape.status, shape.code, shape.message, request_id, retry_after=exc.retry_after
+        )
     return internal_error(request_id)
 
 
@@ -128,22 +143,31 @@ def _positive(quality: str) -> bool:
 
 
 def gzip_body(body: bytes) -> bytes:
-    # mtime=0 keeps the bytes (and so the ETag) identical for identical content.
+    # mtime=0 keeps the bytes identical for identical content.
     return gzip.compress(body, compresslevel=6, mtime=0)
 
 
-def body_response(
-    body: bytes,
+def encoded_response(
+    gzip_body: bytes,
     content_type: str,
     *,
     accept_encoding: str | None,
     headers: dict[str, str],
     status: int = 200,
-) -> Response[str | bytes]:
-    """A data response, gzip-compressed (bytes, so base64 on the wire) when the client accepts it."""
+) -> Response[str | bytes | GzipJson]:
+    """A response from a stored gzip body: sent as is when the client accepts gzip."""
     headers = {**headers, "Vary": "Accept, Accept-Encoding"}
-    if accepts_gzip(accept_encoding) and len(body) >= MIN_COMPRESS_BYTES:
+    if accepts_gzip(accept_encoding):
         headers["Content-Encoding"] = "gzip"
-        return Response(status, content_type, gzip_body(body), headers)
+        body: str | bytes | GzipJson = (
+            GzipJson(gzip_body) if content_type.startswith(JSON) else gzip_body
+        )
+        return Response(status, content_type, body, headers)
     # Text bodies stay text: no base64 inflation for clients that do not compress.
-    return Response(status, content_type, body.decode("utf-8"), headers)
+    return Response(status, content_type, gzip.decompress(gzip_body).decode("utf-8"), headers)
+
+
+def not_modified(headers: dict[str, str]) -> Response[str]:
+    """304: validators and caching headers only, no body."""
+    kept = {k: v for k, v in headers.items() if k not in ("X-Row-Count",)}
+    return Response(304, None, "", {**kept, "Vary": "Accept, Accept-Encoding"})

@@ -24,7 +24,9 @@ class WarehouseSettings(BaseModel):
     warehouse_id: str
     # Exactly one credential source is used, in this order of preference:
     token: SecretStr | None = None  # a PAT, locally
-    secret_arn: str | None = None  # Secrets Manager: {"token": ...} or {"client_id", "client_secret"}
+    secret_arn: str | None = (
+        None  # Secrets Manager: {"token": ...} or {"client_id", "client_secret"}
+    )
     client_id: str | None = None  # OAuth machine-to-machine, locally
     client_secret: SecretStr | None = None
     secret_max_age_seconds: int = 300
@@ -57,10 +59,29 @@ class WarehouseSettings(BaseModel):
         return value
 
 
+class CacheSettings(BaseModel):
+    """The DynamoDB result cache (and its S3 overflow bucket)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table: str
+    bucket: str | None = None
+    endpoint_url: str | None = None  # local DynamoDB/S3 (moto); None in AWS
+    region: str | None = None
+    lease_seconds: float = Field(default=8.0, gt=0, le=60)
+    error_hold_seconds: float = Field(default=2.0, ge=0, le=60)
+    # Short timeouts and few retries: a slow cache must fail open, not hold the request.
+    connect_timeout_seconds: float = 0.5
+    read_timeout_seconds: float = 1.0
+    max_attempts: int = Field(default=2, ge=1, le=5)
+    overflow_bytes: int = Field(default=350_000, ge=1_000, le=380_000)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     warehouse: WarehouseSettings
+    cache: CacheSettings | None = None
     service_name: str = "lakegate"
 
 
@@ -76,6 +97,18 @@ def catalogue_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """
     value = (os.environ if environ is None else environ).get("LAKEGATE_CATALOGUE")
     return Path(value) if value else None
+
+
+def _cache_settings(env: Mapping[str, str]) -> CacheSettings | None:
+    table = env.get("LAKEGATE_CACHE_TABLE")
+    if not table:
+        return None
+    return CacheSettings(
+        table=table,
+        bucket=_blank_to_none(env.get("LAKEGATE_CACHE_BUCKET")),
+        endpoint_url=_blank_to_none(env.get("LAKEGATE_AWS_ENDPOINT_URL")),
+        region=_blank_to_none(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")),
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,12 +135,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         warehouse = WarehouseSettings.model_validate(raw)
         settings = Settings(
             warehouse=warehouse,
+            cache=_cache_settings(env),
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from exc
-    if not (warehouse.token or warehouse.secret_arn or (warehouse.client_id and warehouse.client_secret)):
+    if not (
+        warehouse.token or warehouse.secret_arn or (warehouse.client_id and warehouse.client_secret)
+    ):
         raise ConfigurationError(
             "no Databricks credentials: set DATABRICKS_TOKEN, DATABRICKS_SECRET_ARN, or "
             "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET"

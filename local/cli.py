@@ -10,7 +10,6 @@ import sys
 import threading
 from collections.abc import Sequence
 
-
 from handler.errors import ConfigurationError
 from handler.settings import WarehouseSettings, load_settings
 from local.emulator import EmulatorConfig
@@ -83,7 +82,9 @@ def _real_warehouse(url: str | None) -> WarehouseSettings | None:
 
 def _announce(stack: EmbeddedStack) -> None:
     print(f"lakegate API     {stack.url}", flush=True)
-    print(f"  try            curl -s --compressed '{stack.url}/v1/drivers?state=California&year=2016'")
+    print(
+        f"  try            curl -s --compressed '{stack.url}/v1/drivers?state=California&year=2016'"
+    )
     print(f"  OpenAPI        {stack.url}/swagger", flush=True)
     if stack.emulator is not None:
         print(f"warehouse        {stack.emulator.url} (emulator, DuckDB)", flush=True)
@@ -91,7 +92,6 @@ def _announce(stack: EmbeddedStack) -> None:
     else:
         print("warehouse        Databricks (from DATABRICKS_* settings)", flush=True)
     print("Ctrl-C stops everything.", flush=True)
-
 
 
 if __name__ == "__main__":

@@ -183,7 +183,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         request_id = str(uuid.uuid4())
         event = build_event(
-            self.command, self.path, list(self.headers.items()), body, self.client_address[0], request_id
+            self.command,
+            self.path,
+            list(self.headers.items()),
+            body,
+            self.client_address[0],
+            request_id,
         )
         try:
             result = self.server.invoke(event)

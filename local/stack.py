@@ -12,7 +12,16 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
-from handler.settings import Settings, WarehouseSettings
+from cache.metrics import CountingRecorder
+from handler.settings import CacheSettings, Settings, WarehouseSettings
+from local.aws import (
+    CACHE_BUCKET,
+    CACHE_TABLE,
+    REGION,
+    MotoServer,
+    create_cache_resources,
+    use_local_credentials,
+)
 from local.emulator import Emulator, EmulatorConfig
 from local.function_url import FunctionUrlServer
 
@@ -26,13 +35,19 @@ class StackConfig:
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     max_containers: int = 16
     lambda_timeout_seconds: float = 30.0
+    # "moto": start a local DynamoDB/S3; "off": no cache; any URL: use that endpoint.
+    cache: str = "moto"
+    lease_seconds: float = 8.0
+    error_hold_seconds: float = 2.0
 
 
 class EmbeddedStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.emulator: Emulator | None = None
+        self.moto: MotoServer | None = None
         self.server: FunctionUrlServer | None = None
+        self.recorder = CountingRecorder()
         self._thread: threading.Thread | None = None
 
     @property
@@ -51,10 +66,10 @@ class EmbeddedStack:
                 warehouse_id=self.config.emulator.warehouse_id,
                 token=SecretStr(self.config.emulator.token),
             )
-        settings = Settings(warehouse=warehouse)
+        settings = Settings(warehouse=warehouse, cache=self._cache_settings())
         self.server = FunctionUrlServer(
             (self.config.host, self.config.port),
-            lambda: new_container(settings),
+            lambda: new_container(settings, self.recorder),
             max_containers=self.config.max_containers,
             timeout_seconds=self.config.lambda_timeout_seconds,
         )
@@ -62,12 +77,32 @@ class EmbeddedStack:
         self._thread.start()
         return self
 
+    def _cache_settings(self) -> CacheSettings | None:
+        if self.config.cache == "off":
+            return None
+        use_local_credentials()
+        endpoint = self.config.cache
+        if endpoint == "moto":
+            self.moto = MotoServer(self.config.host).start()
+            endpoint = self.moto.url
+            create_cache_resources(endpoint)
+        return CacheSettings(
+            table=CACHE_TABLE,
+            bucket=CACHE_BUCKET,
+            endpoint_url=endpoint,
+            region=REGION,
+            lease_seconds=self.config.lease_seconds,
+            error_hold_seconds=self.config.error_hold_seconds,
+        )
+
     def stop(self) -> None:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
         if self.emulator is not None:
             self.emulator.stop()
+        if self.moto is not None:
+            self.moto.stop()
 
     def __enter__(self) -> EmbeddedStack:
         return self.start()

@@ -90,7 +90,9 @@ class OAuthMachineToMachine:
         except requests.RequestException as exc:
             raise WarehouseUnavailable("oauth token endpoint unreachable") from exc
         if response.status_code in (401, 403):
-            raise WarehouseRejected("oauth client credentials refused", error_code="UNAUTHENTICATED")
+            raise WarehouseRejected(
+                "oauth client credentials refused", error_code="UNAUTHENTICATED"
+            )
         if response.status_code != 200:
             raise WarehouseUnavailable(f"oauth token endpoint answered {response.status_code}")
         try:

@@ -155,7 +155,9 @@ class WarehouseClient:
         manifest = response.manifest or ResultManifest()
         schema = manifest.result_schema
         if schema is None:
-            raise WarehouseRejected("succeeded without a schema", statement_id=response.statement_id)
+            raise WarehouseRejected(
+                "succeeded without a schema", statement_id=response.statement_id
+            )
         columns = tuple(
             ResultColumn(
                 name=c.name,
@@ -175,7 +177,9 @@ class WarehouseClient:
                 break
             chunk = _parse(ResultData, self._call("GET", link, deadline))
         if any(len(r) != len(columns) for r in rows):
-            raise WarehouseRejected("row width differs from schema", statement_id=response.statement_id)
+            raise WarehouseRejected(
+                "row width differs from schema", statement_id=response.statement_id
+            )
         return StatementResult(
             statement_id=response.statement_id,
             columns=columns,
@@ -213,11 +217,11 @@ class WarehouseClient:
         except requests.ConnectionError as exc:
             raise _Retryable(WarehouseUnavailable("warehouse unreachable")) from exc
         except requests.Timeout as exc:
-            failure = WarehouseTimeout("warehouse did not answer in time")
+            timeout = WarehouseTimeout("warehouse did not answer in time")
             # A read timeout on execute may mean the statement started: never run it twice.
             if method == "POST":
-                raise failure from exc
-            raise _Retryable(failure) from exc
+                raise timeout from exc
+            raise _Retryable(timeout) from exc
         if response.status_code < 300:
             return response.json()
         failure = self._failure(response)

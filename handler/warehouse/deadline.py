@@ -45,13 +45,14 @@ def backoff_seconds(
     rng: random.Random | None = None,
 ) -> float:
     """Capped exponential backoff with full jitter; a server's Retry-After wins when larger."""
-    jittered = (rng or random).uniform(0.0, min(cap, base * (2**attempt)))
+    uniform = rng.uniform if rng is not None else random.uniform
+    jittered = float(uniform(0.0, min(cap, base * (2.0**attempt))))
     return max(jittered, retry_after or 0.0)
 
 
 def poll_interval_seconds(poll: int, *, first: float = 0.05, cap: float = 1.0) -> float:
     """Polls start fast (most statements finish in well under a second) and slow down."""
-    return min(cap, first * (2**poll))
+    return min(cap, first * (2.0**poll))
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -24,9 +24,7 @@ def minimal(**overrides: object) -> dict[str, object]:
             {"name": "id", "source": "widget_id", "type": "integer"},
             {"name": "colour", "source": "colour", "type": "string"},
         ],
-        "filters": [
-            {"name": "colour", "column": "colour", "type": "string", "max_length": 20}
-        ],
+        "filters": [{"name": "colour", "column": "colour", "type": "string", "max_length": 20}],
         "order_by": ["id"],
         "limit": {"default": 10, "maximum": 100},
         "freshness": {"ttl_seconds": 60},
@@ -59,11 +57,37 @@ def test_a_minimal_dataset_loads(tmp_path: Path) -> None:
         ({"table": "widgets"}, "table"),
         ({"table": "cat.sch.widgets; drop table x"}, "table"),
         ({"order_by": ["nope"]}, "order_by 'nope'"),
-        ({"filters": [{"name": "x", "column": "nope", "type": "string", "max_length": 5}]}, "unknown column"),
-        ({"filters": [{"name": "limit", "column": "colour", "type": "string", "max_length": 5}]}, "reserved"),
+        (
+            {"filters": [{"name": "x", "column": "nope", "type": "string", "max_length": 5}]},
+            "unknown column",
+        ),
+        (
+            {"filters": [{"name": "limit", "column": "colour", "type": "string", "max_length": 5}]},
+            "reserved",
+        ),
         ({"filters": [{"name": "c", "column": "colour", "type": "string"}]}, "max_length"),
-        ({"filters": [{"name": "c", "column": "colour", "type": "integer", "case_insensitive": True}]}, "strings only"),
-        ({"filters": [{"name": "c", "column": "colour", "type": "string", "max_length": 5, "pattern": "("}]}, "pattern"),
+        (
+            {
+                "filters": [
+                    {"name": "c", "column": "colour", "type": "integer", "case_insensitive": True}
+                ]
+            },
+            "strings only",
+        ),
+        (
+            {
+                "filters": [
+                    {
+                        "name": "c",
+                        "column": "colour",
+                        "type": "string",
+                        "max_length": 5,
+                        "pattern": "(",
+                    }
+                ]
+            },
+            "pattern",
+        ),
         ({"limit": {"default": 500, "maximum": 100}}, "exceeds"),
         ({"columns": [{"name": "id", "source": "a", "type": "integer"}] * 2}, "declared twice"),
         ({"columns": [{"name": "bad name", "source": "a", "type": "integer"}]}, "columns"),

@@ -28,7 +28,9 @@ def test_the_articles_query() -> None:
 
 
 def test_projection_renames_and_paging() -> None:
-    statement = build_statement(DRIVERS, parse_query(DRIVERS, "fields=drivers,state&limit=5&offset=10"))
+    statement = build_statement(
+        DRIVERS, parse_query(DRIVERS, "fields=drivers,state&limit=5&offset=10")
+    )
     assert statement.sql.startswith("SELECT t.`drivers` AS `drivers`, t.`state` AS `state` FROM")
     assert "WHERE" not in statement.sql
     assert statement.sql.endswith("LIMIT 6 OFFSET 10")

@@ -1,0 +1,78 @@
+"""HTTP caching headers for a served result: Cache-Control, ETag, Age, Cache-Status, Server-Timing.
+
+Cache-Control carries the dataset's freshness for browsers (`max-age`) and for
+CloudFront (`s-maxage`, `stale-while-revalidate`, `stale-if-error`); `Age` says how
+much of it is used up, so every cache downstream counts from the entry's creation.
+"""
+
+from __future__ import annotations
+
+from cache.results import Served
+from handler.catalogue import Freshness
+
+CACHE_NAME = "lakegate"
+
+
+def cache_control(freshness: Freshness, served: Served) -> str:
+    if served.outcome in ("stale", "stale-if-error"):
+        # Already past its freshness: let downstream caches keep it only as a fallback.
+        return f"public, max-age=0, s-maxage=0, stale-if-error={freshness.stale_seconds}"
+    ttl = freshness.ttl_seconds
+    directives = [f"public, max-age={ttl}, s-maxage={ttl}"]
+    if freshness.stale_seconds:
+        directives.append(f"stale-while-revalidate={freshness.stale_seconds}")
+        directives.append(f"stale-if-error={freshness.stale_seconds}")
+    return ", ".join(directives)
+
+
+def cache_status(served: Served) -> str:
+    """RFC 9211 Cache-Status for this cache's part in the response."""
+    ttl = served.entry.ttl_seconds(served.now_ms)
+    status = {
+        "hit": f"{CACHE_NAME}; hit; ttl={ttl}",
+        "miss": f"{CACHE_NAME}; fwd=miss; stored",
+        "collapsed": f"{CACHE_NAME}; fwd=miss; collapsed",
+        "stale": f"{CACHE_NAME}; hit; ttl={ttl}; detail=stale-while-revalidate",
+        "refreshed": f"{CACHE_NAME}; fwd=stale; stored",
+        "stale-if-error": f"{CACHE_NAME}; fwd=stale; ttl={ttl}; detail=stale-if-error",
+        "bypass": f"{CACHE_NAME}; fwd=bypass; detail=cache-unavailable",
+    }[served.outcome]
+    if served.outcome == "stale-if-error" and served.error is not None:
+        status += f"; fwd-status={_status_of(served.error)}"
+    return status
+
+
+def server_timing(served: Served, extra: dict[str, float] | None = None) -> str:
+    timings = {**served.timings_ms, **(extra or {})}
+    return ", ".join(f"{name};dur={value:.1f}" for name, value in timings.items())
+
+
+def caching_headers(freshness: Freshness, served: Served) -> dict[str, str]:
+    return {
+        "Cache-Control": cache_control(freshness, served),
+        "ETag": served.entry.etag,
+        "Age": str(served.entry.age_seconds(served.now_ms)),
+        "Cache-Status": cache_status(served),
+        "Server-Timing": server_timing(served),
+        "X-Row-Count": str(served.entry.row_count),
+    }
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match evaluation (weak comparison, as RFC 9110 requires for it)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    candidates = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return etag.removeprefix("W/") in candidates
+
+
+def _status_of(error: Exception) -> int:
+    from handler.errors import WarehouseTimeout, WarehouseUnavailable
+
+    if isinstance(error, WarehouseTimeout):
+        return 504
+    if isinstance(error, WarehouseUnavailable):
+        return 503
+    return 502

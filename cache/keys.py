@@ -1,0 +1,59 @@
+"""Cache keys: the canonical form of a validated query, hashed.
+
+Equivalent requests share a key because the key is computed from the *validated,
+typed* query (parameter order gone, case folded where the filter is case-insensitive,
+defaults filled in), never from the raw query string. Different results never share
+a key because everything that shapes the response is in the canonical form: dataset,
+its declaration (so editing the catalogue retires old entries), filters, projection,
+page and format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from functools import lru_cache
+
+import orjson
+
+from handler.catalogue import Dataset
+from handler.query import FilterValue, Query
+
+
+@lru_cache(maxsize=64)
+def dataset_digest(dataset: Dataset) -> str:
+    """A short digest of the dataset's declaration: a catalogue edit changes every key."""
+    return hashlib.sha256(dataset.model_dump_json().encode()).hexdigest()[:16]
+
+
+def canonical_form(dataset: Dataset, query: Query, catalogue_version: int) -> bytes:
+    """Deterministic bytes for a query: equal exactly when the responses are equal."""
+    document = {
+        "v": catalogue_version,
+        "dataset": dataset.name,
+        "declaration": dataset_digest(dataset),
+        # Typed values keep 2016 (integer) apart from "2016" (string) and 1.0 from 1.
+        "filters": [[name, _typed(value)] for name, value in sorted(query.filters)],
+        "fields": list(query.fields),
+        "limit": query.limit,
+        "offset": query.offset,
+        "format": query.format,
+    }
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+
+def cache_key(dataset: Dataset, query: Query, catalogue_version: int) -> str:
+    """SHA-256 (hex) of the canonical form."""
+    return hashlib.sha256(canonical_form(dataset, query, catalogue_version)).hexdigest()
+
+
+def _typed(value: FilterValue) -> list[str | int | float]:
+    if isinstance(value, bool):  # never produced by the parser; guards the int branch
+        raise TypeError("boolean filter values are not supported")
+    if isinstance(value, int):
+        return ["i", value]
+    if isinstance(value, float):
+        return ["f", value]
+    if isinstance(value, dt.date):
+        return ["d", value.isoformat()]
+    return ["s", value]

@@ -1,0 +1,85 @@
+"""An in-memory CacheStore with DynamoDB's semantics, for narrow unit tests only."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+
+from cache.entry import Entry, GenerationInfo, Lookup
+from handler.errors import CacheUnavailable
+
+
+@dataclass
+class _Slot:
+    entry: Entry | None = None
+    lease_owner: str | None = None
+    lease_until_ms: int | None = None
+    error_until_ms: int | None = None
+
+
+@dataclass
+class MemoryCacheStore:
+    slots: dict[str, _Slot] = field(default_factory=dict)
+    generations: dict[str, GenerationInfo] = field(default_factory=dict)
+    broken: bool = False  # when True every call fails, like an unreachable DynamoDB
+    lookups: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _check(self) -> None:
+        if self.broken:
+            raise CacheUnavailable("memory store is broken")
+
+    def lookup(self, dataset: str, key: str) -> Lookup:
+        self._check()
+        with self._lock:
+            self.lookups += 1
+            slot = self.slots.get(key, _Slot())
+            info = self.generations.get(dataset, GenerationInfo(dataset, 0))
+            return Lookup(slot.entry, info.generation, slot.lease_until_ms, slot.error_until_ms)
+
+    def load_body(self, entry: Entry) -> bytes:
+        self._check()
+        assert entry.gzip_body is not None
+        return entry.gzip_body
+
+    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int) -> bool:
+        self._check()
+        with self._lock:
+            slot = self.slots.setdefault(key, _Slot())
+            if slot.lease_until_ms is not None and slot.lease_until_ms >= now_ms:
+                return False
+            slot.lease_owner, slot.lease_until_ms = owner, now_ms + lease_ms
+            return True
+
+    def put(self, entry: Entry) -> Entry:
+        self._check()
+        with self._lock:
+            self.slots[entry.key] = _Slot(entry=entry)
+        return entry
+
+    def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
+        self._check()
+        with self._lock:
+            slot = self.slots.get(key)
+            if slot is None or slot.lease_owner != owner:
+                return
+            slot.lease_owner = slot.lease_until_ms = None
+            if error_until_ms is not None:
+                slot.error_until_ms = error_until_ms
+
+    def bump_generation(self, dataset: str, now_ms: int, by: str) -> int:
+        self._check()
+        with self._lock:
+            current = self.generations.get(dataset, GenerationInfo(dataset, 0))
+            bumped = replace(
+                current,
+                generation=current.generation + 1,
+                invalidated_at_ms=now_ms,
+                invalidated_by=by,
+            )
+            self.generations[dataset] = bumped
+            return bumped.generation
+
+    def generation(self, dataset: str) -> GenerationInfo:
+        self._check()
+        return self.generations.get(dataset, GenerationInfo(dataset, 0))

@@ -1,0 +1,40 @@
+"""Names of the cache's metrics, and the small interface the cache records them through.
+
+The handler plugs in Powertools Metrics (CloudWatch EMF); unit tests plug in a counter.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Protocol
+
+HIT = "CacheHit"
+MISS = "CacheMiss"
+COLLAPSED = "CacheCollapsed"
+STALE = "CacheStaleServed"
+REFRESH = "CacheRefresh"
+BYPASS = "CacheBypass"
+WRITE_FAILED = "CacheWriteFailed"
+LEASE_WAIT = "LeaseWait"
+STATEMENTS = "WarehouseStatements"
+WAREHOUSE_MS = "WarehouseLatency"
+
+
+class Recorder(Protocol):
+    def count(self, name: str, value: int = 1) -> None: ...
+
+    def milliseconds(self, name: str, value: float) -> None: ...
+
+
+class CountingRecorder:
+    """Keeps counts in memory (tests, benchmarks)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.timings: dict[str, list[float]] = {}
+
+    def count(self, name: str, value: int = 1) -> None:
+        self.counts[name] += value
+
+    def milliseconds(self, name: str, value: float) -> None:
+        self.timings.setdefault(name, []).append(value)

@@ -1,0 +1,90 @@
+"""Single flight: on a miss, one invocation runs the statement and the others wait for it.
+
+Why not Powertools' Idempotency utility? Its DynamoDB layer does the right conditional
+in-progress write, but (1) a concurrent caller gets IdempotencyAlreadyInProgressError at
+once instead of waiting for the result, (2) a record has one expiry, so there is no
+stale-while-revalidate or stale-if-error, (3) it cannot retire a whole dataset in O(1)
+(our generation counter) or read the generation in the same round trip, and (4) it
+stores JSON in the item, with no S3 overflow for large gzip bodies. So the lease is
+ours: a conditional UpdateItem on the entry's own item (`lease_until < now`), which a
+dead holder's lease simply outlives.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cache.entry import Entry, Lookup
+from cache.store import CacheStore
+from handler.errors import WarehouseTimeout, WarehouseUnavailable
+from handler.warehouse.deadline import Deadline
+
+
+@dataclass(frozen=True)
+class FlightSettings:
+    lease_ms: int = 8_000  # how long a dead holder blocks others
+    error_hold_ms: int = 2_000  # after a failure, others fail fast instead of piling on
+    first_pause_s: float = 0.02
+    max_pause_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class Led:
+    """This invocation took the lease: the caller runs the statement."""
+
+    owner: str
+    lookup: Lookup
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Another invocation produced the entry while this one waited."""
+
+    entry: Entry
+
+
+def new_owner() -> str:
+    return uuid.uuid4().hex
+
+
+def lead_or_join(
+    store: CacheStore,
+    dataset: str,
+    key: str,
+    lookup: Lookup,
+    deadline: Deadline,
+    settings: FlightSettings,
+    *,
+    now_ms: Callable[[], int],
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[], None] = lambda: None,
+) -> Led | Joined:
+    """Take the lease, or wait (short backoff) until the holder stores the entry."""
+    pauses = 0
+    while True:
+        now = now_ms()
+        if lookup.failing(now):
+            assert lookup.error_until_ms is not None
+            raise WarehouseUnavailable(
+                "a statement for this query failed moments ago",
+                retry_after=max(1, math.ceil((lookup.error_until_ms - now) / 1000)),
+            )
+        if not lookup.lease_is_live(now):
+            owner = new_owner()
+            if store.try_lease(key, owner, now, settings.lease_ms):
+                return Led(owner=owner, lookup=lookup)
+        pause = min(settings.max_pause_s, settings.first_pause_s * (2.0**pauses))
+        if deadline.remaining() <= pause:
+            raise WarehouseTimeout("gave up waiting for another invocation's result")
+        if pauses == 0:
+            on_wait()
+        sleep(pause)
+        pauses += 1
+        lookup = store.lookup(dataset, key)
+        entry = lookup.current_entry()
+        if entry is not None and entry.is_fresh(now_ms()):
+            return Joined(entry)

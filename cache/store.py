@@ -1,0 +1,247 @@
+"""Where cache entries live: the `CacheStore` protocol and its DynamoDB (+ S3) implementation.
+
+Item layout, one table, partition key `pk`:
+
+    q#<key>    an entry (body or s3_key, etag, times, generation) and/or a lease
+               (lease_owner, lease_until) and a recent-failure marker (error_until)
+    g#<name>   a dataset's generation counter and who last bumped it
+
+A hit is one BatchGetItem that reads `q#<key>` and `g#<dataset>` together. Expiry is
+checked by the reader: DynamoDB's TTL deletes lazily (up to days late) and is only
+housekeeping here. Bodies over ~350 KB compressed go to S3 (an item is capped at
+400 KB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cache.entry import Entry, GenerationInfo, Lookup
+from handler.errors import CacheUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+# Keep DynamoDB's TTL sweep a little behind the reader's own expiry check.
+_TTL_MARGIN_SECONDS = 60
+
+
+class CacheStore(Protocol):
+    def lookup(self, dataset: str, key: str) -> Lookup:
+        """The entry, the dataset's generation and the lease state, in one round trip."""
+
+    def load_body(self, entry: Entry) -> bytes:
+        """The entry's gzip body (from S3 when it overflowed)."""
+
+    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int) -> bool:
+        """Take the key's lease if nobody holds a live one."""
+
+    def put(self, entry: Entry) -> Entry:
+        """Store an entry with its body (releasing any lease); returns it as stored."""
+
+    def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
+        """Drop our lease, optionally marking the key as failing until then."""
+
+    def bump_generation(self, dataset: str, now_ms: int, by: str) -> int:
+        """Retire every entry of a dataset at once; returns the new generation."""
+
+    def generation(self, dataset: str) -> GenerationInfo:
+        """The dataset's generation and who last bumped it."""
+
+
+def _boto_failure(operation: str, exc: Exception) -> CacheUnavailable:
+    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+    return CacheUnavailable(f"cache {operation} failed", error_code=code or type(exc).__name__)
+
+
+class DynamoCacheStore:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        table: str,
+        s3: S3Client | None = None,
+        bucket: str | None = None,
+        *,
+        overflow_bytes: int = 350_000,
+    ) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._s3 = s3
+        self._bucket = bucket
+        self._overflow_bytes = overflow_bytes
+
+    def lookup(self, dataset: str, key: str) -> Lookup:
+        keys = [{"pk": {"S": f"q#{key}"}}, {"pk": {"S": f"g#{dataset}"}}]
+        try:
+            # Strongly consistent: an invalidation or a lease must be visible at once.
+            answer = self._db.batch_get_item(
+                RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("lookup", exc) from exc
+        if answer.get("UnprocessedKeys"):
+            raise CacheUnavailable("cache lookup throttled", error_code="UnprocessedKeys")
+        items = {i["pk"]["S"]: i for i in answer.get("Responses", {}).get(self._table, [])}
+        entry_item = items.get(f"q#{key}")
+        generation_item = items.get(f"g#{dataset}")
+        generation = int(generation_item["generation"]["N"]) if generation_item else 0
+        return Lookup(
+            entry=_entry_from(key, entry_item) if entry_item else None,
+            generation=generation,
+            lease_until_ms=_number(entry_item, "lease_until"),
+            error_until_ms=_number(entry_item, "error_until"),
+        )
+
+    def load_body(self, entry: Entry) -> bytes:
+        if entry.gzip_body is not None:
+            return entry.gzip_body
+        if self._s3 is None or self._bucket is None or entry.s3_key is None:
+            raise CacheUnavailable("overflow entry without an S3 bucket")
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=entry.s3_key)["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("s3 read", exc) from exc
+
+    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"q#{key}"}},
+                UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
+                "expires_at = if_not_exists(expires_at, :ttl)",
+                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":until": {"N": str(now_ms + lease_ms)},
+                    ":now": {"N": str(now_ms)},
+                    ":ttl": {"N": str((now_ms + lease_ms) // 1000 + _TTL_MARGIN_SECONDS)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _boto_failure("lease", exc) from exc
+        except BotoCoreError as exc:
+            raise _boto_failure("lease", exc) from exc
+        return True
+
+    def put(self, entry: Entry) -> Entry:
+        gzip_body = entry.gzip_body
+        if gzip_body is None:
+            raise ValueError("put needs the entry's body")
+        item: dict[str, Any] = {
+            "pk": {"S": f"q#{entry.key}"},
+            "generation": {"N": str(entry.generation)},
+            "content_type": {"S": entry.content_type},
+            "etag": {"S": entry.etag},
+            "created_ms": {"N": str(entry.created_ms)},
+            "fresh_until_ms": {"N": str(entry.fresh_until_ms)},
+            "stale_until_ms": {"N": str(entry.stale_until_ms)},
+            "row_count": {"N": str(entry.row_count)},
+            "has_more": {"BOOL": entry.has_more},
+            "expires_at": {"N": str(entry.stale_until_ms // 1000 + _TTL_MARGIN_SECONDS)},
+        }
+        try:
+            if len(gzip_body) > self._overflow_bytes:
+                s3_key = self._overflow(entry, gzip_body)
+                item["s3_key"] = {"S": s3_key}
+                stored = replace(entry, s3_key=s3_key)
+            else:
+                item["body"] = {"B": gzip_body}
+                stored = entry
+            self._db.put_item(TableName=self._table, Item=item)
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("write", exc) from exc
+        return stored
+
+    def _overflow(self, entry: Entry, gzip_body: bytes) -> str:
+        if self._s3 is None or self._bucket is None:
+            raise CacheUnavailable("result too large for an item and no S3 bucket configured")
+        s3_key = f"results/{entry.key}/{entry.generation}-{entry.created_ms}.json.gz"
+        self._s3.put_object(
+            Bucket=self._bucket, Key=s3_key, Body=gzip_body, ContentType=entry.content_type
+        )
+        return s3_key
+
+    def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
+        update = "REMOVE lease_owner, lease_until"
+        values: dict[str, Any] = {":owner": {"S": owner}}
+        if error_until_ms is not None:
+            update = "SET error_until = :error " + update
+            values[":error"] = {"N": str(error_until_ms)}
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"q#{key}"}},
+                UpdateExpression=update,
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _boto_failure("release", exc) from exc
+        except BotoCoreError as exc:
+            raise _boto_failure("release", exc) from exc
+
+    def bump_generation(self, dataset: str, now_ms: int, by: str) -> int:
+        try:
+            answer = self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"g#{dataset}"}},
+                UpdateExpression="ADD generation :one SET invalidated_at = :now, invalidated_by = :by",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":now": {"N": str(now_ms)},
+                    ":by": {"S": by},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("invalidate", exc) from exc
+        return int(answer["Attributes"]["generation"]["N"])
+
+    def generation(self, dataset: str) -> GenerationInfo:
+        try:
+            answer = self._db.get_item(
+                TableName=self._table, Key={"pk": {"S": f"g#{dataset}"}}, ConsistentRead=True
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("status", exc) from exc
+        item = answer.get("Item")
+        if not item:
+            return GenerationInfo(dataset=dataset, generation=0)
+        return GenerationInfo(
+            dataset=dataset,
+            generation=int(item["generation"]["N"]),
+            invalidated_at_ms=_number(item, "invalidated_at"),
+            invalidated_by=item.get("invalidated_by", {}).get("S"),
+        )
+
+
+def _number(item: dict[str, Any] | None, name: str) -> int | None:
+    if not item or name not in item:
+        return None
+    return int(item[name]["N"])
+
+
+def _entry_from(key: str, item: dict[str, Any]) -> Entry | None:
+    """An entry from its item; None for an item that only holds a lease or failure mark."""
+    if "etag" not in item:
+        return None
+    return Entry(
+        key=key,
+        generation=int(item["generation"]["N"]),
+        gzip_body=bytes(item["body"]["B"]) if "body" in item else None,
+        content_type=item["content_type"]["S"],
+        etag=item["etag"]["S"],
+        created_ms=int(item["created_ms"]["N"]),
+        fresh_until_ms=int(item["fresh_until_ms"]["N"]),
+        stale_until_ms=int(item["stale_until_ms"]["N"]),
+        row_count=int(item["row_count"]["N"]),
+        has_more=bool(item["has_more"]["BOOL"]),
+        s3_key=item.get("s3_key", {}).get("S"),
+    )

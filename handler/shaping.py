@@ -1,0 +1,394 @@
+"""Shape Statement Execution API results: wire strings → typed polars frame → JSON or CSV.
+
+JSON_ARRAY cells arrive as strings or null whatever the column type. `to_frame` parses
+every column to a real dtype with vectorised strict polars casts; a value that does not
+parse raises `ShapingError` naming the column, its type and the row, never the value.
+No cell ever becomes a silent null. `to_json` and `to_csv` render a frame from `to_frame`.
+
+| Databricks type | polars dtype | JSON | CSV |
+|---|---|---|---|
+| BOOLEAN | Boolean | `true` / `false` | `true` / `false` |
+| BYTE, SHORT, INT, LONG | Int8, Int16, Int32, Int64 | number | digits |
+| FLOAT, DOUBLE | Float32, Float64 | number; `"NaN"`, `"Infinity"`, `"-Infinity"` | same, unquoted |
+| DECIMAL(p,s) | Decimal(p, s) | string with s decimals: `"1.20"` | `1.20` |
+| STRING, CHAR, VARCHAR | String | string | text, quoted if needed |
+| DATE | Date | `"2024-01-31"` | `2024-01-31` |
+| TIMESTAMP | Datetime("us", "UTC") | `"2024-01-31T13:45:00.000000Z"` | same, unquoted |
+| TIMESTAMP_NTZ | Datetime("us") | `"2024-01-31T13:45:00.000000"` | same, unquoted |
+| BINARY | Binary | base64 string | base64 |
+| ARRAY, MAP, STRUCT | JsonText (extension, String storage) | the JSON array or object | JSON text |
+| INTERVAL day-time | Duration("us") | ISO-8601: `"P1DT2H3M4.5S"` | same, unquoted |
+| INTERVAL year-month | String | ISO-8601: `"P1Y6M"` | same, unquoted |
+| NULL | Null | `null` | empty field |
+| any other type name | String, as sent | string | text |
+| a null cell, any type | null | `null` | empty field (an empty string is `""`) |
+
+Wire text accepted (anything else raises): BOOLEAN `true`/`false`; FLOAT/DOUBLE also
+`NaN`, `Infinity`, `-Infinity`; DECIMAL in plain notation with no non-zero digit beyond
+the scale; DATE `YYYY-MM-DD`; TIMESTAMP ISO-8601 with `Z` or an offset, TIMESTAMP_NTZ
+without one (`T` or a space between date and time); BINARY padded standard base64;
+ARRAY a JSON array, MAP/STRUCT a JSON object; INTERVAL Hive-style `[-]D HH:MM:SS[.f]`
+or `[-]Y-M`, which one read from type_text (`INTERVAL DAY TO SECOND`, ...).
+
+Decisions:
+
+- NaN and ±Infinity are JSON strings spelled as the warehouse spells them, as in the
+  proto3 JSON mapping: `null` would make them indistinguishable from SQL NULL, and bare
+  `NaN` is not JSON. A FLOAT/DOUBLE field is therefore `number | string | null`.
+- Day-time intervals are fixed lengths, so they become Durations; year-month intervals
+  are calendar lengths (a month has no fixed duration), so they stay text, rewritten
+  from the wire's `Y-M` to ISO-8601 like their day-time siblings.
+- ARRAY/MAP/STRUCT stay JSON text, each value checked with orjson and kept verbatim:
+  decoding into polars List/Struct would round decimals and big integers and give every
+  row the union of the struct keys, missing ones as nulls. The JsonText extension dtype
+  is what tells `to_json` to embed the text instead of quoting it.
+- Timestamps are written with six fractional digits so that their text sorts like time.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+import orjson
+import polars as pl
+
+from handler.errors import ShapingError
+from handler.result import ResultColumn, StatementResult
+
+__all__ = ["JsonText", "to_csv", "to_frame", "to_json"]
+
+_JSON_TEXT = "lakegate.json_text"
+
+
+class JsonText(pl.BaseExtension):
+    """ARRAY, MAP or STRUCT values as validated JSON text, embedded raw by `to_json`."""
+
+    # polars 2.1 calls extension types unstable; the tests pin what is relied on here:
+    # Series.ext.to / Expr.ext.storage and an IPC round trip keeping the dtype.
+
+    def __init__(self) -> None:
+        super().__init__(_JSON_TEXT, pl.String)
+
+
+# Registered so that a frame written to IPC or Parquet reads back with the same dtype.
+if pl.get_extension_type(_JSON_TEXT) is None:
+    pl.register_extension_type(_JSON_TEXT, JsonText)
+
+
+# --- wire strings → frame ---------------------------------------------------------
+
+_Parser = Callable[[pl.Expr, ResultColumn, bool], pl.Expr]
+
+_BOOLEANS = {"true": True, "false": False}
+_TIMESTAMP_IN = "%+"  # ISO-8601 with a mandatory offset; `T` or a space between the halves
+_TIMESTAMP_NTZ_IN = "%Y-%m-%dT%H:%M:%S%.f"
+_DECIMAL_TEXT = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+# Hive-style interval text, as Spark prints results: `[-]D HH:MM:SS[.fffffffff]`, `[-]Y-M`.
+_DAY_TIME = (
+    r"^(?P<sign>-)?(?P<days>\d{1,9}) (?P<hours>[01]\d|2[0-3]):(?P<minutes>[0-5]\d)"
+    r":(?P<seconds>[0-5]\d)(?:\.(?P<fraction>\d{1,9}))?$"
+)
+_YEAR_MONTH = r"^(?P<sign>-)?(?P<years>\d{1,9})-(?P<months>1[01]|0?\d)$"
+_MAX_DAYS = 106_751_991  # Spark's bound: the most days an int64 of microseconds holds
+_NESTED: dict[str, type[object]] = {
+    "ARRAY": list,
+    "MAP": dict,
+    "STRUCT": dict,
+}
+
+
+def to_frame(result: StatementResult) -> pl.DataFrame:
+    """One typed column per result column; raises ShapingError on any unparsable value."""
+    names = [column.name for column in result.columns]
+    if len(set(names)) != len(names):
+        duplicate = next(name for name in names if names.count(name) > 1)
+        raise ShapingError(f"column {duplicate!r} appears twice", statement_id=result.statement_id)
+    widths = set(map(len, result.rows))
+    if widths - {len(names)}:
+        raise ShapingError(
+            f"a row has {max(widths - {len(names)})} cells for {len(names)} columns",
+            statement_id=result.statement_id,
+        )
+    series = []
+    for index, column in enumerate(result.columns):
+        try:
+            raw = pl.Series(column.name, [row[index] for row in result.rows], dtype=pl.String)
+        except TypeError:
+            # polars' message quotes the offending cell; it must not reach the logs.
+            raise ShapingError(
+                f"column {column.name!r} ({column.type_text}): a cell is not a string",
+                statement_id=result.statement_id,
+            ) from None
+        series.append(_parse(raw, column, result.statement_id))
+    return pl.DataFrame(series)
+
+
+def _parse(raw: pl.Series, column: ResultColumn, statement_id: str) -> pl.Series:
+    try:
+        parsed = _parsed(raw, column, strict=True)
+    except pl.exceptions.PolarsError:
+        parsed = None
+    # Strict casts raise; the other parsers (regexes, JSON checks) null what they reject.
+    if parsed is None or parsed.null_count() != raw.null_count():
+        row = _first_bad_row(raw, column)
+        where = "" if row is None else f" at row index {row}"
+        raise ShapingError(
+            f"column {column.name!r}: a value does not parse as {column.type_text}{where}",
+            statement_id=statement_id,
+        ) from None
+    return parsed
+
+
+def _first_bad_row(raw: pl.Series, column: ResultColumn) -> int | None:
+    try:
+        lenient = _parsed(raw, column, strict=False)
+    except pl.exceptions.PolarsError:
+        return None
+    bad = (lenient.is_null() & raw.is_not_null()).arg_true()
+    return int(bad[0]) if len(bad) else None
+
+
+def _parsed(raw: pl.Series, column: ResultColumn, *, strict: bool) -> pl.Series:
+    kind = column.type_name.strip().upper()
+    if kind in _NESTED:
+        return _checked_json(raw, _NESTED[kind])
+    parser = _PARSERS.get(kind)
+    if parser is None:  # STRING, CHAR, VARCHAR and type names we do not know: text as sent
+        return raw
+    return (
+        raw.to_frame().select(parser(pl.col(raw.name), column, strict).alias(raw.name)).to_series()
+    )
+
+
+def _checked_json(raw: pl.Series, container: type[object]) -> pl.Series:
+    values = raw.to_list()
+    checked = [value if value is None or _is_json(value, container) else None for value in values]
+    return pl.Series(raw.name, checked, dtype=pl.String).ext.to(JsonText())
+
+
+def _is_json(text: str, container: type[object]) -> bool:
+    try:
+        return isinstance(orjson.loads(text), container)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _cast(dtype: pl.DataType) -> _Parser:
+    def parse(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+        return value.cast(dtype, strict=strict)
+
+    return parse
+
+
+def _float(dtype: pl.DataType) -> _Parser:
+    def parse(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+        parsed = value.cast(dtype, strict=strict)
+        # An out-of-range number casts to ±inf without complaint; only the words may.
+        overflow = parsed.is_infinite() & value.str.contains("(?i)inf").not_()
+        return pl.when(overflow.not_()).then(parsed)
+
+    return parse
+
+
+def _boolean(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    # polars has no string → boolean cast; the wire spells them exactly true/false.
+    if strict:
+        return value.replace_strict(_BOOLEANS, return_dtype=pl.Boolean)
+    return value.replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
+
+
+def _decimal(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    precision, scale = _decimal_shape(column)
+    # The cast silently truncates digits beyond the scale. The warehouse never sends
+    # them, so a non-zero one means data and manifest disagree: reject, do not round.
+    excess = value.str.contains(rf"\.\d{{{scale}}}\d*[1-9]\d*$")
+    return pl.when(excess.not_()).then(value.cast(pl.Decimal(precision, scale), strict=strict))
+
+
+def _decimal_shape(column: ResultColumn) -> tuple[int, int]:
+    if column.type_precision is not None:
+        return column.type_precision, column.type_scale or 0
+    match = _DECIMAL_TEXT.search(column.type_text)
+    if match:
+        return int(match[1]), int(match[2])
+    return 10, 0  # a bare DECIMAL is DECIMAL(10,0) in Databricks SQL
+
+
+def _date(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    return value.str.to_date("%Y-%m-%d", strict=strict)
+
+
+def _timestamp(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    # An offset is required: a naive TIMESTAMP would be a guess about the session zone.
+    return value.str.to_datetime(_TIMESTAMP_IN, time_unit="us", time_zone="UTC", strict=strict)
+
+
+def _timestamp_ntz(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    iso = value.str.replace(" ", "T", literal=True)
+    return iso.str.to_datetime(_TIMESTAMP_NTZ_IN, time_unit="us", strict=strict)
+
+
+def _binary(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    return value.str.decode("base64", strict=strict)
+
+
+def _null(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    return value.cast(pl.Null, strict=strict)
+
+
+def _interval(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
+    fields = column.type_text.upper()
+    if "YEAR" in fields or "MONTH" in fields:
+        return _year_month(value, strict)
+    if any(unit in fields for unit in ("DAY", "HOUR", "MINUTE", "SECOND")):
+        return _day_time(value, strict)
+    return value  # an interval whose fields the manifest does not say: text as sent
+
+
+def _day_time(value: pl.Expr, strict: bool) -> pl.Expr:
+    parts = value.str.extract_groups(_DAY_TIME).struct
+
+    def number(name: str) -> pl.Expr:
+        return parts.field(name).cast(pl.Int64, strict=strict)
+
+    seconds = ((number("days") * 24 + number("hours")) * 60 + number("minutes")) * 60
+    seconds = seconds + number("seconds")
+    # Spark keeps microseconds; the wire may pad to nanoseconds with zeros.
+    fraction = parts.field("fraction").str.slice(0, 6).str.pad_end(6, "0")
+    micros = seconds * 1_000_000 + fraction.cast(pl.Int64, strict=strict).fill_null(0)
+    signed = pl.when(parts.field("sign").is_null()).then(micros).otherwise(-micros)
+    return pl.when(number("days") <= _MAX_DAYS).then(signed).cast(pl.Duration("us"))
+
+
+def _year_month(value: pl.Expr, strict: bool) -> pl.Expr:
+    parts = value.str.extract_groups(_YEAR_MONTH).struct
+
+    def number(name: str) -> pl.Expr:
+        return parts.field(name).cast(pl.Int64, strict=strict).cast(pl.String)
+
+    sign = parts.field("sign").fill_null("")
+    return pl.concat_str(
+        [sign, pl.lit("P"), number("years"), pl.lit("Y"), number("months"), pl.lit("M")]
+    )
+
+
+_PARSERS: dict[str, _Parser] = {
+    "BOOLEAN": _boolean,
+    "BYTE": _cast(pl.Int8()),
+    "SHORT": _cast(pl.Int16()),
+    "INT": _cast(pl.Int32()),
+    "LONG": _cast(pl.Int64()),
+    "FLOAT": _float(pl.Float32()),
+    "DOUBLE": _float(pl.Float64()),
+    "DECIMAL": _decimal,
+    "DATE": _date,
+    "TIMESTAMP": _timestamp,
+    "TIMESTAMP_NTZ": _timestamp_ntz,
+    "BINARY": _binary,
+    "INTERVAL": _interval,
+    "NULL": _null,
+}
+
+
+# --- frame → JSON and CSV ---------------------------------------------------------
+
+_TIMESTAMP_OUT = "%Y-%m-%dT%H:%M:%S%.6fZ"
+_TIMESTAMP_NTZ_OUT = "%Y-%m-%dT%H:%M:%S%.6f"
+_INFINITY = float("inf")
+
+
+def to_json(frame: pl.DataFrame) -> bytes:
+    """A JSON array of row objects, keys in column order."""
+    if _json_fast_path(frame):
+        # write_json is the fastest writer but can neither embed raw JSON nor spell NaN;
+        # frames that need either (rare) take the slower concatenation path.
+        buffer = io.BytesIO()
+        rendered = (_rendered(name, dtype).alias(name) for name, dtype in frame.schema.items())
+        frame.select(rendered).write_json(buffer)
+        return buffer.getvalue()
+    return _json_by_concatenation(frame)
+
+
+def to_csv(frame: pl.DataFrame) -> bytes:
+    """A header row then one line per row; nulls are empty fields, empty strings `""`."""
+    buffer = io.BytesIO()
+    frame.select(
+        _csv_text(name, dtype).alias(name) for name, dtype in frame.schema.items()
+    ).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def _json_fast_path(frame: pl.DataFrame) -> bool:
+    if any(isinstance(dtype, JsonText) for dtype in frame.dtypes):
+        return False
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not floats:
+        return True
+    return bool(frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item())
+
+
+def _json_by_concatenation(frame: pl.DataFrame) -> bytes:
+    """Build each row's text in polars: raw JSON and NaN strings that write_json cannot."""
+    parts: list[pl.Expr] = []
+    for index, (name, dtype) in enumerate(frame.schema.items()):
+        key = orjson.dumps(name).decode()
+        parts.append(pl.lit(("{" if index == 0 else ",") + key + ":"))
+        parts.append(_json_literal(name, dtype))
+    parts.append(pl.lit("}"))
+    rows: str = frame.select(pl.concat_str(parts).str.join(",")).item()
+    return b"[" + rows.encode() + b"]"
+
+
+def _json_literal(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Each value's JSON text: the same serialiser as write_json, one field at a time."""
+    if isinstance(dtype, JsonText):
+        return pl.col(name).ext.storage().fill_null("null")
+    encoded = (
+        pl.struct(_rendered(name, dtype).alias("v"))
+        .struct.json_encode()
+        .str.strip_prefix('{"v":')
+        .str.strip_suffix("}")
+    )
+    return _spelled_non_finite(name, encoded, quote='"') if dtype.is_float() else encoded
+
+
+def _csv_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    if not dtype.is_float():
+        return _rendered(name, dtype)
+    # polars would write inf and -inf: spell them as the warehouse and to_json do.
+    return _spelled_non_finite(name, pl.col(name).cast(pl.String), quote="")
+
+
+def _spelled_non_finite(name: str, finite: pl.Expr, quote: str) -> pl.Expr:
+    value = pl.col(name)
+    return (
+        pl.when(value.is_nan())
+        .then(pl.lit(f"{quote}NaN{quote}"))
+        .when(value == _INFINITY)
+        .then(pl.lit(f"{quote}Infinity{quote}"))
+        .when(value == -_INFINITY)
+        .then(pl.lit(f"{quote}-Infinity{quote}"))
+        .otherwise(finite)
+    )
+
+
+def _rendered(name: str, dtype: pl.DataType) -> pl.Expr:
+    """The column with text in place of every type that JSON has no literal for."""
+    column = pl.col(name)
+    if isinstance(dtype, JsonText):
+        return column.ext.storage()
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return column.dt.to_string(_TIMESTAMP_NTZ_OUT)
+        return column.dt.convert_time_zone("UTC").dt.to_string(_TIMESTAMP_OUT)
+    if isinstance(dtype, pl.Date):
+        return column.dt.to_string("%Y-%m-%d")
+    if isinstance(dtype, pl.Duration):
+        return column.dt.to_string("iso")
+    if isinstance(dtype, pl.Binary):
+        return column.bin.encode("base64")
+    if isinstance(dtype, pl.Decimal):
+        return column.cast(pl.String)  # a JSON number would invite float rounding
+    return column

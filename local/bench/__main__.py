@@ -1,0 +1,31 @@
+"""`python -m local.bench [--section NAME]`: run the benchmark sections, print their tables.
+
+A section is a function returning a `Table`; add one by appending it to SECTIONS.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from local.bench import Table, shaping
+
+SECTIONS: list[tuple[str, Callable[[], Table]]] = [
+    ("shaping", shaping.section),
+]
+
+
+def main(argv: list[str] | None = None) -> None:
+    names = [name for name, _ in SECTIONS]
+    parser = argparse.ArgumentParser(prog="python -m local.bench", description=__doc__)
+    parser.add_argument("--section", choices=names, help="run only this section")
+    args = parser.parse_args(argv)
+    chosen = [run for name, run in SECTIONS if args.section in (None, name)]
+    for index, run in enumerate(chosen):
+        if index:
+            print()
+        print(run().render(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

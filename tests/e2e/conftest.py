@@ -1,0 +1,38 @@
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from local.emulator import EmulatorConfig
+from local.stack import EmbeddedStack, StackConfig
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[EmbeddedStack]:
+    config = StackConfig(port=0, emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500))
+    with EmbeddedStack(config) as running:
+        yield running
+
+
+@pytest.fixture
+def api(stack: EmbeddedStack) -> Iterator[requests.Session]:
+    requests.post(f"{warehouse_url(stack)}/__emulator/reset", timeout=5).raise_for_status()
+    with requests.Session() as session:
+        yield session
+    requests.post(f"{warehouse_url(stack)}/__emulator/reset", timeout=5).raise_for_status()
+
+
+def warehouse_url(stack: EmbeddedStack) -> str:
+    assert stack.emulator is not None
+    return stack.emulator.url
+
+
+def set_faults(stack: EmbeddedStack, **values: object) -> None:
+    requests.post(
+        f"{warehouse_url(stack)}/__emulator/faults", json=values, timeout=5
+    ).raise_for_status()
+
+
+def statements(stack: EmbeddedStack) -> int:
+    stats = requests.get(f"{warehouse_url(stack)}/__emulator/stats", timeout=5).json()
+    return int(stats["statements_executed"])

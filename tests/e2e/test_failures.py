@@ -1,0 +1,77 @@
+"""Warehouse failures become clean 502/503/504s; nothing from Databricks leaks to clients or logs."""
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from local.stack import EmbeddedStack
+from tests.e2e.conftest import set_faults, warehouse_url
+
+# Each test asks a different query: a failure holds its key briefly (error_hold).
+URL = "/v1/drivers?state=Nevada&year={year}"
+
+
+@pytest.fixture
+def short_lambda(stack: EmbeddedStack) -> Iterator[None]:
+    """Simulated containers with a 4 s timeout: a ~2 s warehouse budget keeps failures quick."""
+    assert stack.server is not None
+    stack.server.timeout_seconds = 4.0
+    yield
+    stack.server.timeout_seconds = 30.0
+
+
+@pytest.mark.parametrize(
+    ("faults", "status", "code", "retry_after", "year"),
+    [
+        ({"fail_next": 1}, 502, "warehouse_error", None, 2001),
+        ({"unavailable_next": 1000}, 503, "warehouse_unavailable", True, 2002),
+        ({"throttle_next": 1000}, 503, "warehouse_unavailable", True, 2003),
+    ],
+)
+@pytest.mark.usefixtures("short_lambda")
+def test_warehouse_failures_are_clean_errors(
+    stack: EmbeddedStack,
+    api: requests.Session,
+    capfd: pytest.CaptureFixture[str],
+    faults: dict[str, object],
+    status: int,
+    code: str,
+    retry_after: bool | None,
+    year: int,
+) -> None:
+    set_faults(stack, **faults)
+    response = api.get(f"{stack.url}{URL.format(year=year)}", timeout=60)
+    assert response.status_code == status
+    body = response.json()["error"]
+    assert body["code"] == code and body["request_id"]
+    assert ("Retry-After" in response.headers) is bool(retry_after)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert_nothing_leaks(stack, response.text + capfd.readouterr().out)
+
+
+@pytest.mark.usefixtures("short_lambda")
+def test_a_hung_statement_is_cancelled_and_answered_504(
+    stack: EmbeddedStack, api: requests.Session, capfd: pytest.CaptureFixture[str]
+) -> None:
+    set_faults(stack, hang=True)
+    response = api.get(f"{stack.url}{URL.format(year=2004)}", timeout=30)
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "warehouse_timeout"
+    assert "Retry-After" in response.headers
+    stats = requests.get(f"{warehouse_url(stack)}/__emulator/stats", timeout=5).json()
+    assert stats["cancelled"] == 1
+    assert_nothing_leaks(stack, response.text + capfd.readouterr().out)
+
+
+def assert_nothing_leaks(stack: EmbeddedStack, text: str) -> None:
+    assert stack.emulator is not None
+    for secret in (
+        "licensed_drivers",
+        "lakegate.dmv",
+        stack.emulator.url,
+        stack.emulator.config.token,
+        "Injected",
+        "injected",
+    ):
+        assert secret not in text, f"{secret!r} leaked"
