@@ -53,7 +53,8 @@ def _typed(value: FilterValue) -> list[str | int | float]:
     if isinstance(value, int):
         return ["i", value]
     if isinstance(value, float):
-        return ["f", value]
+        # + 0.0 turns -0.0 into 0.0: the same number (and the same rows) gets the same key.
+        return ["f", value + 0.0]
     if isinstance(value, dt.date):
         return ["d", value.isoformat()]
     return ["s", value]

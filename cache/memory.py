@@ -67,6 +67,11 @@ class MemoryCacheStore:
             if error_until_ms is not None:
                 slot.error_until_ms = error_until_ms
 
+    def delete(self, key: str) -> None:
+        self._check()
+        with self._lock:
+            self.slots.pop(key, None)
+
     def bump_generation(self, dataset: str, now_ms: int, by: str) -> int:
         self._check()
         with self._lock:

@@ -125,7 +125,10 @@ class ResultCache:
         if not isinstance(flight, Led):
             return self._served(flight.entry, "collapsed", self._now_ms(), timings)
         fresh = self._compute_under_lease(key, flight.owner, compute, timings)
-        return self._store_and_serve(key, lookup.generation, freshness, fresh, "miss", timings)
+        # The generation read when the lease was taken, not before waiting: an invalidation
+        # seen while waiting must not stamp our new result as already retired.
+        generation = flight.lookup.generation
+        return self._store_and_serve(key, generation, freshness, fresh, "miss", timings)
 
     def _stale(
         self,

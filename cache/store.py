@@ -46,6 +46,9 @@ class CacheStore(Protocol):
     def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
         """Drop our lease, optionally marking the key as failing until then."""
 
+    def delete(self, key: str) -> None:
+        """Drop one entry (and any lease on it)."""
+
     def bump_generation(self, dataset: str, now_ms: int, by: str) -> int:
         """Retire every entry of a dataset at once; returns the new generation."""
 
@@ -186,6 +189,12 @@ class DynamoCacheStore:
                 raise _boto_failure("release", exc) from exc
         except BotoCoreError as exc:
             raise _boto_failure("release", exc) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._db.delete_item(TableName=self._table, Key={"pk": {"S": f"q#{key}"}})
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("delete", exc) from exc
 
     def bump_generation(self, dataset: str, now_ms: int, by: str) -> int:
         try:

@@ -165,5 +165,5 @@ def health_responses() -> dict[int, OpenAPIResponse]:
         500: {
             "description": "Unexpected failure.",
             "content": {"application/json": {"schema": _ERROR_SCHEMA}},
-        }
+        },
     }

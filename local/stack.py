@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 from pydantic import SecretStr
 
 from cache.metrics import CountingRecorder
+from handler.services import ServicesCache
 from handler.settings import CacheSettings, Settings, WarehouseSettings
 from local.aws import (
     CACHE_BUCKET,
@@ -39,6 +41,8 @@ class StackConfig:
     cache: str = "moto"
     lease_seconds: float = 8.0
     error_hold_seconds: float = 2.0
+    overflow_bytes: int = 350_000
+    catalogue_path: Path | None = None  # None: the packaged catalogue
 
 
 class EmbeddedStack:
@@ -56,7 +60,11 @@ class EmbeddedStack:
         return self.server.url
 
     def start(self) -> EmbeddedStack:
-        from handler.app import new_container  # the catalogue loads here, once
+        from handler.app import new_container  # the packaged catalogue loads here, once
+        from handler.catalogue import load_catalogue
+
+        path = self.config.catalogue_path
+        catalogue = load_catalogue(path) if path is not None else None
 
         warehouse = self.config.warehouse
         if warehouse is None:
@@ -67,9 +75,10 @@ class EmbeddedStack:
                 token=SecretStr(self.config.emulator.token),
             )
         settings = Settings(warehouse=warehouse, cache=self._cache_settings())
+        services = ServicesCache(self.recorder, settings)
         self.server = FunctionUrlServer(
             (self.config.host, self.config.port),
-            lambda: new_container(settings, self.recorder),
+            lambda: new_container(settings, self.recorder, catalogue, services),
             max_containers=self.config.max_containers,
             timeout_seconds=self.config.lambda_timeout_seconds,
         )
@@ -93,6 +102,7 @@ class EmbeddedStack:
             region=REGION,
             lease_seconds=self.config.lease_seconds,
             error_hold_seconds=self.config.error_hold_seconds,
+            overflow_bytes=self.config.overflow_bytes,
         )
 
     def stop(self) -> None:

@@ -1,0 +1,81 @@
+"""Response bodies of the Statement Execution API: errors, manifest and result chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ApiError(Exception):
+    """A non-2xx answer: always rendered as {"error_code": ..., "message": ...}."""
+
+    def __init__(
+        self, status: int, error_code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+def invalid_parameter(message: str) -> ApiError:
+    return ApiError(400, "INVALID_PARAMETER_VALUE", message)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished statement's rows, already in cell text, plus what the manifest needs."""
+
+    columns: list[dict[str, Any]]
+    rows: list[list[str | None]]
+    truncated: bool
+    byte_count: int
+
+
+def chunk_count(result: Result, chunk_rows: int) -> int:
+    return -(-len(result.rows) // chunk_rows)
+
+
+def manifest(result: Result, chunk_rows: int) -> dict[str, Any]:
+    """ResultManifest, field names as in the SDK's ResultManifest.from_dict."""
+    rows = len(result.rows)
+    chunks = [
+        {
+            "chunk_index": i,
+            "row_offset": i * chunk_rows,
+            "row_count": min(chunk_rows, rows - i * chunk_rows),
+        }
+        for i in range(chunk_count(result, chunk_rows))
+    ]
+    body: dict[str, Any] = {
+        "format": "JSON_ARRAY",
+        "schema": {"column_count": len(result.columns), "columns": result.columns},
+        "total_chunk_count": len(chunks),
+        "total_row_count": rows,
+        "total_byte_count": result.byte_count,
+        "truncated": result.truncated,
+    }
+    if chunks:  # Databricks leaves "chunks" out altogether for an empty result
+        body["chunks"] = chunks
+    return body
+
+
+def result_data(statement_id: str, result: Result, index: int, chunk_rows: int) -> dict[str, Any]:
+    """ResultData for one chunk; the last chunk has no next_chunk_* fields."""
+    rows = result.rows[index * chunk_rows : (index + 1) * chunk_rows]
+    body: dict[str, Any] = {
+        "chunk_index": index,
+        "row_offset": index * chunk_rows,
+        "row_count": len(rows),
+        "data_array": rows,
+    }
+    if index + 1 < chunk_count(result, chunk_rows):
+        body["next_chunk_index"] = index + 1
+        body["next_chunk_internal_link"] = (
+            f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index + 1}"
+        )
+    return body

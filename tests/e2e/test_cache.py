@@ -1,0 +1,183 @@
+"""The result cache end to end, over HTTP, with moto's DynamoDB/S3 and the emulator's statement count.
+
+One statement per distinct query per freshness window, even under a stampede.
+"""
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+import yaml
+
+from handler.catalogue import DEFAULT_CATALOGUE
+from local.aws import CACHE_BUCKET, REGION
+from local.emulator import EmulatorConfig
+from local.stack import EmbeddedStack, StackConfig
+from tests.e2e.conftest import set_faults, statements
+
+
+@pytest.fixture(scope="module")
+def short_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged catalogue with a 1 s freshness window and a long grace period."""
+    document = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
+    for dataset in document["datasets"]:
+        dataset["freshness"] = {"ttl_seconds": 1, "stale_seconds": 300}
+    path = tmp_path_factory.mktemp("catalogue") / "catalogue.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cached(short_catalogue: Path) -> Iterator[EmbeddedStack]:
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=300),
+        max_containers=64,
+        catalogue_path=short_catalogue,
+        overflow_bytes=2_000,
+        error_hold_seconds=0.5,
+        # A 6 s Lambda leaves a 4 s warehouse budget: failures give up quickly.
+        lambda_timeout_seconds=6.0,
+    )
+    with EmbeddedStack(config) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def reset(cached: EmbeddedStack) -> Iterator[None]:
+    assert cached.emulator is not None
+    cached.emulator.reset()
+    yield
+    cached.emulator.reset()
+
+
+def get(stack: EmbeddedStack, path: str, **headers: str) -> requests.Response:
+    return requests.get(f"{stack.url}{path}", headers=headers, timeout=30)
+
+
+def test_a_miss_is_stored_and_the_next_request_is_a_hit(cached: EmbeddedStack) -> None:
+    path = "/v1/drivers?state=Maine&year=2001"
+    first = get(cached, path)
+    second = get(cached, path)
+    assert first.headers["Cache-Status"] == "lakegate; fwd=miss; stored"
+    assert second.headers["Cache-Status"].startswith("lakegate; hit; ttl=")
+    assert first.json() == second.json() and len(second.json()) == 38
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert second.headers["Cache-Control"] == (
+        "public, max-age=1, s-maxage=1, stale-while-revalidate=300, stale-if-error=300"
+    )
+    assert "cache;dur=" in second.headers["Server-Timing"]
+    assert "warehouse;dur=" in first.headers["Server-Timing"]
+    assert statements(cached) == 1
+
+
+def test_equivalent_requests_share_one_entry(cached: EmbeddedStack) -> None:
+    get(cached, "/v1/drivers?state=Vermont&year=2003")
+    for variant in (
+        "/v1/drivers?year=2003&state=VERMONT",
+        "/v1/drivers?state=vermont&year=2003&limit=1000&offset=0&format=json",
+        "/v1/drivers?state=Vermont&year=2003&fields=year,state,cohort,gender,drivers",
+    ):
+        assert get(cached, variant).headers["Cache-Status"].startswith("lakegate; hit")
+    assert statements(cached) == 1
+
+
+def test_if_none_match_gets_304_without_a_body(cached: EmbeddedStack) -> None:
+    path = "/v1/drivers?state=Idaho&year=2004"
+    etag = get(cached, path).headers["ETag"]
+    revalidated = get(cached, path, **{"If-None-Match": etag})
+    assert revalidated.status_code == 304 and revalidated.content == b""
+    assert revalidated.headers["ETag"] == etag
+    assert get(cached, path, **{"If-None-Match": '"something-else"'}).status_code == 200
+
+
+def test_a_stampede_of_64_cold_requests_runs_one_statement(cached: EmbeddedStack) -> None:
+    path = "/v1/drivers?state=Kansas&year=2005"
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        responses = list(pool.map(lambda _: get(cached, path), range(64)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.headers["ETag"] for r in responses}) == 1
+    outcomes = [r.headers["Cache-Status"] for r in responses]
+
+    assert outcomes.count("lakegate; fwd=miss; stored") == 1
+    assert statements(cached) == 1
+    assert cached.server is not None and cached.server.pool.started > 1, "requests ran concurrently"
+
+
+def wait_until_stale(stack: EmbeddedStack, path: str) -> None:
+    """Poll (bounded) until the 1 s freshness has run out."""
+    for _ in range(40):
+        status = get(stack, path).headers["Cache-Status"]
+        if "ttl=-" in status or "fwd=stale" in status:
+            return
+        requests.get(f"{stack.url}/healthz", timeout=5)
+        import time
+
+        time.sleep(0.1)
+    raise AssertionError("entry never went stale")
+
+
+def test_a_stale_entry_is_refreshed_by_one_request(cached: EmbeddedStack) -> None:
+    path = "/v1/drivers?state=Oregon&year=2006"
+    get(cached, path)
+    wait_until_stale(cached, path)
+    after = statements(cached)
+    assert after == 2, "the first stale request refreshed in line"
+    fresh = get(cached, path)
+    assert fresh.headers["Cache-Status"].startswith("lakegate; hit; ttl=")
+
+
+def test_stale_is_served_when_the_warehouse_fails(cached: EmbeddedStack) -> None:
+    path = "/v1/drivers?state=Montana&year=2007"
+    original = get(cached, path).json()
+    set_faults(cached, unavailable_next=10_000)
+    import time
+
+    time.sleep(1.1)  # let the 1 s freshness window pass
+    response = get(cached, path)
+    assert response.status_code == 200
+    assert "detail=stale-if-error" in response.headers["Cache-Status"]
+    assert "fwd-status=503" in response.headers["Cache-Status"]
+    assert response.json() == original
+    assert "max-age=0" in response.headers["Cache-Control"]
+
+
+def test_without_a_stale_entry_a_warehouse_failure_is_503_with_retry_after(
+    cached: EmbeddedStack,
+) -> None:
+    set_faults(cached, unavailable_next=10_000)
+    response = get(cached, "/v1/drivers?state=Wyoming&year=2008")
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_large_results_overflow_to_s3(cached: EmbeddedStack) -> None:
+    path = "/v1/drivers?year=2009&limit=1500"
+    first = get(cached, path)
+    second = get(cached, path)
+    assert second.headers["Cache-Status"].startswith("lakegate; hit")
+    assert second.json() == first.json() and len(first.json()) == 1500
+    assert cached.moto is not None
+    s3 = boto3.client("s3", endpoint_url=cached.moto.url, region_name=REGION)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=CACHE_BUCKET).get("Contents", [])]
+    assert any(k.startswith("results/") for k in keys)
+
+
+@pytest.fixture(scope="module")
+def cache_down() -> Iterator[EmbeddedStack]:
+    config = StackConfig(
+        port=0, emulator=EmulatorConfig(port=0, latency_ms=10), cache="http://127.0.0.1:9"
+    )
+    with EmbeddedStack(config) as running:
+        yield running
+
+
+def test_when_dynamodb_is_down_requests_fail_open(cache_down: EmbeddedStack) -> None:
+    response = get(cache_down, "/v1/drivers?state=Ohio&year=2010")
+    assert response.status_code == 200 and len(response.json()) == 38
+    assert response.headers["Cache-Status"] == "lakegate; fwd=bypass; detail=cache-unavailable"
+    assert cache_down.recorder.counts["CacheBypass"] >= 1
