@@ -34,5 +34,13 @@ unit: install
 bench: install
 	$(BIN)/python -m local.bench
 
+# Synthesise the CDK app offline (no AWS credentials, no Docker) into ./cdk.out/.
+# Another environment: make synth LAKEGATE_ENV=prod
+synth: install
+	rm -rf cdk.out
+	cd cdk && CDK_OUTDIR=../cdk.out CDK_CONTEXT_JSON='{"env": "$(or $(LAKEGATE_ENV),dev)"}' \
+		../$(BIN)/python app.py
+	@echo "synthesised $(or $(LAKEGATE_ENV),dev) into cdk.out/"
+
 clean:
 	rm -rf $(VENV) cdk.out reports .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""CDK app for lakegate: the edge security, API and edge monitoring stacks."""

@@ -1,0 +1,88 @@
+"""Assemble the three stacks of one environment and register cdk-nag.
+
+EdgeSecurity (us-east-1)  WAF web ACL, WAF logs, certificate
+      │ web ACL ARN, certificate (cross-region)
+      ▼
+Api (config region)       function, cache table + bucket, secrets, CloudFront, alarms
+      │ distribution id (cross-region)
+      ▼
+EdgeMonitoring (us-east-1) CloudFront 5xx-rate alarm
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import App, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from handler.catalogue import Catalogue, load_catalogue
+from lakegate_cdk.api_stack import ApiStack
+from lakegate_cdk.config import ConfigError, LakegateConfig
+from lakegate_cdk.distribution import cache_key_query_strings
+from lakegate_cdk.edge_monitoring_stack import EdgeMonitoringStack
+from lakegate_cdk.edge_security_stack import EdgeSecurityStack
+
+
+@dataclass(frozen=True)
+class LakegateStacks:
+    edge_security: EdgeSecurityStack
+    api: ApiStack
+    edge_monitoring: EdgeMonitoringStack
+
+
+def stack_name(config: LakegateConfig, role: str) -> str:
+    return f"Lakegate-{config.env_name}-{role}"
+
+
+def check_catalogue_fits(config: LakegateConfig, catalogue: Catalogue) -> None:
+    """A dataset fresher-than-max TTL would be silently capped by CloudFront: refuse it."""
+    cap = config.edge_cache.max_ttl_seconds
+    too_long = [d.name for d in catalogue.datasets if d.freshness.ttl_seconds > cap]
+    if too_long:
+        raise ConfigError(
+            f"datasets {', '.join(too_long)} are fresh for longer than edge_cache."
+            f"max_ttl_seconds ({cap}); CloudFront would cap them. Raise max_ttl_seconds."
+        )
+
+
+# Feature flags set in code rather than in cdk.json, each for a reason:
+FEATURE_FLAGS = {
+    # S3 server access logs are admitted by a bucket policy scoped to the source bucket,
+    # not by the deprecated `LogDeliveryWrite` canned ACL.
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+}
+
+
+def build(app: App, config: LakegateConfig, catalogue: Catalogue | None = None) -> LakegateStacks:
+    """Add the environment's stacks to a fresh `app` (cdk-nag is added by `add_nag`)."""
+    for flag, value in FEATURE_FLAGS.items():
+        app.node.set_context(flag, value)
+    catalogue = catalogue or load_catalogue()
+    check_catalogue_fits(config, catalogue)
+    query_strings = cache_key_query_strings(d.query_parameter_names() for d in catalogue.datasets)
+
+    edge_security = EdgeSecurityStack(app, stack_name(config, "EdgeSecurity"), config=config)
+    api = ApiStack(
+        app,
+        stack_name(config, "Api"),
+        config=config,
+        query_strings=query_strings,
+        web_acl_arn=edge_security.web_acl_arn,
+        certificate=edge_security.certificate,
+    )
+    edge_monitoring = EdgeMonitoringStack(
+        app,
+        stack_name(config, "EdgeMonitoring"),
+        config=config,
+        distribution_id=api.edge.distribution.distribution_id,
+    )
+    for stack in (edge_security, api, edge_monitoring):
+        Tags.of(stack).add("project", "lakegate")
+        Tags.of(stack).add("environment", config.env_name)
+    return LakegateStacks(edge_security, api, edge_monitoring)
+
+
+def add_nag(app: App) -> None:
+    """Run AwsSolutions checks at synth; any unacknowledged finding fails the synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))

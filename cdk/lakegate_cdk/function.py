@@ -1,0 +1,111 @@
+"""The API function: a container image built from `handler/` and `cache/`, behind a Function URL.
+
+A zip would not fit: polars alone is ~170 MB unzipped against Lambda's 250 MB limit
+for a function and its layers, so the function ships as an arm64 image (10 GB limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk.aws_ecr_assets import Platform
+from constructs import Construct
+
+from lakegate_cdk.config import LakegateConfig
+from lakegate_cdk.nag import acknowledge
+from lakegate_cdk.retention import log_removal_policy, log_retention
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = "cdk/lambda/Dockerfile"
+
+# The build context is the repository root, but the image (and so the asset hash) must
+# depend on runtime files only: docker-ignore everything, then re-admit the Dockerfile,
+# pyproject.toml (for its runtime dependency list), handler/ and cache/.
+IMAGE_CONTEXT_EXCLUDE = (
+    "*",
+    "!" + DOCKERFILE,
+    "!pyproject.toml",
+    "!handler",
+    "!cache",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.mypy_cache",
+    "**/.pytest_cache",
+)
+
+
+class ApiFunction(Construct):
+    """The Lambda function, its role, its log group and its IAM-authenticated Function URL."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LakegateConfig,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        fn_config = config.function
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=log_retention(config.log_retention_days),
+            removal_policy=log_removal_policy(config),
+        )
+        # An explicit role instead of CDK's default one, which would attach the managed
+        # AWSLambdaBasicExecutionRole (logs:* on every log group in the account).
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"lakegate {config.env_name} API function",
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description=f"lakegate {config.env_name}: cached read-only data API",
+            code=lambda_.DockerImageCode.from_image_asset(
+                directory=str(REPO_ROOT),
+                file=DOCKERFILE,
+                platform=Platform.LINUX_ARM64,
+                exclude=list(IMAGE_CONTEXT_EXCLUDE),
+                ignore_mode=IgnoreMode.DOCKER,
+                cmd=["handler.app.lambda_handler"],
+            ),
+            architecture=lambda_.Architecture.ARM_64,
+            memory_size=fn_config.memory_mb,
+            timeout=Duration.seconds(fn_config.timeout_seconds),
+            reserved_concurrent_executions=fn_config.reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.log_group,
+            environment=dict(environment),
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no "
+            "resource-level permissions, so AWS requires Resource '*' for them.",
+        )
+
+        # AWS_IAM auth: only requests signed by CloudFront's origin access control (which
+        # gets lambda:InvokeFunctionUrl scoped to our distribution) reach the function.
+        self.url = self.function.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,
+            invoke_mode=lambda_.InvokeMode.BUFFERED,
+        )

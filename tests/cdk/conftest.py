@@ -1,0 +1,93 @@
+"""Synthesise each environment's app once per test session (with cdk-nag active).
+
+Synthesis (~3 s per environment) dominates the CDK tests, so every test reads the
+same cloud assembly: `Template.from_json` on the written templates instead of
+`Template.from_stack`, which would synthesise again for each call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Before the first aws_cdk import: jsii starts node then, and prints a banner otherwise.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_DIR = REPO_ROOT / "cdk"
+for _path in (str(CDK_DIR), str(REPO_ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from aws_cdk import App  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+from lakegate_cdk.application import LakegateStacks, add_nag, build  # noqa: E402
+from lakegate_cdk.config import LakegateConfig, load_config  # noqa: E402
+
+ENVIRONMENTS = ("dev", "prod")
+ROLES = ("EdgeSecurity", "Api", "EdgeMonitoring")
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """One environment's app after a successful synth (nag passed, or synth would raise)."""
+
+    config: LakegateConfig
+    app: App
+    stacks: LakegateStacks
+    outdir: Path
+
+    def template_path(self, role: str) -> Path:
+        return self.outdir / f"Lakegate-{self.config.env_name}-{role}.template.json"
+
+    def raw(self, role: str) -> dict:
+        return json.loads(self.template_path(role).read_text(encoding="utf-8"))
+
+    def template(self, role: str) -> Template:
+        return Template.from_json(self.raw(role))
+
+    def logical_id(self, role: str, construct: object) -> str:
+        stack = getattr(self.stacks, _attribute(role))
+        return stack.resolve(construct.node.default_child.logical_id)  # type: ignore[attr-defined]
+
+
+def _attribute(role: str) -> str:
+    return {"EdgeSecurity": "edge_security", "Api": "api", "EdgeMonitoring": "edge_monitoring"}[
+        role
+    ]
+
+
+def synthesize(env_name: str, outdir: Path) -> Synthesized:
+    """Build and synthesise like `cdk/app.py` does; raises on an unacknowledged nag finding."""
+    app = App(outdir=str(outdir))
+    config = load_config(env_name)
+    stacks = build(app, config)
+    add_nag(app)
+    app.synth()
+    return Synthesized(config=config, app=app, stacks=stacks, outdir=outdir)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    return {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVIRONMENTS}
+
+
+@pytest.fixture(scope="session")
+def dev(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["prod"]
+
+
+@pytest.fixture(scope="session", params=ENVIRONMENTS)
+def env(request: pytest.FixtureRequest, synthesized: dict[str, Synthesized]) -> Synthesized:
+    """Each environment in turn, for properties that hold everywhere."""
+    return synthesized[request.param]
