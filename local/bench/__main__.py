@@ -6,12 +6,19 @@ A section is a function returning a `Table`; add one by appending it to SECTIONS
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 
-from local.bench import Table, shaping
+# The handler's per-request INFO logs would bury the tables.
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+from local.bench import Table, cache, cold_start, shaping
 
 SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("shaping", shaping.section),
+    ("handler", cache.handler_section),
+    ("dashboard", cache.dashboard_section),
+    ("cold-start", cold_start.section),
 ]
 
 
