@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from handler.errors import (
     BadRequest,
     CacheUnavailable,
+    ConfigurationError,
     LakegateError,
     NotAcceptable,
     NotFound,
@@ -88,6 +89,9 @@ def error_response(exc: LakegateError, request_id: str | None) -> Response[str]:
         return error(401, "unauthorized", "Missing or invalid admin token.", request_id)
     if isinstance(exc, TooManyRequests):
         return error(429, "throttled", exc.message, request_id, retry_after=exc.retry_after)
+    if isinstance(exc, ConfigurationError):
+        # e.g. the Databricks secret still holds its deploy-time placeholder.
+        return error(503, "not_configured", "The service is not configured yet.", request_id)
     if isinstance(exc, UpstreamError):
         shape = next(s for cls, s in _UPSTREAM.items() if isinstance(exc, cls))
         return error(

@@ -11,7 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from handler import openapi
 from handler.catalogue import Catalogue, Dataset
-from handler.errors import BadRequest, LakegateError, NotFound, UpstreamError
+from handler.errors import (
+    BadRequest,
+    ConfigurationError,
+    LakegateError,
+    NotFound,
+    UpstreamError,
+)
 from handler.query import parse_query
 from handler.responses import error_response, internal_error, serialize
 from handler.services import Services
@@ -125,6 +131,8 @@ def _add_error_handlers(app: LambdaFunctionUrlResolver, catalogue: Catalogue) ->
                     "error_code": exc.error_code,
                 },
             )
+        elif isinstance(exc, ConfigurationError):
+            logger.error("configuration error", extra={"detail": str(exc)})
         return error_response(exc, request_id())
 
     @app.exception_handler(Exception)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 import requests
@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from handler.errors import ConfigurationError, WarehouseRejected, WarehouseUnavailable
 from handler.settings import WarehouseSettings
 from handler.warehouse.wire import OAuthToken
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 # Refresh OAuth tokens this long before they expire, so no request carries a token
 # that dies in flight.
@@ -109,13 +112,19 @@ class SecretsManagerCredentials:
     secret, so rotation is picked up within `max_age` without a fetch per request.
     """
 
-    def __init__(self, settings: WarehouseSettings, session: requests.Session) -> None:
+    def __init__(
+        self,
+        settings: WarehouseSettings,
+        session: requests.Session,
+        provider: SecretsProvider | None = None,
+    ) -> None:
         if settings.secret_arn is None:
             raise ConfigurationError("SecretsManagerCredentials needs DATABRICKS_SECRET_ARN")
         self._arn = settings.secret_arn
         self._host = settings.host
         self._max_age = settings.secret_max_age_seconds
         self._session = session
+        self._provider = provider
         self._delegate: tuple[str, TokenProvider] | None = None
 
     def token(self) -> str:
@@ -128,12 +137,16 @@ class SecretsManagerCredentials:
         self._delegate = None
 
     def _read_secret(self) -> str:
-        from aws_lambda_powertools.utilities import parameters
+        if self._provider is None:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+            self._provider = SecretsProvider()
         try:
-            value = parameters.get_secret(self._arn, max_age=self._max_age)
+            value = self._provider.get(self._arn, max_age=self._max_age)
         except Exception as exc:  # botocore raises many types; none may reach the client
             raise WarehouseUnavailable("databricks credentials secret unreadable") from exc
+        if value is None:
+            raise ConfigurationError("databricks credentials secret is empty")
         return value if isinstance(value, str) else bytes(value).decode()
 
     def _provider_for(self, raw: str) -> TokenProvider:
@@ -150,12 +163,16 @@ class SecretsManagerCredentials:
         raise ConfigurationError("databricks credentials secret has neither token nor client_id")
 
 
-def token_provider(settings: WarehouseSettings, session: requests.Session) -> TokenProvider:
+def token_provider(
+    settings: WarehouseSettings,
+    session: requests.Session,
+    secrets: SecretsProvider | None = None,
+) -> TokenProvider:
     """Pick the credential source the settings describe."""
     if settings.token is not None:
         return StaticToken(settings.token.get_secret_value())
     if settings.secret_arn is not None:
-        return SecretsManagerCredentials(settings, session)
+        return SecretsManagerCredentials(settings, session, secrets)
     if settings.client_id and settings.client_secret is not None:
         return OAuthMachineToMachine(
             settings.host, settings.client_id, settings.client_secret.get_secret_value(), session

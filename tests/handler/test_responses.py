@@ -1,6 +1,5 @@
 """Responses: one mapping from errors to HTTP, no upstream text, gzip only when asked."""
 
-import gzip
 
 import orjson
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from handler.errors import (
     BadRequest,
     CacheUnavailable,
+    ConfigurationError,
     LakegateError,
     NotAcceptable,
     NotFound,
@@ -45,6 +45,7 @@ SECRET_TEXT = "Table lakegate.dmv.licensed_drivers not found on host dbc-123.clo
         (WarehouseRejected(SECRET_TEXT, error_code="BAD_REQUEST"), 502, "warehouse_error", None),
         (ShapingError(SECRET_TEXT), 502, "bad_upstream_data", None),
         (CacheUnavailable(SECRET_TEXT), 503, "cache_unavailable", None),
+        (ConfigurationError("placeholder secret"), 503, "not_configured", None),
         (LakegateError("anything else"), 500, "internal_error", None),
     ],
 )
