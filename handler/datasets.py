@@ -40,13 +40,13 @@ def fetch_page(client: WarehouseClient, dataset: Dataset, query: Query, deadline
         rows=rows[: query.limit],
         truncated=result.truncated,
     )
-    from handler import shaping  # deferred: polars costs ~150 ms of cold start
+    from handler import encoding, shaping  # deferred: polars costs ~150 ms of cold start
 
     frame = shaping.to_frame(page)
     if query.format == "csv":
-        body, content_type = shaping.to_csv(frame), CSV
+        body, content_type = encoding.to_csv(frame), CSV
     else:
-        body, content_type = shaping.to_json(frame), JSON
+        body, content_type = encoding.to_json(frame), JSON
     return Page(
         body=body,
         content_type=content_type,

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
+from handler.encoding import to_json
 from handler.result import ResultColumn, StatementResult
-from handler.shaping import to_frame, to_json
+from handler.shaping import to_frame
 from local.bench import Table, best_of
 
 COLUMNS = (

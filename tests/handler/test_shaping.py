@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler import shaping
+from handler import encoding, shaping
+from handler.encoding import to_csv, to_json
 from handler.errors import ShapingError
 from handler.result import ResultColumn, StatementResult
-from handler.shaping import JsonText, to_csv, to_frame, to_json
+from handler.shaping import JsonText, to_frame
 
 
 def column(
@@ -500,7 +501,7 @@ def test_both_json_writers_agree(rows: list[tuple[Any, ...]]) -> None:
         },
         orient="row",
     )
-    assert to_json(frame) == shaping._json_by_concatenation(frame)
+    assert to_json(frame) == encoding._json_by_concatenation(frame)
 
 
 def test_error_details_never_carry_warehouse_text() -> None:
