@@ -71,7 +71,8 @@ class Lookup:
         return self.entry
 
     def lease_is_live(self, now_ms: int) -> bool:
-        return self.lease_until_ms is not None and self.lease_until_ms > now_ms
+        # The same boundary as the stores' condition (`lease_until < now` means free).
+        return self.lease_until_ms is not None and self.lease_until_ms >= now_ms
 
     def failing(self, now_ms: int) -> bool:
         """A statement for this key failed moments ago: do not send another yet."""

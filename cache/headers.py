@@ -28,14 +28,16 @@ def cache_control(freshness: Freshness, served: Served) -> str:
 def cache_status(served: Served) -> str:
     """RFC 9211 Cache-Status for this cache's part in the response."""
     ttl = served.entry.ttl_seconds(served.now_ms)
+    stored = "; stored" if served.stored else ""
     status = {
         "hit": f"{CACHE_NAME}; hit; ttl={ttl}",
-        "miss": f"{CACHE_NAME}; fwd=miss; stored",
+        "miss": f"{CACHE_NAME}; fwd=miss{stored}",
         "collapsed": f"{CACHE_NAME}; fwd=miss; collapsed",
         "stale": f"{CACHE_NAME}; hit; ttl={ttl}; detail=stale-while-revalidate",
-        "refreshed": f"{CACHE_NAME}; fwd=stale; stored",
+        "refreshed": f"{CACHE_NAME}; fwd=stale{stored}",
         "stale-if-error": f"{CACHE_NAME}; fwd=stale; ttl={ttl}; detail=stale-if-error",
         "bypass": f"{CACHE_NAME}; fwd=bypass; detail=cache-unavailable",
+        "uncached": f"{CACHE_NAME}; fwd=bypass; detail=cache-disabled",
     }[served.outcome]
     if served.outcome == "stale-if-error" and served.error is not None:
         status += f"; fwd-status={_status_of(served.error)}"
@@ -47,10 +49,15 @@ def server_timing(served: Served, extra: dict[str, float] | None = None) -> str:
     return ", ".join(f"{name};dur={value:.1f}" for name, value in timings.items())
 
 
-def caching_headers(freshness: Freshness, served: Served) -> dict[str, str]:
+def etag(served: Served, gzipped: bool) -> str:
+    """Strong validators differ between content codings (RFC 9110 §8.8.3)."""
+    return served.entry.etag[:-1] + '-gzip"' if gzipped else served.entry.etag
+
+
+def caching_headers(freshness: Freshness, served: Served, *, gzipped: bool) -> dict[str, str]:
     return {
         "Cache-Control": cache_control(freshness, served),
-        "ETag": served.entry.etag,
+        "ETag": etag(served, gzipped),
         "Age": str(served.entry.age_seconds(served.now_ms)),
         "Cache-Status": cache_status(served),
         "Server-Timing": server_timing(served),
@@ -59,13 +66,21 @@ def caching_headers(freshness: Freshness, served: Served) -> dict[str, str]:
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
-    """If-None-Match evaluation (weak comparison, as RFC 9110 requires for it)."""
+    """If-None-Match evaluation: weak comparison (RFC 9110), either content coding.
+
+    A client that got the gzip representation may revalidate without asking for gzip
+    (or the reverse); the content is the same, so its validator matches too.
+    """
     if not if_none_match:
         return False
     if if_none_match.strip() == "*":
         return True
-    candidates = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
-    return etag.removeprefix("W/") in candidates
+    base = _base(etag)
+    return any(_base(tag) == base for tag in if_none_match.split(","))
+
+
+def _base(tag: str) -> str:
+    return tag.strip().removeprefix("W/").replace('-gzip"', '"')
 
 
 def _status_of(error: Exception) -> int:

@@ -19,11 +19,23 @@ import orjson
 from handler.catalogue import Dataset
 from handler.query import FilterValue, Query
 
+# Prose does not change results: editing a title or a description keeps the cache.
+_PROSE = {"title", "description"}
+
 
 @lru_cache(maxsize=64)
 def dataset_digest(dataset: Dataset) -> str:
-    """A short digest of the dataset's declaration: a catalogue edit changes every key."""
-    return hashlib.sha256(dataset.model_dump_json().encode()).hexdigest()[:16]
+    """A short digest of what shapes the dataset's results: editing that changes every key."""
+    declaration = _without_prose(dataset.model_dump(mode="json"))
+    return hashlib.sha256(orjson.dumps(declaration, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def _without_prose(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_prose(v) for k, v in value.items() if k not in _PROSE}
+    if isinstance(value, list):
+        return [_without_prose(v) for v in value]
+    return value
 
 
 def canonical_form(dataset: Dataset, query: Query, catalogue_version: int) -> bytes:

@@ -21,6 +21,7 @@ class _Slot:
 class MemoryCacheStore:
     slots: dict[str, _Slot] = field(default_factory=dict)
     generations: dict[str, GenerationInfo] = field(default_factory=dict)
+    invalidations: dict[tuple[str, int], int] = field(default_factory=dict)  # (dataset, minute)
     broken: bool = False  # when True every call fails, like an unreachable DynamoDB
     lookups: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -42,11 +43,14 @@ class MemoryCacheStore:
         assert entry.gzip_body is not None
         return entry.gzip_body
 
-    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int) -> bool:
+    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int, generation: int) -> bool:
         self._check()
         with self._lock:
             slot = self.slots.setdefault(key, _Slot())
             if slot.lease_until_ms is not None and slot.lease_until_ms >= now_ms:
+                return False
+            entry = slot.entry
+            if entry is not None and entry.generation == generation and entry.is_fresh(now_ms):
                 return False
             slot.lease_owner, slot.lease_until_ms = owner, now_ms + lease_ms
             return True
@@ -88,3 +92,12 @@ class MemoryCacheStore:
     def generation(self, dataset: str) -> GenerationInfo:
         self._check()
         return self.generations.get(dataset, GenerationInfo(dataset, 0))
+
+    def count_invalidation(self, dataset: str, now_ms: int, limit: int) -> bool:
+        self._check()
+        with self._lock:
+            slot = (dataset, now_ms // 60_000)
+            if self.invalidations.get(slot, 0) >= limit:
+                return False
+            self.invalidations[slot] = self.invalidations.get(slot, 0) + 1
+            return True

@@ -16,6 +16,7 @@ REFRESH = "CacheRefresh"
 BYPASS = "CacheBypass"
 WRITE_FAILED = "CacheWriteFailed"
 LEASE_WAIT = "LeaseWait"
+GAVE_UP = "LeaseWaitGaveUp"  # waited out the budget, or failed fast on a failing key
 STATEMENTS = "WarehouseStatements"
 WAREHOUSE_MS = "WarehouseLatency"
 

@@ -28,6 +28,7 @@ from handler.warehouse.deadline import Deadline
 class FlightSettings:
     lease_ms: int = 8_000  # how long a dead holder blocks others
     error_hold_ms: int = 2_000  # after a failure, others fail fast instead of piling on
+    stale_refresh_s: float = 3.0  # with a stale copy to fall back on, try the warehouse briefly
     first_pause_s: float = 0.02
     max_pause_s: float = 0.25
 
@@ -75,7 +76,7 @@ def lead_or_join(
             )
         if not lookup.lease_is_live(now):
             owner = new_owner()
-            if store.try_lease(key, owner, now, settings.lease_ms):
+            if store.try_lease(key, owner, now, settings.lease_ms, lookup.generation):
                 return Led(owner=owner, lookup=lookup)
         pause = min(settings.max_pause_s, settings.first_pause_s * (2.0**pauses))
         if deadline.remaining() <= pause:

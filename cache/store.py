@@ -5,6 +5,7 @@ Item layout, one table, partition key `pk`:
     q#<key>    an entry (body or s3_key, etag, times, generation) and/or a lease
                (lease_owner, lease_until) and a recent-failure marker (error_until)
     g#<name>   a dataset's generation counter and who last bumped it
+    t#<name>#<minute>  how many invalidations of a dataset that epoch minute (throttle)
 
 A hit is one BatchGetItem that reads `q#<key>` and `g#<dataset>` together. Expiry is
 checked by the reader: DynamoDB's TTL deletes lazily (up to days late) and is only
@@ -37,8 +38,9 @@ class CacheStore(Protocol):
     def load_body(self, entry: Entry) -> bytes:
         """The entry's gzip body (from S3 when it overflowed)."""
 
-    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int) -> bool:
-        """Take the key's lease if nobody holds a live one."""
+    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int, generation: int) -> bool:
+        """Take the key's lease if nobody holds a live one and no fresh entry of `generation`
+        exists (one may have been stored since our lookup: then there is nothing to run)."""
 
     def put(self, entry: Entry) -> Entry:
         """Store an entry with its body (releasing any lease); returns it as stored."""
@@ -54,6 +56,9 @@ class CacheStore(Protocol):
 
     def generation(self, dataset: str) -> GenerationInfo:
         """The dataset's generation and who last bumped it."""
+
+    def count_invalidation(self, dataset: str, now_ms: int, limit: int) -> bool:
+        """Count one invalidation of `dataset` this minute; False (not counted) once `limit` were."""
 
 
 def _boto_failure(operation: str, exc: Exception) -> CacheUnavailable:
@@ -109,18 +114,22 @@ class DynamoCacheStore:
         except (BotoCoreError, ClientError) as exc:
             raise _boto_failure("s3 read", exc) from exc
 
-    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int) -> bool:
+    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int, generation: int) -> bool:
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"q#{key}"}},
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
                 "expires_at = if_not_exists(expires_at, :ttl)",
-                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ConditionExpression="(attribute_not_exists(lease_until) OR lease_until < :now) "
+                "AND (attribute_not_exists(fresh_until_ms) OR fresh_until_ms <= :now "
+                "OR #gen <> :gen)",
+                ExpressionAttributeNames={"#gen": "generation"},
                 ExpressionAttributeValues={
                     ":owner": {"S": owner},
                     ":until": {"N": str(now_ms + lease_ms)},
                     ":now": {"N": str(now_ms)},
+                    ":gen": {"N": str(generation)},
                     ":ttl": {"N": str((now_ms + lease_ms) // 1000 + _TTL_MARGIN_SECONDS)},
                 },
             )
@@ -201,7 +210,8 @@ class DynamoCacheStore:
             answer = self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"g#{dataset}"}},
-                UpdateExpression="ADD generation :one SET invalidated_at = :now, invalidated_by = :by",
+                UpdateExpression="ADD #gen :one SET invalidated_at = :now, invalidated_by = :by",
+                ExpressionAttributeNames={"#gen": "generation"},
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
                     ":now": {"N": str(now_ms)},
@@ -229,6 +239,29 @@ class DynamoCacheStore:
             invalidated_at_ms=_number(item, "invalidated_at"),
             invalidated_by=item.get("invalidated_by", {}).get("S"),
         )
+
+    def count_invalidation(self, dataset: str, now_ms: int, limit: int) -> bool:
+        minute = now_ms // 60_000
+        try:
+            # One conditional ADD: concurrent operators cannot both take the last slot.
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"t#{dataset}#{minute}"}},
+                UpdateExpression="ADD n :one SET expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":ttl": {"N": str((minute + 1) * 60 + _TTL_MARGIN_SECONDS)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _boto_failure("throttle", exc) from exc
+        except BotoCoreError as exc:
+            raise _boto_failure("throttle", exc) from exc
+        return True
 
 
 def _number(item: dict[str, Any] | None, name: str) -> int | None:

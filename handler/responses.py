@@ -155,13 +155,13 @@ def encoded_response(
     gzip_body: bytes,
     content_type: str,
     *,
-    accept_encoding: str | None,
+    gzipped: bool,
     headers: dict[str, str],
     status: int = 200,
 ) -> Response[str | bytes | GzipJson]:
     """A response from a stored gzip body: sent as is when the client accepts gzip."""
     headers = {**headers, "Vary": "Accept, Accept-Encoding"}
-    if accepts_gzip(accept_encoding):
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
         body: str | bytes | GzipJson = (
             GzipJson(gzip_body) if content_type.startswith(JSON) else gzip_body

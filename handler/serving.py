@@ -16,11 +16,11 @@ from cache.keys import cache_key
 from handler.catalogue import Dataset
 from handler.datasets import fetch_page
 from handler.query import Query, parse_query
-from handler.responses import GzipJson, encoded_response, not_modified
+from handler.responses import GzipJson, accepts_gzip, encoded_response, not_modified
 from handler.services import Services
 from handler.warehouse import Deadline, budget_seconds
 
-logger = Logger(child=True)
+logger = Logger(service="lakegate", child=True)
 
 
 def serve_dataset(
@@ -40,7 +40,7 @@ def serve_dataset(
         dataset.name,
         key,
         dataset.freshness,
-        lambda: fetch_page(services.warehouse, dataset, query, deadline),
+        lambda budget: fetch_page(services.warehouse, dataset, query, budget),
         deadline,
     )
     if served.error is not None:
@@ -51,7 +51,8 @@ def serve_dataset(
                 "error_code": served.error.error_code,
             },
         )
-    headers = caching_headers(dataset.freshness, served)
+    gzipped = accepts_gzip(event.headers.get("accept-encoding"))
+    headers = caching_headers(dataset.freshness, served, gzipped=gzipped)
     if served.entry.has_more:
         next_url = _next_page(dataset, query, served.entry.row_count, event.raw_query_string)
         headers["Link"] = f'<{next_url}>; rel="next"'
@@ -60,7 +61,7 @@ def serve_dataset(
     return encoded_response(
         served.gzip_body,
         served.entry.content_type,
-        accept_encoding=event.headers.get("accept-encoding"),
+        gzipped=gzipped,
         headers=headers,
     )
 

@@ -1,6 +1,5 @@
 """Responses: one mapping from errors to HTTP, no upstream text, gzip only when asked."""
 
-
 import orjson
 import pytest
 
@@ -88,9 +87,7 @@ def test_accept_encoding(header: str | None, expected: bool) -> None:
 def test_stored_gzip_is_sent_as_is_to_clients_that_accept_it() -> None:
     body = orjson.dumps([{"year": 2016, "state": "California"}] * 100)
     stored = gzip_body(body)
-    packed = encoded_response(
-        stored, "application/json", accept_encoding="gzip", headers={"X": "1"}
-    )
+    packed = encoded_response(stored, "application/json", gzipped=True, headers={"X": "1"})
     assert isinstance(packed.body, GzipJson) and packed.body.data == stored
     assert serialize(packed.body) == stored, "the serializer hands Powertools the raw bytes"
     assert packed.headers["Content-Encoding"] == "gzip"
@@ -99,9 +96,9 @@ def test_stored_gzip_is_sent_as_is_to_clients_that_accept_it() -> None:
 
 def test_clients_without_gzip_get_text() -> None:
     body = b"year,state\n2016,California\n"
-    plain = encoded_response(gzip_body(body), "text/csv", accept_encoding=None, headers={})
+    plain = encoded_response(gzip_body(body), "text/csv", gzipped=False, headers={})
     assert plain.body == body.decode() and "Content-Encoding" not in plain.headers
-    csv_packed = encoded_response(gzip_body(body), "text/csv", accept_encoding="gzip", headers={})
+    csv_packed = encoded_response(gzip_body(body), "text/csv", gzipped=True, headers={})
     assert csv_packed.body == gzip_body(body), "non-JSON bodies need no box"
 
 

@@ -1,0 +1,129 @@
+"""What one request is served, and the pieces every path shares: entries, timing, bypass."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cache import metrics
+from cache.entry import Entry, Renderable
+from handler.catalogue import Freshness
+from handler.errors import UpstreamError
+from handler.warehouse.deadline import Deadline
+
+Outcome = Literal[
+    "hit", "miss", "collapsed", "stale", "refreshed", "stale-if-error", "bypass", "uncached"
+]
+# Runs the statement and renders the page, within the deadline it is given.
+Compute = Callable[[Deadline], Renderable]
+
+OUTCOME_METRIC: dict[Outcome, str] = {
+    "hit": metrics.HIT,
+    "miss": metrics.MISS,
+    "collapsed": metrics.COLLAPSED,
+    "stale": metrics.STALE,
+    "refreshed": metrics.REFRESH,
+    "stale-if-error": metrics.STALE,
+    "bypass": metrics.BYPASS,
+    "uncached": metrics.BYPASS,
+}
+
+
+@dataclass(frozen=True)
+class Served:
+    entry: Entry
+    gzip_body: bytes
+    outcome: Outcome
+    now_ms: int
+    error: UpstreamError | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    stored: bool = False  # this request wrote the entry (Cache-Status `stored`)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def etag_for(body: bytes) -> str:
+    """A strong validator over the uncompressed representation."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def build_entry(
+    key: str, generation: int, freshness: Freshness, fresh: Renderable, now: int
+) -> Entry:
+    """Compress once and stamp validators and expiry: what every later hit serves as is."""
+    fresh_until = now + freshness.ttl_seconds * 1000
+    return Entry(
+        key=key,
+        generation=generation,
+        gzip_body=gzip.compress(fresh.body, compresslevel=6, mtime=0),
+        content_type=fresh.content_type,
+        etag=etag_for(fresh.body),
+        created_ms=now,
+        fresh_until_ms=fresh_until,
+        stale_until_ms=fresh_until + freshness.stale_seconds * 1000,
+        row_count=fresh.row_count,
+        has_more=fresh.has_more,
+    )
+
+
+def timed_compute(
+    compute: Compute,
+    deadline: Deadline,
+    timings: dict[str, float],
+    recorder: metrics.Recorder,
+) -> Renderable:
+    started = time.perf_counter()
+    try:
+        return compute(deadline)
+    finally:
+        elapsed = (time.perf_counter() - started) * 1000
+        timings["warehouse"] = elapsed
+        recorder.count(metrics.STATEMENTS)
+        recorder.milliseconds(metrics.WAREHOUSE_MS, elapsed)
+
+
+def bypass(
+    key: str,
+    freshness: Freshness,
+    compute: Compute,
+    deadline: Deadline,
+    timings: dict[str, float],
+    recorder: metrics.Recorder,
+    now_ms: Callable[[], int],
+    outcome: Outcome = "bypass",
+) -> Served:
+    """Straight to the warehouse, nothing stored."""
+    fresh = timed_compute(compute, deadline, timings, recorder)
+    entry = build_entry(key, 0, freshness, fresh, now_ms())
+    assert entry.gzip_body is not None
+    return Served(entry, entry.gzip_body, outcome, entry.created_ms, timings_ms=timings)
+
+
+class UncachedResults:
+    """What serves when no cache is configured: every request goes to the warehouse."""
+
+    def __init__(
+        self, recorder: metrics.Recorder, *, now_ms: Callable[[], int] = wall_clock_ms
+    ) -> None:
+        self._recorder = recorder
+        self._now_ms = now_ms
+
+    def serve(
+        self,
+        dataset: str,
+        key: str,
+        freshness: Freshness,
+        compute: Compute,
+        deadline: Deadline,
+    ) -> Served:
+        served = bypass(
+            key, freshness, compute, deadline, {}, self._recorder, self._now_ms, "uncached"
+        )
+        self._recorder.count(OUTCOME_METRIC["uncached"])
+        return served
