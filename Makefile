@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.
 PORT ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install serve test unit lint typecheck bench synth clean
+.PHONY: install serve test unit lint typecheck bench synth clean loadtest
 
 install: $(STAMP)
 
@@ -33,6 +33,13 @@ unit: install
 
 bench: install
 	$(BIN)/python -m local.bench
+
+# A Locust scenario against the embedded stack (or HOST), report under reports/:
+#   make loadtest SCENARIO=brownout USERS=30 DURATION=60 EDGE=1
+loadtest: install
+	$(BIN)/lakegate loadtest --scenario $(or $(SCENARIO),steady) \
+		$(if $(HOST),--host $(HOST)) $(if $(USERS),--users $(USERS)) \
+		$(if $(DURATION),--duration $(DURATION)) $(if $(EDGE),--edge)
 
 # Synthesise the CDK app offline (no AWS credentials, no Docker) into ./cdk.out/.
 # Another environment: make synth LAKEGATE_ENV=prod

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Respo
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from handler import openapi
+from handler.admin.routes import add_admin_routes
 from handler.catalogue import Catalogue, Dataset
 from handler.errors import (
     BadRequest,
@@ -23,7 +24,7 @@ from handler.responses import error_response, internal_error, serialize
 from handler.services import Services
 from handler.serving import serve_dataset
 
-logger = Logger(child=True)
+logger = Logger(service="lakegate", child=True)
 
 API_VERSION = "1.0.0"
 
@@ -55,6 +56,7 @@ def create_app(catalogue: Catalogue, services: Callable[[], Services]) -> Lambda
 
     for dataset in catalogue.datasets:
         _add_dataset_route(app, catalogue, dataset, services)
+    add_admin_routes(app, catalogue, services)
 
     @app.get("/healthz", summary="Liveness check", responses=openapi.health_responses())
     def healthz() -> Response[str]:

@@ -8,7 +8,9 @@ re-reading secrets per request would cost every request tens of milliseconds.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -17,8 +19,21 @@ from cache.metrics import Recorder
 from cache.results import ResultCache, UncachedResults
 from cache.single_flight import FlightSettings
 from cache.store import CacheStore, DynamoCacheStore
-from handler.settings import CacheSettings, Settings, load_settings
+from handler.admin.auth import TokenVerifier, secrets_manager_fetch
+from handler.admin.edge import EdgeInvalidator, ssm_distribution_id
+from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
 from handler.warehouse import WarehouseClient, token_provider
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdminServices:
+    """What the /admin routes need; their AWS clients are built on the first admin request."""
+
+    settings: AdminSettings
+    tokens: TokenVerifier
+    edge: EdgeInvalidator
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,7 @@ class Services:
     warehouse: WarehouseClient
     results: ResultCache | UncachedResults
     store: CacheStore | None
+    admin: AdminServices | None = None  # None: no admin token or no cache configured
 
 
 def build_services(settings: Settings, recorder: Recorder) -> Services:
@@ -45,7 +61,8 @@ def build_services(settings: Settings, recorder: Recorder) -> Services:
         lease_ms=int(settings.cache.lease_seconds * 1000),
         error_hold_ms=int(settings.cache.error_hold_seconds * 1000),
     )
-    return Services(settings, warehouse, ResultCache(store, recorder, flight), store)
+    admin = build_admin(settings.admin) if settings.admin is not None else None
+    return Services(settings, warehouse, ResultCache(store, recorder, flight), store, admin)
 
 
 def build_store(cache: CacheSettings) -> DynamoCacheStore:
@@ -68,6 +85,62 @@ def build_store(cache: CacheSettings) -> DynamoCacheStore:
     return DynamoCacheStore(
         dynamodb, cache.table, s3, cache.bucket, overflow_bytes=cache.overflow_bytes
     )
+
+
+def build_admin(admin: AdminSettings) -> AdminServices:
+    """The admin collaborators. Their three boto3 clients are created lazily: a data
+    request's cold start should not pay for Secrets Manager, SSM and CloudFront."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}
+    )
+    session_lock = threading.Lock()
+
+    def client(service: str) -> Callable[[], Any]:
+        def build() -> Any:
+            # Creating boto3 sessions and clients is not thread-safe; using the clients is.
+            with session_lock:
+                session = boto3.session.Session(region_name=admin.region)
+                return session.client(
+                    service,  # type: ignore[call-overload]
+                    endpoint_url=admin.endpoint_url,
+                    config=config,
+                )
+
+        return _once(build)
+
+    def ssm_provider() -> Any:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        return SSMProvider(boto3_client=ssm())
+
+    ssm = client("ssm")
+    tokens = TokenVerifier(
+        secrets_manager_fetch(client("secretsmanager"), admin.token_secret_arn),
+        admin.token_cache_seconds,
+    )
+    edge = EdgeInvalidator(
+        client("cloudfront"),
+        ssm_distribution_id(_once(ssm_provider), admin.distribution_id_parameter),
+    )
+    return AdminServices(admin, tokens, edge)
+
+
+def _once(factory: Callable[[], T]) -> Callable[[], T]:
+    """`factory()` on first call, the same object afterwards (thread-safe)."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            with lock:
+                if not made:
+                    made.append(factory())
+        return made[0]
+
+    return get
 
 
 class ServicesCache:

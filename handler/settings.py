@@ -77,11 +77,29 @@ class CacheSettings(BaseModel):
     overflow_bytes: int = Field(default=350_000, ge=1_000, le=380_000)
 
 
+class AdminSettings(BaseModel):
+    """The operator routes under /admin: their token, the edge to invalidate, the throttle."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Secrets Manager secret holding the token; AWSCURRENT and AWSPREVIOUS are both accepted.
+    token_secret_arn: str
+    token_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # An SSM String parameter holding the CloudFront distribution id: the CDK writes it
+    # there because passing the id as an environment variable would make the function
+    # depend on the distribution that depends on the function. None: no edge to invalidate.
+    distribution_id_parameter: str | None = None
+    invalidations_per_minute: int = Field(default=3, ge=1, le=1000)
+    endpoint_url: str | None = None  # local Secrets Manager/SSM/CloudFront (moto); None in AWS
+    region: str | None = None
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     warehouse: WarehouseSettings
     cache: CacheSettings | None = None
+    admin: AdminSettings | None = None
     service_name: str = "lakegate"
 
 
@@ -111,6 +129,24 @@ def _cache_settings(env: Mapping[str, str]) -> CacheSettings | None:
     )
 
 
+def _admin_settings(env: Mapping[str, str]) -> AdminSettings | None:
+    secret_arn = env.get("LAKEGATE_ADMIN_TOKEN_SECRET_ARN")
+    if not secret_arn:
+        return None
+    raw: dict[str, str | None] = {
+        "token_secret_arn": secret_arn,
+        "distribution_id_parameter": _blank_to_none(env.get("LAKEGATE_DISTRIBUTION_ID_PARAMETER")),
+        "endpoint_url": _blank_to_none(env.get("LAKEGATE_AWS_ENDPOINT_URL")),
+        "region": _blank_to_none(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")),
+    }
+    optional = {
+        "token_cache_seconds": "LAKEGATE_ADMIN_TOKEN_CACHE_SECONDS",
+        "invalidations_per_minute": "LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE",
+    }
+    raw.update({field: env[var] for field, var in optional.items() if env.get(var)})
+    return AdminSettings.model_validate(raw)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables; raise ConfigurationError naming what is wrong."""
     env = os.environ if environ is None else environ
@@ -136,6 +172,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings = Settings(
             warehouse=warehouse,
             cache=_cache_settings(env),
+            admin=_admin_settings(env),
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
         )
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""Local AWS: moto's server in its own process, speaking the real DynamoDB/S3 wire protocol.
+"""Local AWS: moto's server in its own process, speaking the real AWS wire protocols.
 
 boto3 reaches it exactly as it reaches AWS, only with an endpoint URL. A separate
 process keeps moto's work off the handler's GIL, as a real service would be.
@@ -6,12 +6,16 @@ process keeps moto's work off the handler's GIL, as a real service would be.
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -55,6 +59,8 @@ class MotoServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # A stack that forgets to stop (a crashed test run) must not leave moto behind.
+        atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -114,3 +120,66 @@ def create_cache_resources(
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
+
+
+ADMIN_TOKEN_SECRET = "lakegate/local/admin-token"
+DISTRIBUTION_ID_PARAMETER = "/lakegate/local/distribution-id"
+
+
+@dataclass(frozen=True)
+class AdminResources:
+    secret_arn: str
+    distribution_id: str
+    distribution_id_parameter: str
+
+
+def create_admin_resources(endpoint_url: str, token: str) -> AdminResources:
+    """The admin token secret, a CloudFront distribution and the SSM parameter naming it.
+
+    As the CDK stack makes them: the function finds the distribution through the
+    parameter, and the token's AWSCURRENT version is `token`.
+    """
+    use_local_credentials()
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint_url, region_name=REGION)
+    try:
+        arn = secrets.create_secret(Name=ADMIN_TOKEN_SECRET, SecretString=token)["ARN"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        arn = secrets.put_secret_value(SecretId=ADMIN_TOKEN_SECRET, SecretString=token)["ARN"]
+    cloudfront = boto3.client("cloudfront", endpoint_url=endpoint_url, region_name=REGION)
+    distribution = cloudfront.create_distribution(DistributionConfig=_distribution_config())
+    distribution_id = distribution["Distribution"]["Id"]
+    ssm = boto3.client("ssm", endpoint_url=endpoint_url, region_name=REGION)
+    ssm.put_parameter(
+        Name=DISTRIBUTION_ID_PARAMETER, Value=distribution_id, Type="String", Overwrite=True
+    )
+    return AdminResources(arn, distribution_id, DISTRIBUTION_ID_PARAMETER)
+
+
+def _distribution_config() -> Any:
+    # The least moto accepts; nothing serves through it, it only records invalidations.
+    return {
+        "CallerReference": f"lakegate-local-{uuid.uuid4()}",
+        "Comment": "lakegate local stack",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "function-url",
+                    "DomainName": "function-url.invalid",
+                    "CustomOriginConfig": {
+                        "HTTPPort": 80,
+                        "HTTPSPort": 443,
+                        "OriginProtocolPolicy": "https-only",
+                    },
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "function-url",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",  # managed CachingDisabled
+        },
+    }

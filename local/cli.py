@@ -1,4 +1,4 @@
-"""`lakegate`: the developer's command line (serve the embedded stack, and more to come)."""
+"""`lakegate`: the developer's command line (serve the embedded stack, operate a running one)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from handler.errors import ConfigurationError
 from handler.settings import WarehouseSettings, load_settings
+from local.admin_cli import add_admin_parser, run_admin
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
 
@@ -30,9 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--emulator-port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--latency-ms", type=int, default=300, help="emulated statement latency")
     serve.add_argument("--chunk-rows", type=int, default=10_000)
+    add_admin_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "admin":
+        return run_admin(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
@@ -60,9 +64,15 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     _announce(stack)
     stopped = threading.Event()
+    # Explicit handlers: a shell that starts us in the background ignores SIGINT, and
+    # Python then never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
     try:
-        stopped.wait()
+        # Wake regularly: the OS may deliver the signal to another thread, and a main
+        # thread blocked forever on a lock would never run the Python handler.
+        while not stopped.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
@@ -86,6 +96,17 @@ def _announce(stack: EmbeddedStack) -> None:
         f"  try            curl -s --compressed '{stack.url}/v1/drivers?state=California&year=2016'"
     )
     print(f"  OpenAPI        {stack.url}/swagger", flush=True)
+    if stack.admin is not None:
+        print(f"admin            lakegate admin status --url {stack.url}", flush=True)
+        if stack.admin_token_generated:
+            # The developer's terminal, not a log: shown once so the flow can be tried by hand.
+            print(
+                f"  admin token    export LAKEGATE_ADMIN_TOKEN={stack.admin_token}"
+                "  (generated: set it yourself to keep one across restarts)",
+                flush=True,
+            )
+        else:
+            print("  admin token    from LAKEGATE_ADMIN_TOKEN", flush=True)
     if stack.emulator is not None:
         print(f"warehouse        {stack.emulator.url} (emulator, DuckDB)", flush=True)
         print(f"  stats          {stack.emulator.url}/__emulator/stats", flush=True)

@@ -22,7 +22,9 @@ def main() -> None:
     imported = time.perf_counter() - started
     settings = Settings.model_validate_json(sys.argv[1])
     handler = new_container(settings)
-    event = build_event("GET", sys.argv[2], [("accept-encoding", "gzip")], b"", "127.0.0.1", "probe")
+    event = build_event(
+        "GET", sys.argv[2], [("accept-encoding", "gzip")], b"", "127.0.0.1", "probe"
+    )
     served = time.perf_counter()
     response = handler(event, LocalContext("probe", 30.0))
     finished = time.perf_counter()

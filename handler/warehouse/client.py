@@ -45,7 +45,7 @@ from handler.warehouse.wire import (
     StatementResponse,
 )
 
-logger = Logger(child=True)
+logger = Logger(service="lakegate", child=True)
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 

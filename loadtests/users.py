@@ -1,0 +1,119 @@
+"""Who loads the API: dashboard viewers, and the odd operator invalidating a dataset.
+
+A DashboardUser opens a dashboard page every few seconds: a table for one state and
+year, that state's trend over all years, a national map for the year and a second
+state to compare, all four requested at once as a browser would. States, years and
+table columns are drawn from Zipf distributions over the real sample values (big
+states and recent years first), every request sends `Accept-Encoding: gzip`, and a
+URL seen before is often revalidated with `If-None-Match`, as a browser refresh does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import sys
+from urllib.parse import quote
+
+from gevent.pool import Group
+from locust import FastHttpUser, between, task
+
+from loadtests.zipf import Zipf
+from local.sample_data import STATE_WEIGHTS, YEARS
+
+ADMIN_TOKEN_HEADER = "x-lakegate-admin-token"
+# CloudFront's origin access control signs POSTs to the Function URL only with the body's hash.
+EMPTY_BODY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+INVALIDATE_ROUTE = "/admin/invalidate"
+
+# Rank order: Zipf's first item is the most requested.
+STATES = tuple(sorted(STATE_WEIGHTS, key=lambda state: -STATE_WEIGHTS[state]))
+RECENT_FIRST = tuple(sorted(YEARS, reverse=True))
+TABLE_FIELDS: tuple[str | None, ...] = (None, "cohort,gender,drivers", "year,state,cohort,drivers")
+TREND_FIELDS = "year,cohort,gender,drivers"  # 25 years x 38 cohort/gender rows = 950 rows
+MAP_FIELDS = "state,drivers"  # 51 states x 38 rows = 1938 rows
+
+REVALIDATE_SHARE = 0.5  # of URLs seen before, sent with If-None-Match
+CSV_DOWNLOAD_SHARE = 0.05  # of page loads that also download the table as CSV
+
+_seeds = itertools.count(int(os.environ.get("LAKEGATE_LOADTEST_SEED", "6")) * 1000)
+
+
+class DashboardUser(FastHttpUser):
+    wait_time = between(1.0, 3.0)
+    # Every request ends in well under the origin's 31 s read timeout, or it is a failure.
+    network_timeout = 35.0
+    connection_timeout = 5.0
+
+    def on_start(self) -> None:
+        seed = next(_seeds)
+        self.states = Zipf(STATES, s=1.0, seed=seed)
+        self.years = Zipf(RECENT_FIRST, s=1.2, seed=seed + 1)
+        self.table_fields = Zipf(TABLE_FIELDS, s=1.5, seed=seed + 2)
+        self.random = random.Random(seed + 3)
+        self.etags: dict[tuple[str, str], str] = {}
+
+    @task
+    def open_dashboard(self) -> None:
+        state, year, other = self.states(), self.years(), self.states()
+        fields = self.table_fields()
+        table = f"/v1/drivers?state={_q(state)}&year={year}"
+        if fields:
+            table += f"&fields={_q(fields)}"
+        page = [
+            ("/v1/drivers?state&year", table, "application/json"),
+            ("/v1/drivers?state&fields", f"/v1/drivers?state={_q(state)}&fields={_q(TREND_FIELDS)}", "application/json"),
+            ("/v1/drivers?year&fields", f"/v1/drivers?year={year}&fields={_q(MAP_FIELDS)}&limit=2000", "application/json"),
+            ("/v1/drivers?state&year", f"/v1/drivers?state={_q(other)}&year={year}", "application/json"),
+        ]  # fmt: skip
+        if self.random.random() < CSV_DOWNLOAD_SHARE:
+            page.append(("/v1/drivers?state&year (csv)", table, "text/csv"))
+        group = Group()
+        for name, url, accept in page:
+            group.spawn(self.fetch, name, url, accept)
+        group.join()
+
+    def fetch(self, name: str, url: str, accept: str) -> None:
+        headers = {"Accept-Encoding": "gzip", "Accept": accept}
+        etag = self.etags.get((url, accept))
+        if etag is not None and self.random.random() < REVALIDATE_SHARE:
+            headers["If-None-Match"] = etag
+        response = self.client.get(url, name=name, headers=headers)
+        new_etag = response.headers.get("ETag") if response.headers else None
+        if response.status_code == 200 and new_etag:
+            self.etags[(url, accept)] = str(new_etag)
+
+
+class OperatorUser(FastHttpUser):
+    """Invalidates the drivers dataset now and then through the admin route.
+
+    Needs the admin token (LAKEGATE_ADMIN_TOKEN, which `lakegate loadtest` sets for
+    the embedded stack); without it the user only says, once, that it is disabled.
+    """
+
+    wait_time = between(20.0, 40.0)
+    fixed_count = 1
+    admin_token: str | None = None
+    _announced = False
+
+    @task
+    def invalidate(self) -> None:
+        token = self.admin_token or os.environ.get("LAKEGATE_ADMIN_TOKEN")
+        if not token:
+            if not OperatorUser._announced:
+                OperatorUser._announced = True
+                sys.stdout.write(
+                    "OperatorUser disabled: no admin token (the stack has no admin route yet, "
+                    "or LAKEGATE_ADMIN_TOKEN is unset)\n"
+                )
+            return
+        self.client.post(
+            f"{INVALIDATE_ROUTE}?dataset=drivers",
+            name=INVALIDATE_ROUTE,
+            headers={ADMIN_TOKEN_HEADER: token, "x-amz-content-sha256": EMPTY_BODY_SHA256},
+        )
+
+
+def _q(value: str) -> str:
+    return quote(value, safe=",")
