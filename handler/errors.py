@@ -13,6 +13,7 @@
         ├── WarehouseUnavailable  503: throttled, 5xx or unreachable after retries
         ├── WarehouseRejected     502: FAILED/CANCELED statement, auth refused, or a bad answer
         ├── ShapingError          502: a value did not parse as its declared type
+        ├── SecretsUnavailable    503: Secrets Manager failed and nothing is cached
         └── CacheUnavailable      the cache store failed; callers fail open, never surfaced
 
 Messages on UpstreamError subclasses are written by lakegate, never copied from the
@@ -102,6 +103,12 @@ class WarehouseRejected(UpstreamError):
 
 class ShapingError(UpstreamError):
     pass
+
+
+class SecretsUnavailable(UpstreamError):
+    """A secret could not be read: 503, never a 401 that would blame the caller's token."""
+
+    retry_after = 5
 
 
 class CacheUnavailable(UpstreamError):

@@ -27,7 +27,7 @@ _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "timestamp": {"type": "string", "format": "date-time"},
 }
 
-_ERROR_SCHEMA: dict[str, Any] = {
+ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "properties": {
@@ -143,7 +143,7 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
     for status, description in _ERRORS.items():
         documented[status] = {
             "description": description,
-            "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
     return documented
 
@@ -164,6 +164,6 @@ def health_responses() -> dict[int, OpenAPIResponse]:
         },
         500: {
             "description": "Unexpected failure.",
-            "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
         },
     }

@@ -19,6 +19,7 @@ from handler.errors import (
     LakegateError,
     NotAcceptable,
     NotFound,
+    SecretsUnavailable,
     ShapingError,
     TooManyRequests,
     Unauthorized,
@@ -50,6 +51,9 @@ _UPSTREAM: dict[type[UpstreamError], ErrorShape] = {
     ),
     WarehouseRejected: ErrorShape(502, "warehouse_error", "The data warehouse could not answer."),
     ShapingError: ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data."),
+    SecretsUnavailable: ErrorShape(
+        503, "secrets_unavailable", "A credential store is temporarily unavailable."
+    ),
     CacheUnavailable: ErrorShape(503, "cache_unavailable", "The result cache is unavailable."),
 }
 

@@ -48,7 +48,8 @@ class Services:
 def build_services(settings: Settings, recorder: Recorder) -> Services:
     session = requests.Session()
     # Retries are the client's job (inside its deadline), not urllib3's.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    # 64: the local server shares one Services across its simulated containers.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     warehouse = WarehouseClient(

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from handler.errors import ConfigurationError
 from handler.settings import WarehouseSettings, load_settings
 from local.admin_cli import add_admin_parser, run_admin
+from local.edge import Edge, EdgeConfig, EdgeError, nginx_missing_message, nginx_path
 from local.emulator import EmulatorConfig
+from local.loadtest_cli import add_loadtest_parser, run_loadtest
 from local.stack import EmbeddedStack, StackConfig
 
 
@@ -31,12 +33,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--emulator-port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--latency-ms", type=int, default=300, help="emulated statement latency")
     serve.add_argument("--chunk-rows", type=int, default=10_000)
+    serve.add_argument(
+        "--edge", action="store_true", help="put an nginx edge cache (a local CloudFront) in front"
+    )
+    serve.add_argument("--edge-port", type=int, default=8081)
     add_admin_parser(commands)
+    add_loadtest_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "admin":
         return run_admin(args)
+    if args.command == "loadtest":
+        return run_loadtest(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
@@ -63,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
         stack.stop()
         return 1
     _announce(stack)
+    edge = _start_edge(stack, args.edge_port) if args.edge else None
     stopped = threading.Event()
     # Explicit handlers: a shell that starts us in the background ignores SIGINT, and
     # Python then never raises KeyboardInterrupt.
@@ -77,8 +87,24 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         print("\nlakegate: stopping", flush=True)
+        if edge is not None:
+            edge.stop()
         stack.stop()
     return 0
+
+
+def _start_edge(stack: EmbeddedStack, port: int) -> Edge | None:
+    """nginx in front of the Function URL server; without nginx, say so and go on without it."""
+    if nginx_path() is None:
+        print(f"lakegate: {nginx_missing_message()} Serving without the edge.", file=sys.stderr)
+        return None
+    try:
+        edge = Edge(EdgeConfig(origin_url=stack.url, port=port, host=stack.config.host)).start()
+    except EdgeError as exc:
+        print(f"lakegate: edge not started ({exc}); serving without it.", file=sys.stderr)
+        return None
+    print(f"edge (nginx)     {edge.url}  (cached like CloudFront)", flush=True)
+    return edge
 
 
 def _real_warehouse(url: str | None) -> WarehouseSettings | None:

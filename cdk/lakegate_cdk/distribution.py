@@ -30,7 +30,9 @@ MAX_CACHE_KEY_QUERY_STRINGS = 10
 # Headers the handler reads. `Accept` picks the representation (JSON, CSV, ...), so it is
 # part of the cache key; `If-None-Match` lets the origin answer 304 on revalidation.
 DATA_ORIGIN_HEADERS = ("Accept", "If-None-Match")
-ADMIN_ORIGIN_HEADERS = (*DATA_ORIGIN_HEADERS, ADMIN_TOKEN_HEADER)
+# Admin POSTs go through Origin Access Control, which needs the viewer's payload hash
+# (`x-amz-content-sha256`, of the empty body) to sign the request to the Function URL.
+ADMIN_ORIGIN_HEADERS = (*DATA_ORIGIN_HEADERS, ADMIN_TOKEN_HEADER, "x-amz-content-sha256")
 SWAGGER_QUERY_STRINGS = ("format",)
 
 # CloudFront's names (as in the config file) for CDK's enum members.
@@ -122,7 +124,7 @@ class ApiDistribution(Construct):
         self.admin_origin_request_policy = cloudfront.OriginRequestPolicy(
             self,
             "AdminOriginRequestPolicy",
-            comment="lakegate admin: all query strings, Accept, If-None-Match, admin token",
+            comment="lakegate admin: all query strings, Accept, If-None-Match, admin token, payload hash",
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
                 *ADMIN_ORIGIN_HEADERS

@@ -25,7 +25,7 @@ import orjson
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.errors import CacheUnavailable, Unauthorized
+from handler.errors import SecretsUnavailable, Unauthorized
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -41,7 +41,7 @@ SecretFetch = Callable[[str], str | None]
 """Reads one version stage of the token secret; None when that version does not exist."""
 
 
-class AdminSecretUnavailable(CacheUnavailable):
+class AdminSecretUnavailable(SecretsUnavailable):
     """Secrets Manager failed and no token versions are cached: 503, never a 401.
 
     A 401 would tell an operator that their token is wrong when it is not.

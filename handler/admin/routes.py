@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
@@ -28,6 +28,7 @@ from handler.admin.edge import edge_paths
 from handler.admin.targets import parse_invalidation, query_keys
 from handler.catalogue import Catalogue
 from handler.errors import BadRequest, LakegateError, NotFound, TooManyRequests, Unauthorized
+from handler.openapi import ERROR_SCHEMA
 from handler.responses import JSON, NO_STORE
 from handler.services import AdminServices, Services
 
@@ -241,22 +242,6 @@ def _iso(ms: int | None) -> str | None:
 
 
 def _responses(status: int, description: str) -> dict[int, OpenAPIResponse]:
-    error_schema: dict[str, Any] = {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "parameter": {"type": "string"},
-                    "request_id": {"type": "string"},
-                },
-            }
-        },
-    }
     documented: dict[int, OpenAPIResponse] = {
         status: {
             "description": description,
@@ -272,6 +257,6 @@ def _responses(status: int, description: str) -> dict[int, OpenAPIResponse]:
     }.items():
         documented[code] = {
             "description": text,
-            "content": {"application/json": {"schema": error_schema}},
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
     return documented

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import requests
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from handler.errors import (
     UpstreamError,
@@ -215,7 +216,12 @@ class WarehouseClient:
         try:
             response = self._send(method, path, deadline, **kwargs)
         except requests.ConnectionError as exc:
-            raise _Retryable(WarehouseUnavailable("warehouse unreachable")) from exc
+            unreachable = WarehouseUnavailable("warehouse unreachable")
+            # A dropped connection after the execute was sent may mean the statement runs:
+            # retry an execute only when no connection was ever made.
+            if method == "POST" and not _never_connected(exc):
+                raise unreachable from exc
+            raise _Retryable(unreachable) from exc
         except requests.Timeout as exc:
             timeout = WarehouseTimeout("warehouse did not answer in time")
             # A read timeout on execute may mean the statement started: never run it twice.
@@ -273,6 +279,13 @@ class _Retryable(Exception):
         super().__init__(failure.detail)
         self.failure = failure
         self.retry_after = retry_after
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 def _error_code(response: requests.Response) -> str | None:

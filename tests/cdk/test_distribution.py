@@ -112,7 +112,7 @@ def test_swagger_cache_policy_is_brief(env: Synthesized) -> None:
     ("policy", "headers"),
     [
         ("data_origin_request_policy", ["Accept", "If-None-Match"]),
-        ("admin_origin_request_policy", ["Accept", "If-None-Match", "x-lakegate-admin-token"]),
+        ("admin_origin_request_policy", ["Accept", "If-None-Match", "x-lakegate-admin-token", "x-amz-content-sha256"]),
     ],
 )
 def test_origin_request_policies_forward_only_what_the_handler_reads(

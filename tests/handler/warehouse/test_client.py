@@ -162,3 +162,34 @@ def test_wrong_oauth_credentials_are_rejected(emulator: Emulator) -> None:
     client = WarehouseClient(settings, token_provider(settings, session), session)
     with pytest.raises(WarehouseRejected):
         client.run(CALIFORNIA_2016, Deadline.after(10))
+
+
+def test_an_execute_dropped_after_sending_is_not_sent_twice() -> None:
+    """A connection that dies after the request went out may mean the statement runs."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    received: list[bytes] = []
+
+    def drop_after_reading() -> None:
+        for _ in range(3):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            received.append(conn.recv(65536))
+            conn.close()
+
+    threading.Thread(target=drop_after_reading, daemon=True).start()
+    host = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    settings = WarehouseSettings(host=host, warehouse_id="w", token="t")  # type: ignore[arg-type]
+    client = WarehouseClient(settings, StaticToken("t"), requests.Session(), sleep=Pauses())
+    try:
+        with pytest.raises(WarehouseUnavailable):
+            client.run(CALIFORNIA_2016, Deadline.after(5))
+    finally:
+        listener.close()
+    assert len(received) == 1, "the execute was sent once"
