@@ -147,6 +147,10 @@ class Catalogue(_Strict):
     def get(self, name: str) -> Dataset | None:
         return next((d for d in self.datasets if d.name == name), None)
 
+    def query_parameter_names(self) -> tuple[str, ...]:
+        """Every dataset's query parameters, sorted: the edge cache key allow list."""
+        return tuple(sorted({n for d in self.datasets for n in d.query_parameter_names()}))
+
 
 def _unique(names: list[str], what: str) -> None:
     seen: set[str] = set()

@@ -6,6 +6,9 @@
     edge.py     CloudFront invalidations for the paths a dataset is served under
     audit.py    one structured audit line per admin request
 
-Nothing is re-exported here: handler.services imports auth and edge, and routes
-imports handler.services, so an eager import would be circular.
+Only the header name lives here: the CLI, the load tests and the CDK need it without
+importing the admin machinery (boto3, Powertools).
 """
+
+# Not `Authorization`: CloudFront's origin access control signs origin requests with it.
+ADMIN_TOKEN_HEADER = "x-lakegate-admin-token"

@@ -25,14 +25,16 @@ import orjson
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.admin import ADMIN_TOKEN_HEADER
 from handler.errors import SecretsUnavailable, Unauthorized
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+__all__ = ["ADMIN_TOKEN_HEADER", "Principal", "TokenVerifier", "secrets_manager_fetch"]
+
 logger = Logger(service="lakegate", child=True)  # under handler.app's logger, whatever the env
 
-ADMIN_TOKEN_HEADER = "x-lakegate-admin-token"
 
 # Secrets Manager's staging labels, and the short names used in token ids.
 STAGES = (("current", "AWSCURRENT"), ("previous", "AWSPREVIOUS"))
