@@ -1,0 +1,58 @@
+"""The result cache: keys, the DynamoDB store, single flight, invalidation.
+
+A layer below `handler/` (import-linter enforces it): it knows nothing of datasets,
+HTTP or the warehouse. The handler hands it a `CacheRequest` (a key, a freshness
+policy, a time budget and how to compute the result) and renders the `Served` outcome.
+Import from here, not from the modules:
+
+    keys.py          CanonicalQuery → SHA-256 key
+    results.py       ResultCache.serve: hit, stale, miss, collapsed, bypass
+    single_flight.py one statement per key at a time (leases)
+    store.py         DynamoDB (+ S3 overflow); memory.py, its in-memory twin for tests
+    invalidation.py  retire a dataset (generation bump) or one key
+    errors.py        what the cache fails with
+"""
+
+from cache.entry import Entry, GenerationInfo, Lookup, Renderable
+from cache.errors import CacheError, CacheUnavailable, KeyFailing, LeaseWaitTimeout, NoResultInTime
+from cache.invalidation import invalidate_dataset, invalidate_key
+from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest
+from cache.metrics import CountingRecorder, Recorder
+from cache.policy import Budget, CappedBudget, FlightPolicy, Freshness
+from cache.results import ResultCache
+from cache.served import CacheRequest, Compute, Outcome, Served, UncachedResults, build_entry
+from cache.store import CacheStore, DynamoCacheStore
+
+__all__ = [
+    "Budget",
+    "CacheError",
+    "CacheRequest",
+    "CacheStore",
+    "CacheUnavailable",
+    "CanonicalQuery",
+    "CappedBudget",
+    "Compute",
+    "CountingRecorder",
+    "DynamoCacheStore",
+    "Entry",
+    "FlightPolicy",
+    "Freshness",
+    "GenerationInfo",
+    "KeyFailing",
+    "LeaseWaitTimeout",
+    "Lookup",
+    "NoResultInTime",
+    "Outcome",
+    "Recorder",
+    "Renderable",
+    "ResultCache",
+    "Scalar",
+    "Served",
+    "UncachedResults",
+    "build_entry",
+    "cache_key",
+    "canonical_form",
+    "digest",
+    "invalidate_dataset",
+    "invalidate_key",
+]

@@ -1,49 +1,44 @@
-"""Cache keys: the canonical form of a validated query, hashed.
+"""Cache keys: a pinned, type-tagged canonical form of a validated query, hashed.
 
-Equivalent requests share a key because the key is computed from the *validated,
-typed* query (parameter order gone, case folded where the filter is case-insensitive,
-defaults filled in), never from the raw query string. Different results never share
-a key because everything that shapes the response is in the canonical form: dataset,
-its declaration (so editing the catalogue retires old entries), filters, projection,
-page and format.
+The handler turns a validated query into a `CanonicalQuery` (parameter order gone,
+case folded where the filter is case-insensitive, defaults filled in), so equivalent
+requests share a key. Different results never share one because everything that
+shapes the response is in the form: catalogue version, dataset, a digest of its
+declaration (so editing the catalogue retires old entries), filters, projection, page
+and format.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from functools import lru_cache
+from dataclasses import dataclass
 
 import orjson
 
-from handler.catalogue import Dataset
-from handler.query import FilterValue, Query
-
-# Prose does not change results: editing a title or a description keeps the cache.
-_PROSE = {"title", "description"}
+Scalar = int | float | str | dt.date
 
 
-@lru_cache(maxsize=64)
-def dataset_digest(dataset: Dataset) -> str:
-    """A short digest of what shapes the dataset's results: editing that changes every key."""
-    declaration = _without_prose(dataset.model_dump(mode="json"))
-    return hashlib.sha256(orjson.dumps(declaration, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+@dataclass(frozen=True, slots=True)
+class CanonicalQuery:
+    """Everything that shapes a response, and nothing else."""
+
+    catalogue_version: int
+    dataset: str
+    declaration: str  # digest of the dataset's declaration, see `digest`
+    filters: tuple[tuple[str, Scalar], ...]
+    fields: tuple[str, ...]
+    limit: int
+    offset: int
+    format: str
 
 
-def _without_prose(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_prose(v) for k, v in value.items() if k not in _PROSE}
-    if isinstance(value, list):
-        return [_without_prose(v) for v in value]
-    return value
-
-
-def canonical_form(dataset: Dataset, query: Query, catalogue_version: int) -> bytes:
+def canonical_form(query: CanonicalQuery) -> bytes:
     """Deterministic bytes for a query: equal exactly when the responses are equal."""
     document = {
-        "v": catalogue_version,
-        "dataset": dataset.name,
-        "declaration": dataset_digest(dataset),
+        "v": query.catalogue_version,
+        "dataset": query.dataset,
+        "declaration": query.declaration,
         # Typed values keep 2016 (integer) apart from "2016" (string) and 1.0 from 1.
         "filters": [[name, _typed(value)] for name, value in sorted(query.filters)],
         "fields": list(query.fields),
@@ -54,12 +49,17 @@ def canonical_form(dataset: Dataset, query: Query, catalogue_version: int) -> by
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
 
 
-def cache_key(dataset: Dataset, query: Query, catalogue_version: int) -> str:
+def cache_key(query: CanonicalQuery) -> str:
     """SHA-256 (hex) of the canonical form."""
-    return hashlib.sha256(canonical_form(dataset, query, catalogue_version)).hexdigest()
+    return hashlib.sha256(canonical_form(query)).hexdigest()
 
 
-def _typed(value: FilterValue) -> list[str | int | float]:
+def digest(document: object) -> str:
+    """A short, order-independent digest of a JSON-able declaration."""
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def _typed(value: Scalar) -> list[str | int | float]:
     if isinstance(value, bool):  # never produced by the parser; guards the int branch
         raise TypeError("boolean filter values are not supported")
     if isinstance(value, int):

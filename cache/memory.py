@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from cache.entry import Entry, GenerationInfo, Lookup
-from handler.errors import CacheUnavailable
+from cache.errors import CacheUnavailable
 
 
 @dataclass

@@ -26,6 +26,9 @@ class Recorder(Protocol):
 
     def milliseconds(self, name: str, value: float) -> None: ...
 
+    def flush(self) -> None:
+        """Publish what this invocation recorded (called once per invocation)."""
+
 
 class CountingRecorder:
     """Keeps counts in memory (tests, benchmarks)."""
@@ -39,3 +42,6 @@ class CountingRecorder:
 
     def milliseconds(self, name: str, value: float) -> None:
         self.timings.setdefault(name, []).append(value)
+
+    def flush(self) -> None:
+        """Counts stay in memory for the test or benchmark to read."""

@@ -22,25 +22,20 @@ from aws_lambda_powertools import Logger
 
 from cache import metrics
 from cache.entry import Entry, Lookup, Renderable
+from cache.errors import CacheUnavailable, NoResultInTime
+from cache.policy import Budget, CappedBudget, FlightPolicy
 from cache.served import (
     OUTCOME_METRIC,
-    Compute,
+    CacheRequest,
     Outcome,
     Served,
-    UncachedResults,
     build_entry,
     bypass,
-    etag_for,
     timed_compute,
     wall_clock_ms,
 )
-from cache.single_flight import FlightSettings, Led, lead_or_join, new_owner
+from cache.single_flight import Led, lead_or_join, new_owner
 from cache.store import CacheStore
-from handler.catalogue import Freshness
-from handler.errors import CacheUnavailable, UpstreamError, WarehouseTimeout, WarehouseUnavailable
-from handler.warehouse.deadline import Deadline
-
-__all__ = ["Compute", "ResultCache", "Served", "UncachedResults", "build_entry", "etag_for"]
 
 logger = Logger(service="lakegate", child=True)
 
@@ -50,90 +45,68 @@ class ResultCache:
         self,
         store: CacheStore,
         recorder: metrics.Recorder,
-        flight: FlightSettings | None = None,
+        flight: FlightPolicy | None = None,
         *,
         now_ms: Callable[[], int] = wall_clock_ms,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
         self._recorder = recorder
-        self._flight = flight or FlightSettings()
+        self._flight = flight or FlightPolicy()
         self._now_ms = now_ms
         self._sleep = sleep
 
-    def serve(
-        self,
-        dataset: str,
-        key: str,
-        freshness: Freshness,
-        compute: Compute,
-        deadline: Deadline,
-    ) -> Served:
+    def serve(self, request: CacheRequest) -> Served:
         """The response for one request, from the cache or (at most once per key) the warehouse."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         try:
-            served = self._serve(dataset, key, freshness, compute, deadline, timings)
+            served = self._serve(request, timings)
         except CacheUnavailable as exc:
             logger.warning(
                 "cache unavailable; serving from the warehouse",
                 extra={"error_code": exc.error_code},
             )
-            served = bypass(
-                key, freshness, compute, deadline, timings, self._recorder, self._now_ms
-            )
+            served = bypass(request, timings, self._recorder, self._now_ms)
         total = (time.perf_counter() - started) * 1000
         timings["cache"] = max(0.0, total - timings.get("warehouse", 0.0))
         self._recorder.count(OUTCOME_METRIC[served.outcome])
         return served
 
-    def _serve(
-        self,
-        dataset: str,
-        key: str,
-        freshness: Freshness,
-        compute: Compute,
-        deadline: Deadline,
-        timings: dict[str, float],
-    ) -> Served:
-        lookup = self._store.lookup(dataset, key)
+    def _serve(self, request: CacheRequest, timings: dict[str, float]) -> Served:
+        lookup = self._store.lookup(request.dataset, request.key)
         now = self._now_ms()
         entry = lookup.current_entry()
         if entry is not None and entry.is_fresh(now):
             return self._served(entry, "hit", now, timings)
         if entry is not None and entry.is_servable_stale(now):
-            return self._stale(key, freshness, compute, deadline, lookup, entry, now, timings)
+            return self._stale(request, lookup, entry, now, timings)
         try:
             flight = lead_or_join(
                 self._store,
-                dataset,
-                key,
+                request.dataset,
+                request.key,
                 lookup,
-                deadline,
+                request.budget,
                 self._flight,
                 now_ms=self._now_ms,
                 sleep=self._sleep,
                 on_wait=lambda: self._recorder.count(metrics.LEASE_WAIT),
             )
-        except (WarehouseTimeout, WarehouseUnavailable):
+        except NoResultInTime:
             self._recorder.count(metrics.GAVE_UP)
             raise
         if not isinstance(flight, Led):
             return self._served(flight.entry, "collapsed", self._now_ms(), timings)
-        fresh = self._compute_under_lease(key, flight.owner, compute, deadline, timings)
+        fresh = self._compute_under_lease(request, flight.owner, request.budget, timings)
         # The generation read when the lease was taken, not before waiting: an invalidation
         # seen while waiting must not stamp our new result as already retired.
         generation = flight.lookup.generation
-        return self._store_and_serve(
-            key, flight.owner, generation, freshness, fresh, "miss", timings
-        )
+        return self._store_and_serve(request, flight.owner, generation, fresh, "miss", timings)
 
     def _stale(
         self,
-        key: str,
-        freshness: Freshness,
-        compute: Compute,
-        deadline: Deadline,
+        request: CacheRequest,
         lookup: Lookup,
         entry: Entry,
         now: int,
@@ -146,30 +119,32 @@ class ResultCache:
         if lookup.lease_is_live(now):
             return self._served(entry, "stale", now, timings)
         owner = new_owner()
-        if not self._store.try_lease(key, owner, now, self._flight.lease_ms, lookup.generation):
+        if not self._store.try_lease(
+            request.key, owner, now, self._flight.lease_ms, lookup.generation
+        ):
             return self._served(entry, "stale", now, timings)
         # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.
-        budget = Deadline.after(min(deadline.remaining(), self._flight.stale_refresh_s))
+        budget = CappedBudget(request.budget, self._flight.stale_refresh_s)
         try:
-            fresh = self._compute_under_lease(key, owner, compute, budget, timings)
-        except UpstreamError as exc:
+            fresh = self._compute_under_lease(request, owner, budget, timings)
+        except Exception as exc:  # any failure: the stale copy is the better answer
             return self._served(entry, "stale-if-error", self._now_ms(), timings, error=exc)
         return self._store_and_serve(
-            key, owner, lookup.generation, freshness, fresh, "refreshed", timings
+            request, owner, lookup.generation, fresh, "refreshed", timings
         )
 
     def _compute_under_lease(
         self,
-        key: str,
+        request: CacheRequest,
         owner: str,
-        compute: Compute,
-        deadline: Deadline,
+        budget: Budget,
         timings: dict[str, float],
     ) -> Renderable:
         try:
-            return timed_compute(compute, deadline, timings, self._recorder)
-        except UpstreamError:
-            self._release(key, owner, self._now_ms() + self._flight.error_hold_ms)
+            return timed_compute(request.compute, budget, timings, self._recorder)
+        except Exception:
+            # Whatever went wrong, the lease must not outlive this request.
+            self._release(request.key, owner, self._now_ms() + self._flight.error_hold_ms)
             raise
 
     def _release(self, key: str, owner: str, error_until_ms: int | None) -> None:
@@ -178,22 +153,21 @@ class ResultCache:
 
     def _store_and_serve(
         self,
-        key: str,
+        request: CacheRequest,
         owner: str,
         generation: int,
-        freshness: Freshness,
         fresh: Renderable,
         outcome: Outcome,
         timings: dict[str, float],
     ) -> Served:
-        entry = build_entry(key, generation, freshness, fresh, self._now_ms())
+        entry = build_entry(request.key, generation, request.freshness, fresh, self._now_ms())
         try:
             entry, stored = self._store.put(entry), True
         except CacheUnavailable as exc:
             # A failed write never fails the request. Free the waiters if we still can.
             logger.warning("cache write failed", extra={"error_code": exc.error_code})
             self._recorder.count(metrics.WRITE_FAILED)
-            self._release(key, owner, None)
+            self._release(request.key, owner, None)
             stored = False
         assert entry.gzip_body is not None
         return Served(
@@ -206,7 +180,7 @@ class ResultCache:
         outcome: Outcome,
         now: int,
         timings: dict[str, float],
-        error: UpstreamError | None = None,
+        error: Exception | None = None,
     ) -> Served:
         body = self._store.load_body(entry)
         return Served(entry, body, outcome, now, error=error, timings_ms=timings)

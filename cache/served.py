@@ -11,15 +11,13 @@ from typing import Literal
 
 from cache import metrics
 from cache.entry import Entry, Renderable
-from handler.catalogue import Freshness
-from handler.errors import UpstreamError
-from handler.warehouse.deadline import Deadline
+from cache.policy import Budget, Freshness
 
 Outcome = Literal[
     "hit", "miss", "collapsed", "stale", "refreshed", "stale-if-error", "bypass", "uncached"
 ]
-# Runs the statement and renders the page, within the deadline it is given.
-Compute = Callable[[Deadline], Renderable]
+# Runs the statement and renders the page, within the budget it is given.
+Compute = Callable[[Budget], Renderable]
 
 OUTCOME_METRIC: dict[Outcome, str] = {
     "hit": metrics.HIT,
@@ -33,13 +31,26 @@ OUTCOME_METRIC: dict[Outcome, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class CacheRequest:
+    """One request, as the cache sees it: whose result, under which key, and how to make it."""
+
+    dataset: str
+    key: str
+    freshness: Freshness
+    compute: Compute
+    budget: Budget
+
+
 @dataclass(frozen=True)
 class Served:
+    """The cache's outcome for one request; the handler renders it (headers, body)."""
+
     entry: Entry
     gzip_body: bytes
     outcome: Outcome
     now_ms: int
-    error: UpstreamError | None = None
+    error: Exception | None = None  # the refresh failure behind a stale-if-error answer
     timings_ms: dict[str, float] = field(default_factory=dict)
     stored: bool = False  # this request wrote the entry (Cache-Status `stored`)
 
@@ -74,13 +85,13 @@ def build_entry(
 
 def timed_compute(
     compute: Compute,
-    deadline: Deadline,
+    budget: Budget,
     timings: dict[str, float],
     recorder: metrics.Recorder,
 ) -> Renderable:
     started = time.perf_counter()
     try:
-        return compute(deadline)
+        return compute(budget)
     finally:
         elapsed = (time.perf_counter() - started) * 1000
         timings["warehouse"] = elapsed
@@ -89,18 +100,15 @@ def timed_compute(
 
 
 def bypass(
-    key: str,
-    freshness: Freshness,
-    compute: Compute,
-    deadline: Deadline,
+    request: CacheRequest,
     timings: dict[str, float],
     recorder: metrics.Recorder,
     now_ms: Callable[[], int],
     outcome: Outcome = "bypass",
 ) -> Served:
     """Straight to the warehouse, nothing stored."""
-    fresh = timed_compute(compute, deadline, timings, recorder)
-    entry = build_entry(key, 0, freshness, fresh, now_ms())
+    fresh = timed_compute(request.compute, request.budget, timings, recorder)
+    entry = build_entry(request.key, 0, request.freshness, fresh, now_ms())
     assert entry.gzip_body is not None
     return Served(entry, entry.gzip_body, outcome, entry.created_ms, timings_ms=timings)
 
@@ -114,16 +122,7 @@ class UncachedResults:
         self._recorder = recorder
         self._now_ms = now_ms
 
-    def serve(
-        self,
-        dataset: str,
-        key: str,
-        freshness: Freshness,
-        compute: Compute,
-        deadline: Deadline,
-    ) -> Served:
-        served = bypass(
-            key, freshness, compute, deadline, {}, self._recorder, self._now_ms, "uncached"
-        )
+    def serve(self, request: CacheRequest) -> Served:
+        served = bypass(request, {}, self._recorder, self._now_ms, "uncached")
         self._recorder.count(OUTCOME_METRIC["uncached"])
         return served

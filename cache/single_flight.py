@@ -19,18 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cache.entry import Entry, Lookup
+from cache.errors import KeyFailing, LeaseWaitTimeout
+from cache.policy import Budget, FlightPolicy
 from cache.store import CacheStore
-from handler.errors import WarehouseTimeout, WarehouseUnavailable
-from handler.warehouse.deadline import Deadline
-
-
-@dataclass(frozen=True)
-class FlightSettings:
-    lease_ms: int = 8_000  # how long a dead holder blocks others
-    error_hold_ms: int = 2_000  # after a failure, others fail fast instead of piling on
-    stale_refresh_s: float = 3.0  # with a stale copy to fall back on, try the warehouse briefly
-    first_pause_s: float = 0.02
-    max_pause_s: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -57,8 +48,8 @@ def lead_or_join(
     dataset: str,
     key: str,
     lookup: Lookup,
-    deadline: Deadline,
-    settings: FlightSettings,
+    budget: Budget,
+    settings: FlightPolicy,
     *,
     now_ms: Callable[[], int],
     sleep: Callable[[float], None] = time.sleep,
@@ -70,7 +61,7 @@ def lead_or_join(
         now = now_ms()
         if lookup.failing(now):
             assert lookup.error_until_ms is not None
-            raise WarehouseUnavailable(
+            raise KeyFailing(
                 "a statement for this query failed moments ago",
                 retry_after=max(1, math.ceil((lookup.error_until_ms - now) / 1000)),
             )
@@ -79,8 +70,11 @@ def lead_or_join(
             if store.try_lease(key, owner, now, settings.lease_ms, lookup.generation):
                 return Led(owner=owner, lookup=lookup)
         pause = min(settings.max_pause_s, settings.first_pause_s * (2.0**pauses))
-        if deadline.remaining() <= pause:
-            raise WarehouseTimeout("gave up waiting for another invocation's result")
+        if budget.remaining() <= pause:
+            raise LeaseWaitTimeout(
+                "gave up waiting for another invocation's result",
+                retry_after=max(1, math.ceil(settings.lease_ms / 1000)),
+            )
         if pauses == 0:
             on_wait()
         sleep(pause)

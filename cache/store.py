@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cache.entry import Entry, GenerationInfo, Lookup
-from handler.errors import CacheUnavailable
+from cache.errors import CacheUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

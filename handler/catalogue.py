@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+import cache
 from handler.errors import CatalogueError
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.yaml")
@@ -69,6 +70,17 @@ class Filter(_Strict):
                 raise ValueError(f"filter {self.name!r}: pattern does not compile: {exc}") from exc
         if self.case_insensitive and self.type != "string":
             raise ValueError(f"filter {self.name!r}: case_insensitive applies to strings only")
+        if self.pattern is not None and self.type != "string":
+            # A pattern on a number would be checked on its text but published (OpenAPI,
+            # JSON Schema) on its value, where it means nothing: bound numbers instead.
+            raise ValueError(
+                f"filter {self.name!r}: pattern applies to strings only; use minimum/maximum"
+            )
+        if (self.minimum is not None or self.maximum is not None) and self.type not in (
+            "integer",
+            "number",
+        ):
+            raise ValueError(f"filter {self.name!r}: minimum/maximum apply to numbers only")
         if self.type == "string" and self.max_length is None:
             raise ValueError(f"filter {self.name!r}: string filters need max_length")
         return self
@@ -90,6 +102,11 @@ class Freshness(_Strict):
 
     ttl_seconds: int = Field(ge=1, le=86_400)
     stale_seconds: int = Field(default=0, ge=0, le=7 * 86_400)
+
+    @cached_property
+    def policy(self) -> cache.Freshness:
+        """The same, as the cache takes it."""
+        return cache.Freshness(self.ttl_seconds, self.stale_seconds)
 
 
 class Dataset(_Strict):
@@ -124,6 +141,13 @@ class Dataset(_Strict):
         return f"/v1/{self.name}"
 
     @cached_property
+    def digest(self) -> str:
+        """What shapes the dataset's results, digested: editing it changes every cache key.
+
+        Prose does not change results: editing a title or a description keeps the cache."""
+        return cache.digest(_without_prose(self.model_dump(mode="json")))
+
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
@@ -150,6 +174,17 @@ class Catalogue(_Strict):
     def query_parameter_names(self) -> tuple[str, ...]:
         """Every dataset's query parameters, sorted: the edge cache key allow list."""
         return tuple(sorted({n for d in self.datasets for n in d.query_parameter_names()}))
+
+
+_PROSE = {"title", "description"}
+
+
+def _without_prose(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_prose(v) for k, v in value.items() if k not in _PROSE}
+    if isinstance(value, list):
+        return [_without_prose(v) for v in value]
+    return value
 
 
 def _unique(names: list[str], what: str) -> None:

@@ -1,4 +1,4 @@
-"""Every failure a request can meet, by name. `handler.responses` maps them to HTTP.
+"""Every failure a request can meet, by name. `handler.responses` maps them to HTTP, in one table.
 
     LakegateError
     ├── CatalogueError            the catalogue file is invalid (start-up, never per request)
@@ -13,8 +13,10 @@
         ├── WarehouseUnavailable  503: throttled, 5xx or unreachable after retries
         ├── WarehouseRejected     502: FAILED/CANCELED statement, auth refused, or a bad answer
         ├── ShapingError          502: a value did not parse as its declared type
-        ├── SecretsUnavailable    503: Secrets Manager failed and nothing is cached
-        └── CacheUnavailable      the cache store failed; callers fail open, never surfaced
+        └── SecretsUnavailable    503: Secrets Manager failed and nothing is cached
+
+The cache's own errors (`cache.errors`: CacheUnavailable, LeaseWaitTimeout, KeyFailing)
+are not in this tree, since the cache sits below the handler; the same table maps them.
 
 Messages on UpstreamError subclasses are written by lakegate, never copied from the
 warehouse: Databricks error text can carry table names, SQL and hosts.
@@ -110,6 +112,3 @@ class SecretsUnavailable(UpstreamError):
 
     retry_after = 5
 
-
-class CacheUnavailable(UpstreamError):
-    pass

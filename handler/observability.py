@@ -17,3 +17,7 @@ class PowertoolsRecorder:
 
     def milliseconds(self, name: str, value: float) -> None:
         self._metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+    def flush(self) -> None:
+        # One EMF line per invocation; an invocation that recorded nothing (healthz) prints none.
+        self._metrics.flush_metrics(raise_on_empty_metrics=False)

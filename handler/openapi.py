@@ -1,21 +1,20 @@
-"""The OpenAPI face of a dataset: route signature and documented responses, from the catalogue.
+"""The OpenAPI face of a dataset: its parameters and documented responses, from the catalogue.
 
-Powertools derives OpenAPI parameters (and its first validation pass) from a route
-function's signature, so each dataset route gets a signature built from its filters.
-`handler.query` then does the full validation (repeats, unknown names, ranges).
+Dataset routes take no framework-validated arguments: their parameters are published
+from the dataset's one parameter model (`handler.parameters`), the same model that
+`handler.query` parses requests with, by `Resolver.get_openapi_schema`.
 """
 
 from __future__ import annotations
 
-import inspect
-import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
+from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from handler.catalogue import ColumnType, Dataset, Filter
-from handler.query import MAX_OFFSET
+from handler.catalogue import Catalogue, ColumnType, Dataset
+from handler.parameters import parameters_of
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -53,64 +52,50 @@ _ERRORS = {
 }
 
 
-def endpoint_signature(dataset: Dataset) -> inspect.Signature:
-    """A keyword-only signature with one annotated query parameter per accepted name."""
-    params = [_filter_param(f) for f in dataset.filters]
-    field_names = "|".join(re.escape(n) for n in dataset.column_names)
-    params += [
-        _param(
-            "fields",
-            str,
-            Query(
-                pattern=f"^({field_names})(,({field_names}))*$",
-                description=f"Comma-separated columns to return: {', '.join(dataset.column_names)}.",
-            ),
-        ),
-        _param(
-            "limit",
-            int,
-            Query(
-                ge=1,
-                le=dataset.limit.maximum,
-                description=f"Rows per page (default {dataset.limit.default}).",
-            ),
-        ),
-        _param("offset", int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")),
-        _param(
-            "format",
-            Literal["json", "csv"],
-            Query(description="Output format; `Accept: text/csv` also selects CSV."),
-        ),
-    ]
-    return inspect.Signature(params)
+class Resolver(LambdaFunctionUrlResolver):
+    """Powertools' resolver, publishing each dataset's parameters and no 422.
+
+    Validation failures are answered 400 with our error body, so an OpenAPI document
+    promising 422 would mislead clients and contract tests.
+    """
+
+    def __init__(self, catalogue: Catalogue, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._catalogue = catalogue
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        routes = {d.route: d for d in self._catalogue.datasets}
+        for path, item in (schema.paths or {}).items():
+            for method in ("get", "post", "put", "patch", "delete"):
+                operation = getattr(item, method, None)
+                if operation is None:
+                    continue
+                if operation.responses:
+                    operation.responses.pop(422, None)
+                    operation.responses.pop("422", None)
+                if method == "get" and path in routes:
+                    operation.parameters = query_parameters(routes[path])
+        return schema
 
 
-def _filter_param(spec: Filter) -> inspect.Parameter:
-    description = spec.description or f"Filter on {spec.name}."
-    if spec.type == "string" or spec.pattern is not None:
-        query = Query(
-            min_length=1,
-            max_length=spec.max_length,
-            pattern=spec.pattern,
-            description=description,
+def query_parameters(dataset: Dataset) -> list[Parameter]:
+    """The dataset's query parameters as OpenAPI Parameter objects, from its one model."""
+    published = []
+    for name, schema in parameters_of(dataset).json_schema().items():
+        description = schema.pop("description", None)
+        published.append(
+            Parameter.model_validate(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "description": description,
+                    "schema": schema,
+                }
+            )
         )
-        return _param(spec.name, str, query)
-    python_type: type = {"integer": int, "number": float, "date": str}[spec.type]
-    query = Query(ge=spec.minimum, le=spec.maximum, description=description)
-    if spec.type == "date":
-        query = Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description=description)
-    return _param(spec.name, python_type, query)
-
-
-def _param(name: str, annotation: Any, query: Query) -> inspect.Parameter:
-    return inspect.Parameter(
-        name,
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        # Not Optional: an absent parameter takes the default without validation, and a
-        # `null` alternative would only confuse OpenAPI readers (a query value is never null).
-        annotation=Annotated[annotation, query],
-    )
+    return published
 
 
 def row_schema(dataset: Dataset) -> dict[str, Any]:

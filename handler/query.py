@@ -1,8 +1,10 @@
 """From a raw query string to a validated, typed `Query` for one dataset.
 
-This is the one place request text is judged. The raw query string is read (not the
-framework's parsed dict) because a Function URL joins repeated keys with commas,
-which would hide `?state=a&state=b`.
+This is the one place request text is judged, once per request, against the
+dataset's one parameter declaration (`handler.parameters`). The raw query string is
+read (not the framework's parsed dict) because a Function URL joins repeated keys
+with commas, which would hide `?state=a&state=b`; and it is decoded strictly, so
+`%zz` or invalid UTF-8 is a 400 naming the parameter, never a silent empty match.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
-from handler.catalogue import Dataset, Filter
+from pydantic import ValidationError
+
+from cache import CanonicalQuery
+from handler.catalogue import Dataset
 from handler.errors import BadRequest, NotAcceptable
+from handler.parameters import parameters_of
 
 OutputFormat = Literal["json", "csv"]
 FilterValue = int | float | str | dt.date
 
-MAX_OFFSET = 1_000_000
+MAX_PARAMETERS = 64
 _MEDIA = {"json": "application/json", "csv": "text/csv"}
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SHOWN = 64  # an overlong parameter name is cut to this in messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,145 +42,90 @@ class Query:
     offset: int
     format: OutputFormat
 
+    def canonical(self, dataset: Dataset, catalogue_version: int) -> CanonicalQuery:
+        """What the cache key is made of (`cache.keys`)."""
+        return CanonicalQuery(
+            catalogue_version=catalogue_version,
+            dataset=dataset.name,
+            declaration=dataset.digest,
+            filters=self.filters,
+            fields=self.fields,
+            limit=self.limit,
+            offset=self.offset,
+            format=self.format,
+        )
+
 
 def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> Query:
     """Validate every parameter; raise BadRequest naming the first parameter at fault."""
-    params = _single_valued(raw_query)
-    allowed = set(dataset.query_parameter_names())
+    declared = parameters_of(dataset)
+    params = single_valued(raw_query)
     for name in params:
-        if name not in allowed:
+        if name not in declared.hints:
+            shown = name[:_SHOWN]
             raise BadRequest(
                 "unknown_parameter",
-                f"Unknown parameter {name!r}; this dataset accepts: {', '.join(sorted(allowed))}.",
-                name,
+                f"Unknown parameter {shown!r}; this dataset accepts: "
+                f"{', '.join(sorted(declared.names))}.",
+                shown,
             )
-    filters = tuple(
-        sorted(
-            (f.name, coerce_filter(f, params[f.name])) for f in dataset.filters if f.name in params
-        )
-    )
+    try:
+        values = declared.model.model_validate(params)
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][0])
+        raise BadRequest(
+            "invalid_parameter", f"Parameter {name!r} {declared.hints[name]}.", name
+        ) from None
+    typed = {name: getattr(values, declared.field_of(name)) for name in declared.names}
+    fields = typed["fields"]
     return Query(
         dataset=dataset.name,
-        filters=filters,
-        fields=_fields(dataset, params.get("fields")),
-        limit=_integer(
-            "limit", params.get("limit"), 1, dataset.limit.maximum, dataset.limit.default
+        filters=tuple(
+            sorted((f.name, typed[f.name]) for f in dataset.filters if typed[f.name] is not None)
         ),
-        offset=_integer("offset", params.get("offset"), 0, MAX_OFFSET, 0),
-        format=_format(params.get("format"), accept),
+        # A repeated column is harmless: keep its first position.
+        fields=dataset.column_names if fields is None else tuple(dict.fromkeys(fields.split(","))),
+        limit=typed["limit"],
+        offset=typed["offset"],
+        format=typed["format"] or negotiate(accept),
     )
 
 
-def _single_valued(raw_query: str) -> dict[str, str]:
+def single_valued(raw_query: str) -> dict[str, str]:
+    """name → value, strictly decoded; repeated names refused."""
     params: dict[str, str] = {}
-    try:
-        pairs = parse_qsl(
-            raw_query, keep_blank_values=True, strict_parsing=False, max_num_fields=64
+    pairs = [pair for pair in raw_query.split("&") if pair]
+    if len(pairs) > MAX_PARAMETERS:
+        raise BadRequest(
+            "too_many_parameters",
+            f"Too many query parameters: at most {MAX_PARAMETERS} are accepted.",
         )
-    except ValueError as exc:
-        raise BadRequest("malformed_query", "Too many query parameters.") from exc
-    for name, value in pairs:
+    for pair in pairs:
+        raw_name, _, raw_value = pair.partition("=")
+        name = _decoded(raw_name, raw_name)
+        value = _decoded(raw_value, name)
         if name in params:
+            shown = name[:_SHOWN]
             raise BadRequest(
-                "repeated_parameter", f"Parameter {name!r} is given more than once.", name
+                "repeated_parameter", f"Parameter {shown!r} is given more than once.", shown
             )
         params[name] = value
     return params
 
 
-def coerce_filter(spec: Filter, raw: str) -> FilterValue:
-    """Check a filter value against its declaration and convert it to its type."""
-    if raw == "":
-        raise BadRequest(
-            "invalid_parameter", f"Parameter {spec.name!r} must not be empty.", spec.name
-        )
-    if spec.max_length is not None and len(raw) > spec.max_length:
-        raise BadRequest(
-            "invalid_parameter",
-            f"Parameter {spec.name!r} is longer than {spec.max_length} characters.",
-            spec.name,
-        )
-    if spec.pattern is not None and not re.fullmatch(spec.pattern, raw):
-        raise BadRequest(
-            "invalid_parameter", f"Parameter {spec.name!r} must match {spec.pattern}.", spec.name
-        )
-    value = _typed(spec, raw)
-    if isinstance(value, int | float) and not _in_range(spec, value):
-        raise BadRequest(
-            "invalid_parameter",
-            f"Parameter {spec.name!r} must be between {spec.minimum} and {spec.maximum}.",
-            spec.name,
-        )
-    if spec.case_insensitive and isinstance(value, str):
-        value = value.lower()
-    return value
-
-
-def _typed(spec: Filter, raw: str) -> FilterValue:
+def _decoded(text: str, parameter: str) -> str:
+    """Form decoding (`+` is a space), refusing bad escapes and invalid UTF-8."""
     try:
-        if spec.type == "integer":
-            if not re.fullmatch(r"[+-]?[0-9]{1,18}", raw):
-                raise ValueError(raw)
-            return int(raw)
-        if spec.type == "number":
-            number = float(raw)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError(raw)
-            return number
-        if spec.type == "date":
-            # fromisoformat also takes 20161231 and week dates like 2016-W01-1.
-            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
-                raise ValueError(raw)
-            return dt.date.fromisoformat(raw)
-    except ValueError as exc:
+        if _BAD_ESCAPE.search(text):
+            raise ValueError(text)
+        return unquote_to_bytes(text.replace("+", " ")).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        shown = parameter[:_SHOWN]
         raise BadRequest(
-            "invalid_parameter", f"Parameter {spec.name!r} must be a valid {spec.type}.", spec.name
-        ) from exc
-    return raw
-
-
-def _in_range(spec: Filter, value: float) -> bool:
-    return (spec.minimum is None or value >= spec.minimum) and (
-        spec.maximum is None or value <= spec.maximum
-    )
-
-
-def _fields(dataset: Dataset, raw: str | None) -> tuple[str, ...]:
-    if raw is None:
-        return dataset.column_names
-    names = tuple(raw.split(","))
-    for name in names:
-        if name not in dataset.column_names:
-            raise BadRequest(
-                "invalid_parameter",
-                f"Parameter 'fields' names unknown column {name[:64]!r}; "
-                f"columns: {', '.join(dataset.column_names)}.",
-                "fields",
-            )
-    # A repeated column is harmless: keep its first position.
-    return tuple(dict.fromkeys(names))
-
-
-def _integer(name: str, raw: str | None, low: int, high: int, default: int) -> int:
-    if raw is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
-        raise BadRequest(
-            "invalid_parameter",
-            f"Parameter {name!r} must be an integer from {low} to {high}.",
-            name,
-        )
-    return int(raw)
-
-
-def _format(raw: str | None, accept: str | None) -> OutputFormat:
-    if raw is not None:
-        if raw not in _MEDIA:
-            raise BadRequest(
-                "invalid_parameter", "Parameter 'format' must be json or csv.", "format"
-            )
-        return "json" if raw == "json" else "csv"
-    return negotiate(accept)
+            "malformed_parameter",
+            f"Parameter {shown!r} is not valid percent-encoded UTF-8.",
+            shown,
+        ) from None
 
 
 def negotiate(accept: str | None) -> OutputFormat:

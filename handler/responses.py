@@ -12,18 +12,16 @@ from dataclasses import dataclass
 import orjson
 from aws_lambda_powertools.event_handler import Response
 
+from cache import CacheUnavailable, KeyFailing, LeaseWaitTimeout
 from handler.errors import (
     BadRequest,
-    CacheUnavailable,
     ConfigurationError,
-    LakegateError,
     NotAcceptable,
     NotFound,
     SecretsUnavailable,
     ShapingError,
     TooManyRequests,
     Unauthorized,
-    UpstreamError,
     WarehouseRejected,
     WarehouseTimeout,
     WarehouseUnavailable,
@@ -36,26 +34,52 @@ NO_STORE = "no-store"
 
 @dataclass(frozen=True, slots=True)
 class ErrorShape:
+    """How one kind of error is answered. `None` fields come from the exception itself:
+    client errors carry a message lakegate wrote; upstream ones never do (their text may
+    hold the warehouse's words), so they get these fixed messages."""
+
     status: int
-    code: str
-    message: str
+    code: str | None
+    message: str | None
 
 
-# Upstream failures get fixed, generic messages: the warehouse's own text never leaves.
-_UPSTREAM: dict[type[UpstreamError], ErrorShape] = {
-    WarehouseTimeout: ErrorShape(
-        504, "warehouse_timeout", "The data warehouse did not answer in time."
+_TIMEOUT = ErrorShape(504, "warehouse_timeout", "The data warehouse did not answer in time.")
+_UNAVAILABLE = ErrorShape(
+    503, "warehouse_unavailable", "The data warehouse is temporarily unavailable."
+)
+
+# The one map from errors to HTTP: the first class the error is an instance of wins.
+# Retry-After is the error's own `retry_after` where it has one.
+ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
+    (BadRequest, ErrorShape(400, None, None)),
+    (Unauthorized, ErrorShape(401, "unauthorized", "Missing or invalid admin token.")),
+    (NotFound, ErrorShape(404, "not_found", None)),
+    (NotAcceptable, ErrorShape(406, "not_acceptable", None)),
+    (TooManyRequests, ErrorShape(429, "throttled", None)),
+    # e.g. the Databricks secret still holds its deploy-time placeholder.
+    (ConfigurationError, ErrorShape(503, "not_configured", "The service is not configured yet.")),
+    (WarehouseTimeout, _TIMEOUT),
+    (LeaseWaitTimeout, _TIMEOUT),
+    (WarehouseUnavailable, _UNAVAILABLE),
+    (KeyFailing, _UNAVAILABLE),
+    (
+        SecretsUnavailable,
+        ErrorShape(503, "secrets_unavailable", "A credential store is temporarily unavailable."),
     ),
-    WarehouseUnavailable: ErrorShape(
-        503, "warehouse_unavailable", "The data warehouse is temporarily unavailable."
-    ),
-    WarehouseRejected: ErrorShape(502, "warehouse_error", "The data warehouse could not answer."),
-    ShapingError: ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data."),
-    SecretsUnavailable: ErrorShape(
-        503, "secrets_unavailable", "A credential store is temporarily unavailable."
-    ),
-    CacheUnavailable: ErrorShape(503, "cache_unavailable", "The result cache is unavailable."),
-}
+    (WarehouseRejected, ErrorShape(502, "warehouse_error", "The data warehouse could not answer.")),
+    (ShapingError, ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data.")),
+    (CacheUnavailable, ErrorShape(503, "cache_unavailable", "The result cache is unavailable.")),
+)
+_INTERNAL = ErrorShape(500, "internal_error", "Something went wrong on our side.")
+
+
+def shape_of(exc: BaseException) -> ErrorShape:
+    """The row of ERRORS for `exc`; anything unplanned is a 500 that says nothing."""
+    return next((shape for cls, shape in ERRORS if isinstance(exc, cls)), _INTERNAL)
+
+
+def status_of(exc: BaseException) -> int:
+    return shape_of(exc).status
 
 
 class GzipJson:
@@ -81,31 +105,18 @@ def serialize(body: object) -> str | bytes:
     return orjson.dumps(body).decode()
 
 
-def error_response(exc: LakegateError, request_id: str | None) -> Response[str]:
-    """Map a LakegateError to its HTTP response."""
-    if isinstance(exc, BadRequest):
-        return error(400, exc.code, exc.message, request_id, parameter=exc.parameter)
-    if isinstance(exc, NotFound):
-        return error(404, "not_found", exc.message, request_id)
-    if isinstance(exc, NotAcceptable):
-        return error(406, "not_acceptable", exc.message, request_id)
-    if isinstance(exc, Unauthorized):
-        return error(401, "unauthorized", "Missing or invalid admin token.", request_id)
-    if isinstance(exc, TooManyRequests):
-        return error(429, "throttled", exc.message, request_id, retry_after=exc.retry_after)
-    if isinstance(exc, ConfigurationError):
-        # e.g. the Databricks secret still holds its deploy-time placeholder.
-        return error(503, "not_configured", "The service is not configured yet.", request_id)
-    if isinstance(exc, UpstreamError):
-        shape = next(s for cls, s in _UPSTREAM.items() if isinstance(exc, cls))
-        return error(
-            shape.status, shape.code, shape.message, request_id, retry_after=exc.retry_after
-        )
-    return internal_error(request_id)
-
-
-def internal_error(request_id: str | None) -> Response[str]:
-    return error(500, "internal_error", "Something went wrong on our side.", request_id)
+def error_response(exc: BaseException, request_id: str | None) -> Response[str]:
+    """The HTTP response for any error, from the one table."""
+    shape = shape_of(exc)
+    retry_after = getattr(exc, "retry_after", None)
+    return error(
+        shape.status,
+        shape.code or str(getattr(exc, "code", "error")),
+        shape.message or str(getattr(exc, "message", "")),
+        request_id,
+        parameter=getattr(exc, "parameter", None),
+        retry_after=retry_after if isinstance(retry_after, int) else None,
+    )
 
 
 def error(

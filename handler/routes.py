@@ -1,9 +1,14 @@
-"""The HTTP surface: one route per catalogue dataset, plus health, Swagger and error mapping."""
+"""The HTTP surface: one route per catalogue dataset, the admin routes, health, Swagger, errors.
+
+Every error a route raises, of any kind, is answered from the one table in
+`handler.responses`.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
@@ -12,51 +17,31 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from handler import openapi
 from handler.admin.routes import add_admin_routes
 from handler.catalogue import Catalogue, Dataset
-from handler.errors import (
-    BadRequest,
-    ConfigurationError,
-    LakegateError,
-    NotFound,
-    UpstreamError,
-)
-from handler.query import parse_query
-from handler.responses import error_response, internal_error, serialize
-from handler.services import Services
-from handler.serving import serve_dataset
+from handler.errors import BadRequest, ConfigurationError, NotFound
+from handler.responses import error_response, serialize, status_of
+from handler.serving import DatasetServer
+
+if TYPE_CHECKING:
+    from handler.container import Wiring
 
 logger = Logger(service="lakegate", child=True)
 
 API_VERSION = "1.0.0"
 
 
-class Resolver(LambdaFunctionUrlResolver):
-    """Powertools' resolver, minus the 422 it documents on every validated route.
-
-    Validation failures are answered 400 with our error body (see _add_error_handlers),
-    so an OpenAPI document promising 422 would mislead clients and contract tests.
-    """
-
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        schema = super().get_openapi_schema(*args, **kwargs)
-        for item in (schema.paths or {}).values():
-            for method in ("get", "post", "put", "patch", "delete"):
-                operation = getattr(item, method, None)
-                if operation is not None and operation.responses:
-                    operation.responses.pop(422, None)
-                    operation.responses.pop("422", None)
-        return schema
-
-
-def create_app(catalogue: Catalogue, services: Callable[[], Services]) -> LambdaFunctionUrlResolver:
-    """Build the resolver. `services` is called on first use, so start-up stays cheap."""
+def create_app(
+    catalogue: Catalogue, wiring: Wiring | ConfigurationError
+) -> LambdaFunctionUrlResolver:
+    """The resolver, each route holding what it needs; `wiring` may be the reason there is none."""
     # Powertools types the serializer as dict -> str; ours also passes our own bodies through.
-    app = Resolver(
-        enable_validation=True, serializer=cast(Callable[[dict[Any, Any]], str], serialize)
+    app = openapi.Resolver(
+        catalogue,
+        enable_validation=True,
+        serializer=cast(Callable[[dict[Any, Any]], str], serialize),
     )
-
     for dataset in catalogue.datasets:
-        _add_dataset_route(app, catalogue, dataset, services)
-    add_admin_routes(app, catalogue, services)
+        _add_dataset_route(app, dataset, _server(catalogue, dataset, wiring))
+    add_admin_routes(app, catalogue, wiring if isinstance(wiring, ConfigurationError) else wiring.admin)
 
     @app.get("/healthz", summary="Liveness check", responses=openapi.health_responses())
     def healthz() -> Response[str]:
@@ -74,28 +59,35 @@ def create_app(catalogue: Catalogue, services: Callable[[], Services]) -> Lambda
         description="Cached, read-only access to lakehouse datasets.",
         compress=True,
     )
-    _add_error_handlers(app, catalogue)
+    _add_error_handlers(app)
     return app
 
 
+def _server(
+    catalogue: Catalogue, dataset: Dataset, wiring: Wiring | ConfigurationError
+) -> DatasetServer | ConfigurationError:
+    if isinstance(wiring, ConfigurationError):
+        return wiring
+    return DatasetServer(
+        dataset, catalogue.version, wiring.warehouse, wiring.results, wiring.settings.warehouse
+    )
+
+
 def _add_dataset_route(
-    app: LambdaFunctionUrlResolver,
-    catalogue: Catalogue,
-    dataset: Dataset,
-    services: Callable[[], Services],
+    app: LambdaFunctionUrlResolver, dataset: Dataset, server: DatasetServer | ConfigurationError
 ) -> None:
-    def endpoint(**_validated: Any) -> Response[Any]:
-        # Powertools validated the parameters it knows; serve_dataset re-reads the raw
-        # query string to also refuse unknown and repeated ones.
+    def endpoint() -> Response[Any]:
+        # No framework-validated arguments: handler.query parses the raw query string once.
+        if isinstance(server, ConfigurationError):
+            raise server
         context = app.lambda_context
         remaining_ms = context.get_remaining_time_in_millis() if context else 30_000
-        return serve_dataset(
-            dataset, catalogue.version, app.current_event, remaining_ms, services()
-        )
+        return server.serve(app.current_event, remaining_ms)
 
     endpoint.__name__ = f"get_{dataset.name}"
     endpoint.__doc__ = dataset.description
-    endpoint.__signature__ = openapi.endpoint_signature(dataset)  # type: ignore[attr-defined]
+    # No return annotation for Powertools to see: it would re-serialize our gzip bodies.
+    endpoint.__signature__ = inspect.Signature()  # type: ignore[attr-defined]
     app.get(
         dataset.route,
         summary=dataset.title,
@@ -104,9 +96,11 @@ def _add_dataset_route(
         tags=["datasets"],
         operation_id=f"get_{dataset.name}",
     )(endpoint)
+    # HEAD answers what GET would, without the body (the Function URL drops it).
+    app.head(dataset.route, include_in_schema=False)(endpoint)
 
 
-def _add_error_handlers(app: LambdaFunctionUrlResolver, catalogue: Catalogue) -> None:
+def _add_error_handlers(app: LambdaFunctionUrlResolver) -> None:
     def request_id() -> str | None:
         try:
             return str(app.current_event.request_context.request_id)
@@ -115,53 +109,39 @@ def _add_error_handlers(app: LambdaFunctionUrlResolver, catalogue: Catalogue) ->
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[str]:
-        # Powertools' first validation pass; reported in our shape, never as its 422.
-        event = app.current_event
-        return error_response(
-            _bad_request_from(exc, catalogue, event.path, event.raw_query_string), request_id()
-        )
+        # Powertools validates the admin routes' declared parameters; answered in our
+        # shape, never as its 422.
+        errors = list(exc.errors())
+        location = tuple(errors[0].get("loc", ())) if errors else ()
+        parameter = str(location[-1])[:64] if len(location) >= 2 else None
+        if parameter is None:
+            problem = BadRequest("invalid_request", "The request is invalid.")
+        else:
+            problem = BadRequest(
+                "invalid_parameter", f"Parameter {parameter!r} is invalid.", parameter
+            )
+        return error_response(problem, request_id())
 
-    @app.exception_handler(LakegateError)
-    def known_failure(exc: LakegateError) -> Response[str]:
-        if isinstance(exc, UpstreamError):
+    @app.exception_handler(Exception)
+    def failure(exc: Exception) -> Response[str]:
+        status = status_of(exc)
+        if status == 500:
+            logger.exception("unhandled error")
+        elif isinstance(exc, ConfigurationError):
+            logger.error("configuration error", extra={"detail": str(exc)})
+        elif status >= 500:
             logger.warning(
                 "upstream failure",
                 extra={
                     "error": type(exc).__name__,
-                    "detail": exc.detail,
-                    "statement_id": exc.statement_id,
-                    "error_code": exc.error_code,
+                    "detail": getattr(exc, "detail", None),
+                    "statement_id": getattr(exc, "statement_id", None),
+                    "error_code": getattr(exc, "error_code", None),
                 },
             )
-        elif isinstance(exc, ConfigurationError):
-            logger.error("configuration error", extra={"detail": str(exc)})
         return error_response(exc, request_id())
-
-    @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response[str]:
-        logger.exception("unhandled error")
-        return internal_error(request_id())
 
     @app.not_found
     def not_found(exc: Exception) -> Response[str]:
         return error_response(NotFound("No such route."), request_id())
 
-
-def _bad_request_from(
-    exc: RequestValidationError, catalogue: Catalogue, path: str, raw_query: str
-) -> BadRequest:
-    """Our own parser's precise message when it agrees; a generic one naming the parameter if not."""
-    dataset = next((d for d in catalogue.datasets if d.route == path), None)
-    if dataset is not None:
-        try:
-            parse_query(dataset, raw_query)
-        except BadRequest as precise:
-            return precise
-        except LakegateError:
-            pass
-    errors = list(exc.errors())
-    location = tuple(errors[0].get("loc", ())) if errors else ()
-    parameter = str(location[-1]) if len(location) >= 2 else None
-    if parameter is None:
-        return BadRequest("invalid_request", "The request is invalid.")
-    return BadRequest("invalid_parameter", f"Parameter {parameter!r} is invalid.", parameter)

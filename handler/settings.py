@@ -1,7 +1,10 @@
 """One typed settings object, built once per container from the environment.
 
-Nothing else in lakegate reads `os.environ`: components receive the parts of
-`Settings` they need.
+Each setting is declared once: its field, type, default, bounds and environment
+variable (the field's alias) together. Nothing else in lakegate reads `os.environ`:
+the composition root (`handler.container`) hands each component its part. The
+embedded stack builds its settings through `load_settings` too, from an environment
+of its own.
 """
 
 from __future__ import annotations
@@ -9,35 +12,57 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from handler.errors import ConfigurationError
 
+_REGION = AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+# moto's server locally; unset in AWS.
+EndpointUrl = Annotated[str | None, Field(default=None, validation_alias="LAKEGATE_AWS_ENDPOINT_URL")]
+Region = Annotated[str | None, Field(default=None, validation_alias=_REGION)]
 
-class WarehouseSettings(BaseModel):
+
+class _Section(BaseModel):
+    # Environment names when loading, field names when a test or the stack builds one.
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+
+
+class WarehouseSettings(_Section):
     """Where the SQL warehouse is and how to authenticate to it."""
 
-    model_config = ConfigDict(frozen=True)
-
-    host: str
-    warehouse_id: str
+    host: str = Field(validation_alias="DATABRICKS_HOST")
+    warehouse_id: str = Field(validation_alias="DATABRICKS_WAREHOUSE_ID")
     # Exactly one credential source is used, in this order of preference:
-    token: SecretStr | None = None  # a PAT, locally
-    secret_arn: str | None = (
-        None  # Secrets Manager: {"token": ...} or {"client_id", "client_secret"}
+    token: SecretStr | None = Field(default=None, validation_alias="DATABRICKS_TOKEN")
+    # Secrets Manager: {"token": ...} or {"client_id", "client_secret"}.
+    secret_arn: str | None = Field(default=None, validation_alias="DATABRICKS_SECRET_ARN")
+    client_id: str | None = Field(default=None, validation_alias="DATABRICKS_CLIENT_ID")
+    client_secret: SecretStr | None = Field(
+        default=None, validation_alias="DATABRICKS_CLIENT_SECRET"
     )
-    client_id: str | None = None  # OAuth machine-to-machine, locally
-    client_secret: SecretStr | None = None
     secret_max_age_seconds: int = 300
     # Execute waits this long server-side before handing back a statement id to poll.
-    wait_timeout_seconds: int = Field(default=10, ge=0, le=50)
+    wait_timeout_seconds: int = Field(
+        default=10, ge=0, le=50, validation_alias="LAKEGATE_WAIT_TIMEOUT_SECONDS"
+    )
     connect_timeout_seconds: float = 3.05
     read_timeout_seconds: float = 60.0
     # Budget left for the warehouse = Lambda remaining time minus this reserve
     # (time to shape, store and answer), capped at max_budget_seconds.
-    reserve_seconds: float = 2.0
-    max_budget_seconds: float = 25.0
+    reserve_seconds: float = Field(default=2.0, ge=0, validation_alias="LAKEGATE_RESERVE_SECONDS")
+    max_budget_seconds: float = Field(
+        default=25.0, gt=0, validation_alias="LAKEGATE_MAX_BUDGET_SECONDS"
+    )
 
     @field_validator("host")
     @classmethod
@@ -59,52 +84,58 @@ class WarehouseSettings(BaseModel):
         return value
 
 
-class CacheSettings(BaseModel):
-    """The DynamoDB result cache (and its S3 overflow bucket)."""
+class CacheSettings(_Section):
+    """The DynamoDB result cache (and its S3 overflow bucket), and how single flight waits."""
 
-    model_config = ConfigDict(frozen=True)
-
-    table: str
-    bucket: str | None = None
-    endpoint_url: str | None = None  # local DynamoDB/S3 (moto); None in AWS
-    region: str | None = None
-    lease_seconds: float = Field(default=8.0, gt=0, le=60)
-    error_hold_seconds: float = Field(default=2.0, ge=0, le=60)
+    table: str = Field(validation_alias="LAKEGATE_CACHE_TABLE")
+    bucket: str | None = Field(default=None, validation_alias="LAKEGATE_CACHE_BUCKET")
+    endpoint_url: EndpointUrl
+    region: Region
+    # How long a dead lease holder blocks others, and how long a failing key fails fast.
+    lease_seconds: float = Field(default=8.0, gt=0, le=60, validation_alias="LAKEGATE_LEASE_SECONDS")
+    error_hold_seconds: float = Field(
+        default=2.0, ge=0, le=60, validation_alias="LAKEGATE_ERROR_HOLD_SECONDS"
+    )
+    # With a stale copy to fall back on, a refresh gets this long, not the whole budget.
+    stale_refresh_seconds: float = Field(
+        default=3.0, gt=0, le=60, validation_alias="LAKEGATE_STALE_REFRESH_SECONDS"
+    )
     # Short timeouts and few retries: a slow cache must fail open, not hold the request.
     connect_timeout_seconds: float = 0.5
     read_timeout_seconds: float = 1.0
     max_attempts: int = Field(default=2, ge=1, le=5)
-    overflow_bytes: int = Field(default=350_000, ge=1_000, le=380_000)
+    # Bodies above this (gzip) go to S3: DynamoDB items stop at 400 KB.
+    overflow_bytes: int = Field(
+        default=350_000, ge=1_000, le=380_000, validation_alias="LAKEGATE_CACHE_OVERFLOW_BYTES"
+    )
 
 
-class AdminSettings(BaseModel):
+class AdminSettings(_Section):
     """The operator routes under /admin: their token, the edge to invalidate, the throttle."""
 
-    model_config = ConfigDict(frozen=True)
-
     # Secrets Manager secret holding the token; AWSCURRENT and AWSPREVIOUS are both accepted.
-    token_secret_arn: str
-    token_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    token_secret_arn: str = Field(validation_alias="LAKEGATE_ADMIN_TOKEN_SECRET_ARN")
+    token_cache_seconds: float = Field(
+        default=60.0, ge=0, le=3600, validation_alias="LAKEGATE_ADMIN_TOKEN_CACHE_SECONDS"
+    )
     # An SSM String parameter holding the CloudFront distribution id: the CDK writes it
     # there because passing the id as an environment variable would make the function
     # depend on the distribution that depends on the function. None: no edge to invalidate.
-    distribution_id_parameter: str | None = None
-    invalidations_per_minute: int = Field(default=3, ge=1, le=1000)
-    endpoint_url: str | None = None  # local Secrets Manager/SSM/CloudFront (moto); None in AWS
-    region: str | None = None
+    distribution_id_parameter: str | None = Field(
+        default=None, validation_alias="LAKEGATE_DISTRIBUTION_ID_PARAMETER"
+    )
+    invalidations_per_minute: int = Field(
+        default=3, ge=1, le=1000, validation_alias="LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE"
+    )
+    endpoint_url: EndpointUrl
+    region: Region
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Settings(_Section):
     warehouse: WarehouseSettings
-    cache: CacheSettings | None = None
-    admin: AdminSettings | None = None
+    cache: CacheSettings | None = None  # None: no table configured, every request is a miss
+    admin: AdminSettings | None = None  # None: no token secret, the admin routes are off
     service_name: str = "lakegate"
-
-
-def _blank_to_none(value: str | None) -> str | None:
-    return value if value else None
 
 
 def catalogue_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -117,67 +148,25 @@ def catalogue_path(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(value) if value else None
 
 
-def _cache_settings(env: Mapping[str, str]) -> CacheSettings | None:
-    table = env.get("LAKEGATE_CACHE_TABLE")
-    if not table:
-        return None
-    return CacheSettings(
-        table=table,
-        bucket=_blank_to_none(env.get("LAKEGATE_CACHE_BUCKET")),
-        endpoint_url=_blank_to_none(env.get("LAKEGATE_AWS_ENDPOINT_URL")),
-        region=_blank_to_none(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")),
-    )
-
-
-def _admin_settings(env: Mapping[str, str]) -> AdminSettings | None:
-    secret_arn = env.get("LAKEGATE_ADMIN_TOKEN_SECRET_ARN")
-    if not secret_arn:
-        return None
-    raw: dict[str, str | None] = {
-        "token_secret_arn": secret_arn,
-        "distribution_id_parameter": _blank_to_none(env.get("LAKEGATE_DISTRIBUTION_ID_PARAMETER")),
-        "endpoint_url": _blank_to_none(env.get("LAKEGATE_AWS_ENDPOINT_URL")),
-        "region": _blank_to_none(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")),
-    }
-    optional = {
-        "token_cache_seconds": "LAKEGATE_ADMIN_TOKEN_CACHE_SECONDS",
-        "invalidations_per_minute": "LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE",
-    }
-    raw.update({field: env[var] for field, var in optional.items() if env.get(var)})
-    return AdminSettings.model_validate(raw)
-
-
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables; raise ConfigurationError naming what is wrong."""
-    env = os.environ if environ is None else environ
-    missing = [k for k in ("DATABRICKS_HOST", "DATABRICKS_WAREHOUSE_ID") if not env.get(k)]
+    # A variable set to the empty string counts as unset, as in a CDK `environment` map.
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if v}
+    missing = [k for k in ("DATABRICKS_HOST", "DATABRICKS_WAREHOUSE_ID") if k not in env]
     if missing:
         raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-    raw = {
-        "host": env["DATABRICKS_HOST"],
-        "warehouse_id": env["DATABRICKS_WAREHOUSE_ID"],
-        "token": _blank_to_none(env.get("DATABRICKS_TOKEN")),
-        "secret_arn": _blank_to_none(env.get("DATABRICKS_SECRET_ARN")),
-        "client_id": _blank_to_none(env.get("DATABRICKS_CLIENT_ID")),
-        "client_secret": _blank_to_none(env.get("DATABRICKS_CLIENT_SECRET")),
-    }
-    optional = {
-        "wait_timeout_seconds": "LAKEGATE_WAIT_TIMEOUT_SECONDS",
-        "max_budget_seconds": "LAKEGATE_MAX_BUDGET_SECONDS",
-        "reserve_seconds": "LAKEGATE_RESERVE_SECONDS",
-    }
-    raw.update({field: env[var] for field, var in optional.items() if env.get(var)})
     try:
-        warehouse = WarehouseSettings.model_validate(raw)
+        warehouse = WarehouseSettings.model_validate(env)
         settings = Settings(
             warehouse=warehouse,
-            cache=_cache_settings(env),
-            admin=_admin_settings(env),
+            cache=CacheSettings.model_validate(env) if "LAKEGATE_CACHE_TABLE" in env else None,
+            admin=AdminSettings.model_validate(env)
+            if "LAKEGATE_ADMIN_TOKEN_SECRET_ARN" in env
+            else None,
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"invalid settings: {problems}") from exc
+        raise ConfigurationError(f"invalid settings: {_problems(exc)}") from exc
     if not (
         warehouse.token or warehouse.secret_arn or (warehouse.client_id and warehouse.client_secret)
     ):
@@ -186,3 +175,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET"
         )
     return settings
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each problem under its variable and its field name; never the value (it may be a secret)."""
+    described = []
+    for error in exc.errors(include_input=False):
+        variable = str(error["loc"][0]) if error["loc"] else "?"
+        field = _field_of(exc.title, variable)
+        described.append(f"{variable} ({field}): {error['msg']}")
+    return "; ".join(described)
+
+
+def _field_of(model_name: str, variable: str) -> str:
+    model = {m.__name__: m for m in (WarehouseSettings, CacheSettings, AdminSettings)}.get(
+        model_name
+    )
+    if model is not None:
+        for name, info in model.model_fields.items():
+            alias = info.validation_alias
+            names = alias.choices if isinstance(alias, AliasChoices) else [alias]
+            if variable in names:
+                return name
+    return variable.lower()

@@ -15,13 +15,16 @@ def main() -> None:
     started = time.perf_counter()
     import orjson
 
-    from handler.app import new_container
+    from cache import CountingRecorder
+    from handler.catalogue import load_catalogue
+    from handler.container import new_container, wire
     from handler.settings import Settings
     from local.function_url import LocalContext, build_event
 
     imported = time.perf_counter() - started
     settings = Settings.model_validate_json(sys.argv[1])
-    handler = new_container(settings)
+    recorder = CountingRecorder()
+    handler = new_container(load_catalogue(), wire(settings, recorder), recorder)
     event = build_event(
         "GET", sys.argv[2], [("accept-encoding", "gzip")], b"", "127.0.0.1", "probe"
     )

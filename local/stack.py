@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 
-from pydantic import SecretStr
-
-from cache.metrics import CountingRecorder
-from handler.services import ServicesCache
-from handler.settings import AdminSettings, CacheSettings, Settings, WarehouseSettings
+from cache import CountingRecorder
+from handler.settings import load_settings
 from local.aws import (
     CACHE_BUCKET,
     CACHE_TABLE,
@@ -37,23 +35,20 @@ from local.function_url import FunctionUrlServer
 class StackConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    # None: start the emulator. Otherwise serve from this warehouse (real Databricks).
-    warehouse: WarehouseSettings | None = None
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     max_containers: int = 16
     lambda_timeout_seconds: float = 30.0
     # "moto": start a local DynamoDB/S3; "off": no cache; any URL: use that endpoint.
     cache: str = "moto"
-    lease_seconds: float = 8.0
-    error_hold_seconds: float = 2.0
-    overflow_bytes: int = 350_000
     catalogue_path: Path | None = None  # None: the packaged catalogue
     # The /admin routes, on the moto cache only: a token secret, a CloudFront distribution
     # and its id in SSM, all in moto. Token: this, else LAKEGATE_ADMIN_TOKEN, else generated.
     admin: bool = True
     admin_token: str | None = None
-    admin_token_cache_seconds: float = 60.0
-    invalidations_per_minute: int = 3
+    # More of the function's environment (handler.settings names every variable), e.g.
+    # {"LAKEGATE_LEASE_SECONDS": "1"}: the stack's settings go through load_settings too.
+    # With DATABRICKS_HOST (and its credentials) here, a real warehouse replaces the emulator.
+    environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class EmbeddedStack:
@@ -80,30 +75,22 @@ class EmbeddedStack:
         return self._admin_token
 
     def start(self) -> EmbeddedStack:
-        from handler.app import new_container  # the packaged catalogue loads here, once
-        from handler.catalogue import load_catalogue
+        from handler.catalogue import load_catalogue  # the packaged catalogue loads here, once
+        from handler.container import new_container, wire
 
-        path = self.config.catalogue_path
-        catalogue = load_catalogue(path) if path is not None else None
-
+        catalogue = load_catalogue(self.config.catalogue_path)
         with ThreadPoolExecutor(max_workers=1) as pool:
             # moto and its resources (mostly moto importing its services) start while the
             # emulator loads its data: the two take about as long.
-            aws = pool.submit(self._aws_settings)
-            warehouse = self.config.warehouse
-            if warehouse is None:
-                self.emulator = Emulator(self.config.emulator).start()
-                warehouse = WarehouseSettings(
-                    host=self.emulator.url,
-                    warehouse_id=self.config.emulator.warehouse_id,
-                    token=SecretStr(self.config.emulator.token),
-                )
-            cache, admin = aws.result()
-        settings = Settings(warehouse=warehouse, cache=cache, admin=admin)
-        services = ServicesCache(self.recorder, settings)
+            aws = pool.submit(self._aws_environment)
+            environment = self._warehouse_environment()
+            environment.update(aws.result())
+        environment.update(self.config.environment)
+        settings = load_settings(environment)
+        wiring = wire(settings, self.recorder)
         self.server = FunctionUrlServer(
             (self.config.host, self.config.port),
-            lambda: new_container(settings, self.recorder, catalogue, services),
+            lambda: new_container(catalogue, wiring, self.recorder),
             max_containers=self.config.max_containers,
             timeout_seconds=self.config.lambda_timeout_seconds,
         )
@@ -111,51 +98,49 @@ class EmbeddedStack:
         self._thread.start()
         return self
 
-    def _aws_settings(self) -> tuple[CacheSettings | None, AdminSettings | None]:
-        if self.config.cache == "moto":
-            self.moto = MotoServer(self.config.host).start()
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                admin = pool.submit(self._admin_settings)
-                cache = self._cache_settings()
-                return cache, admin.result()
-        return self._cache_settings(), self._admin_settings()
+    def _warehouse_environment(self) -> dict[str, str]:
+        if "DATABRICKS_HOST" in self.config.environment:
+            return {}
+        self.emulator = Emulator(self.config.emulator).start()
+        return {
+            "DATABRICKS_HOST": self.emulator.url,
+            "DATABRICKS_WAREHOUSE_ID": self.config.emulator.warehouse_id,
+            "DATABRICKS_TOKEN": self.config.emulator.token,
+        }
 
-    def _cache_settings(self) -> CacheSettings | None:
+    def _aws_environment(self) -> dict[str, str]:
         if self.config.cache == "off":
-            return None
+            return {}
         use_local_credentials()
+        environment = {"AWS_REGION": REGION}
         endpoint = self.config.cache
         if endpoint == "moto":
-            assert self.moto is not None, "started by _aws_settings"
+            self.moto = MotoServer(self.config.host).start()
             endpoint = self.moto.url
-            create_cache_resources(endpoint)
-        return CacheSettings(
-            table=CACHE_TABLE,
-            bucket=CACHE_BUCKET,
-            endpoint_url=endpoint,
-            region=REGION,
-            lease_seconds=self.config.lease_seconds,
-            error_hold_seconds=self.config.error_hold_seconds,
-            overflow_bytes=self.config.overflow_bytes,
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                admin = pool.submit(self._admin_environment, endpoint)
+                create_cache_resources(endpoint)
+                environment.update(admin.result())
+        environment.update(
+            LAKEGATE_CACHE_TABLE=CACHE_TABLE,
+            LAKEGATE_CACHE_BUCKET=CACHE_BUCKET,
+            LAKEGATE_AWS_ENDPOINT_URL=endpoint,
         )
+        return environment
 
-    def _admin_settings(self) -> AdminSettings | None:
-        if not self.config.admin or self.moto is None:
-            return None
+    def _admin_environment(self, endpoint: str) -> dict[str, str]:
+        if not self.config.admin:
+            return {}
         token = self.config.admin_token or os.environ.get("LAKEGATE_ADMIN_TOKEN")
         if not token:
             token = secrets.token_urlsafe(32)
             self.admin_token_generated = True
         self._admin_token = token
-        self.admin = create_admin_resources(self.moto.url, token)
-        return AdminSettings(
-            token_secret_arn=self.admin.secret_arn,
-            token_cache_seconds=self.config.admin_token_cache_seconds,
-            distribution_id_parameter=self.admin.distribution_id_parameter,
-            invalidations_per_minute=self.config.invalidations_per_minute,
-            endpoint_url=self.moto.url,
-            region=REGION,
-        )
+        self.admin = create_admin_resources(endpoint, token)
+        return {
+            "LAKEGATE_ADMIN_TOKEN_SECRET_ARN": self.admin.secret_arn,
+            "LAKEGATE_DISTRIBUTION_ID_PARAMETER": self.admin.distribution_id_parameter,
+        }
 
     def stop(self) -> None:
         if self.server is not None:
@@ -176,3 +161,4 @@ class EmbeddedStack:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
@@ -20,17 +20,26 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
-from cache.invalidation import invalidate_dataset, invalidate_key
-from cache.store import CacheStore
+from cache import CacheStore, invalidate_dataset, invalidate_key
+from handler.admin import ADMIN_TOKEN_HEADER
 from handler.admin.audit import audit
-from handler.admin.auth import ADMIN_TOKEN_HEADER, Principal
+from handler.admin.auth import Principal
 from handler.admin.edge import edge_paths
 from handler.admin.targets import parse_invalidation, query_keys
 from handler.catalogue import Catalogue
-from handler.errors import BadRequest, LakegateError, NotFound, TooManyRequests, Unauthorized
+from handler.errors import (
+    BadRequest,
+    ConfigurationError,
+    LakegateError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from handler.openapi import ERROR_SCHEMA
 from handler.responses import JSON, NO_STORE
-from handler.services import AdminServices, Services
+
+if TYPE_CHECKING:
+    from handler.container import Admin
 
 _TOKEN_DOC = (
     "The admin token (required; missing or wrong → 401). Not `Authorization`: "
@@ -39,9 +48,18 @@ _TOKEN_DOC = (
 
 
 def add_admin_routes(
-    app: LambdaFunctionUrlResolver, catalogue: Catalogue, services: Callable[[], Services]
+    app: LambdaFunctionUrlResolver,
+    catalogue: Catalogue,
+    admin: Admin | ConfigurationError | None,
 ) -> None:
-    """Register the admin routes on `app`."""
+    """Register the admin routes on `app`; `None`: admin is off, and the routes answer 404."""
+
+    def enabled() -> Admin:
+        if isinstance(admin, ConfigurationError):
+            raise admin
+        if admin is None:
+            raise NotFound("No such route.")
+        return admin
 
     def invalidate(
         admin_token: Annotated[
@@ -56,15 +74,13 @@ def add_admin_routes(
         ] = None,
     ) -> Response[str]:
         event = app.current_event
-        admin, store = _enabled(services())
+        active = enabled()
         return _audited(
             "invalidate",
             202,
-            admin,
+            active,
             event,
-            lambda principal, details: _invalidate(
-                catalogue, admin, store, principal, event, details
-            ),
+            lambda principal, details: _invalidate(catalogue, active, principal, event, details),
         )
 
     def status(
@@ -73,13 +89,13 @@ def add_admin_routes(
         ] = None,
     ) -> Response[str]:
         event = app.current_event
-        admin, store = _enabled(services())
+        active = enabled()
         return _audited(
             "status",
             200,
-            admin,
+            active,
             event,
-            lambda _principal, _details: _status(catalogue, admin, store, event),
+            lambda _principal, _details: _status(catalogue, active),
         )
 
     app.post(
@@ -104,16 +120,10 @@ def add_admin_routes(
     )(status)
 
 
-def _enabled(services: Services) -> tuple[AdminServices, CacheStore]:
-    if services.admin is None or services.store is None:
-        raise NotFound("No such route.")
-    return services.admin, services.store
-
-
 def _audited(
     action: str,
     status: int,
-    admin: AdminServices,
+    admin: Admin,
     event: LambdaFunctionUrlEvent,
     work: Callable[[Principal, dict[str, object]], dict[str, object]],
 ) -> Response[str]:
@@ -155,12 +165,12 @@ def _outcome(exc: LakegateError) -> str:
 
 def _invalidate(
     catalogue: Catalogue,
-    admin: AdminServices,
-    store: CacheStore,
+    admin: Admin,
     principal: Principal,
     event: LambdaFunctionUrlEvent,
     details: dict[str, object],
 ) -> dict[str, object]:
+    store = admin.store
     request = parse_invalidation(catalogue, event.raw_query_string)
     names = [d.name for d in request.datasets]
     details.update(scope=request.scope, datasets=names)
@@ -211,12 +221,10 @@ def _throttle(store: CacheStore, datasets: Sequence[str], now_ms: int, limit: in
             )
 
 
-def _status(
-    catalogue: Catalogue, admin: AdminServices, store: CacheStore, event: LambdaFunctionUrlEvent
-) -> dict[str, object]:
+def _status(catalogue: Catalogue, admin: Admin) -> dict[str, object]:
     datasets = []
     for dataset in catalogue.datasets:
-        info = store.generation(dataset.name)
+        info = admin.store.generation(dataset.name)
         datasets.append(
             {
                 "dataset": dataset.name,

@@ -10,12 +10,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
-from cache.keys import cache_key
+from cache import cache_key
 from handler.catalogue import Catalogue, Dataset
 from handler.errors import BadRequest, NotFound
-from handler.query import FilterValue, OutputFormat, parse_query
+from handler.query import FilterValue, OutputFormat, parse_query, single_valued
 
 Scope = Literal["dataset", "query", "all"]
 
@@ -31,7 +31,7 @@ class Invalidation:
 
 def parse_invalidation(catalogue: Catalogue, raw_query: str) -> Invalidation:
     """Validate the query string of POST /admin/invalidate."""
-    params = _single_valued(raw_query)
+    params = single_valued(raw_query)
     everything = params.pop("all", None)
     name = params.pop("dataset", None)
     if everything is not None:
@@ -61,21 +61,6 @@ def parse_invalidation(catalogue: Catalogue, raw_query: str) -> Invalidation:
     return Invalidation("query" if params else "dataset", (dataset,), tuple(params.items()))
 
 
-def _single_valued(raw_query: str) -> dict[str, str]:
-    params: dict[str, str] = {}
-    try:
-        pairs = parse_qsl(raw_query, keep_blank_values=True, max_num_fields=64)
-    except ValueError as exc:
-        raise BadRequest("malformed_query", "Too many query parameters.") from exc
-    for name, value in pairs:
-        if name in params:
-            raise BadRequest(
-                "repeated_parameter", f"Parameter {name[:64]!r} is given more than once.", name
-            )
-        params[name] = value
-    return params
-
-
 def query_keys(
     dataset: Dataset, params: Sequence[tuple[str, str]], catalogue_version: int
 ) -> tuple[dict[str, object], tuple[str, ...]]:
@@ -85,7 +70,8 @@ def query_keys(
         (query.format,) if any(name == "format" for name, _ in params) else ("json", "csv")
     )
     keys = tuple(
-        cache_key(dataset, replace(query, format=fmt), catalogue_version) for fmt in formats
+        cache_key(replace(query, format=fmt).canonical(dataset, catalogue_version))
+        for fmt in formats
     )
     described: dict[str, object] = {
         "filters": {name: _plain(value) for name, value in query.filters},

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 import requests
 from pydantic import SecretStr
 
-from cache.metrics import CountingRecorder
-from handler.app import LambdaHandler, new_container
+from cache import CountingRecorder
+from handler.catalogue import load_catalogue
+from handler.container import LambdaHandler, new_container, wire
 from handler.settings import CacheSettings, Settings, WarehouseSettings
 from local.aws import CACHE_BUCKET, CACHE_TABLE, REGION, MotoServer, create_cache_resources
 from local.bench import Table
@@ -44,7 +45,8 @@ def handler_on_local_parts() -> Iterator[LambdaHandler]:
                 table=CACHE_TABLE, bucket=CACHE_BUCKET, endpoint_url=moto.url, region=REGION
             ),
         )
-        yield new_container(settings, CountingRecorder())
+        recorder = CountingRecorder()
+        yield new_container(load_catalogue(), wire(settings, recorder), recorder)
 
 
 def _timed(

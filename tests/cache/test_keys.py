@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from cache.keys import cache_key, canonical_form
+from cache import keys
 from handler.catalogue import Dataset, load_catalogue
 from handler.query import Query, parse_query
 
@@ -64,6 +64,15 @@ WIDGETS = Dataset.model_validate(
         "freshness": {"ttl_seconds": 60},
     }
 )
+
+
+def cache_key(dataset: Dataset, query: Query, version: int) -> str:
+    """The key of a validated query, as handler.serving computes it."""
+    return keys.cache_key(query.canonical(dataset, version))
+
+
+def canonical_form(dataset: Dataset, query: Query, version: int) -> bytes:
+    return keys.canonical_form(query.canonical(dataset, version))
 
 
 def key_of(raw: str, dataset: Dataset = DRIVERS, version: int = 1) -> str:

@@ -18,26 +18,28 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from cache import metrics
-from cache.entry import Entry, Lookup
-from cache.memory import MemoryCacheStore
-from cache.metrics import CountingRecorder
-from cache.results import ResultCache, Served, UncachedResults, build_entry
-from cache.single_flight import FlightSettings
-from handler.catalogue import Freshness
-from handler.errors import (
+from cache import (
+    CacheRequest,
     CacheUnavailable,
-    UpstreamError,
-    WarehouseRejected,
-    WarehouseTimeout,
-    WarehouseUnavailable,
+    CountingRecorder,
+    Entry,
+    FlightPolicy,
+    Freshness,
+    KeyFailing,
+    LeaseWaitTimeout,
+    Lookup,
+    ResultCache,
+    Served,
+    UncachedResults,
+    build_entry,
+    metrics,
 )
-from handler.warehouse.deadline import Deadline
+from cache.memory import MemoryCacheStore
 
 DATASET = "drivers"
 KEY = "k" * 64
 FRESHNESS = Freshness(ttl_seconds=300, stale_seconds=3600)
-FLIGHT = FlightSettings()  # lease 8 s, error hold 2 s, pauses 20 ms doubling to 250 ms
+FLIGHT = FlightPolicy()  # lease 8 s, error hold 2 s, pauses 20 ms doubling to 250 ms
 START_MS = 1_800_000_000_000
 OUTCOME_METRICS = (
     metrics.HIT,
@@ -47,6 +49,33 @@ OUTCOME_METRICS = (
     metrics.REFRESH,
     metrics.BYPASS,
 )
+
+
+class WarehouseFailure(Exception):
+    """What the computation raises; the cache treats any exception alike."""
+
+
+class StatementFailed(WarehouseFailure):
+    pass
+
+
+@dataclass
+class Deadline:
+    """A Budget on a clock the test controls."""
+
+    expires_at: float
+    clock: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.expires_at - self.clock())
+
+
+def request(key: str, compute: Callable[[Deadline], Page], budget: Deadline) -> CacheRequest:
+    return CacheRequest(DATASET, key, FRESHNESS, compute, budget)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -61,7 +90,7 @@ class Page:
 class Warehouse:
     """The compute function: counts statements, answers a new body each time, or fails."""
 
-    failure: UpstreamError | None = None
+    failure: Exception | None = None
     calls: int = 0
     deadlines: list[Deadline] = field(default_factory=list)
 
@@ -102,7 +131,7 @@ class Rig:
         return Deadline(self.now / 1000 + seconds, clock=lambda: self.now / 1000)
 
     def serve(self, key: str = KEY, budget: float = 10.0) -> Served:
-        return self.cache.serve(DATASET, key, FRESHNESS, self.warehouse, self.deadline(budget))
+        return self.cache.serve(request(key, self.warehouse, self.deadline(budget)))
 
     def stored(self, body: bytes = b'{"stored": true}', key: str = KEY) -> Entry:
         """An entry another invocation stored just now, at the current generation."""
@@ -189,7 +218,7 @@ def test_a_waiter_polls_with_backoff_and_collapses_onto_the_holders_result(rig: 
 
 def test_a_waiter_gives_up_at_its_deadline_with_a_warehouse_timeout(rig: Rig) -> None:
     assert rig.store.try_lease(KEY, "other", rig.now, 60_000, 0)
-    with pytest.raises(WarehouseTimeout):
+    with pytest.raises(LeaseWaitTimeout):
         rig.serve(budget=1.0)
     assert rig.warehouse.calls == 0
     assert 0 < sum(rig.pauses) < 1.0, "it stops before the budget runs out, not after"
@@ -279,7 +308,7 @@ def test_a_failed_refresh_serves_stale_with_the_error_and_holds_the_key_failing(
 ) -> None:
     entry = rig.stored()
     rig.advance(301)
-    failure = WarehouseUnavailable("warehouse down")
+    failure = WarehouseFailure("warehouse down")
     rig.warehouse.failure = failure
     served = rig.serve()
     assert served.outcome == "stale-if-error"
@@ -323,13 +352,13 @@ def test_an_entry_past_its_grace_period_is_a_miss(rig: Rig) -> None:
 def test_a_failed_miss_propagates_and_the_next_miss_fails_fast_without_a_statement(
     rig: Rig,
 ) -> None:
-    rig.warehouse.failure = WarehouseRejected("statement FAILED")
-    with pytest.raises(WarehouseRejected):
+    rig.warehouse.failure = StatementFailed("statement FAILED")
+    with pytest.raises(StatementFailed):
         rig.serve()
     assert rig.store.slots[KEY].error_until_ms == START_MS + FLIGHT.error_hold_ms
     assert rig.store.slots[KEY].lease_owner is None
     rig.advance(0.5)
-    with pytest.raises(WarehouseUnavailable) as caught:
+    with pytest.raises(KeyFailing) as caught:
         rig.serve()
     assert caught.value.retry_after == 2  # 1.5 s of the hold left, rounded up
     assert rig.warehouse.calls == 1
@@ -409,7 +438,7 @@ def test_uncached_results_always_run_the_statement() -> None:
     warehouse = Warehouse()
     results = UncachedResults(recorder, now_ms=lambda: START_MS)
     served = [
-        results.serve(DATASET, KEY, FRESHNESS, warehouse, Deadline.after(10)) for _ in range(3)
+        results.serve(request(KEY, warehouse, Deadline.after(10))) for _ in range(3)
     ]
     assert [s.outcome for s in served] == ["uncached"] * 3
     assert [body_of(s) for s in served] == [b'{"statement": %d}' % n for n in (1, 2, 3)]
@@ -459,14 +488,14 @@ def test_sixty_four_concurrent_misses_run_one_statement_and_share_one_etag(
         time.sleep(0.05)
         return Page(body=b'{"rows": []}')
 
-    def request() -> None:
+    def one_invocation() -> None:
         start.wait()
         try:
-            served.append(cache.serve(DATASET, KEY, FRESHNESS, slow_statement, Deadline.after(10)))
+            served.append(cache.serve(request(KEY, slow_statement, Deadline.after(10))))
         except BaseException as exc:  # surfaced below, with the thread's count
             errors.append(exc)
 
-    sixty_four_threads.extend(threading.Thread(target=request) for _ in range(64))
+    sixty_four_threads.extend(threading.Thread(target=one_invocation) for _ in range(64))
     for thread in sixty_four_threads:
         thread.start()
     for thread in sixty_four_threads:

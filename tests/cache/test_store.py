@@ -19,16 +19,28 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from cache.entry import Entry, Renderable
-from cache.metrics import CountingRecorder
-from cache.results import ResultCache
-from cache.store import DynamoCacheStore
-from handler.catalogue import Freshness
-from handler.errors import CacheUnavailable
-from handler.warehouse.deadline import Deadline
+from cache import (
+    Budget,
+    CacheRequest,
+    CacheUnavailable,
+    CountingRecorder,
+    DynamoCacheStore,
+    Entry,
+    Freshness,
+    Renderable,
+    ResultCache,
+)
 from local.aws import REGION, MotoServer, create_cache_resources, use_local_credentials
 
 NOW_MS = 1_800_000_000_000
+
+
+class FiveSeconds:
+    """A Budget that never runs down (a hit does not spend it)."""
+
+    def remaining(self) -> float:
+        return 5.0
+
 LEASE_MS = 8_000
 TABLE = f"cache-test-{uuid.uuid4().hex[:8]}"
 BUCKET = f"cache-test-{uuid.uuid4().hex[:8]}"
@@ -361,10 +373,10 @@ def test_a_hit_served_through_the_result_cache_costs_one_dynamodb_call(
     moto.calls.clear()
     cache = ResultCache(store, CountingRecorder(), now_ms=lambda: NOW_MS + 1_000)
 
-    def no_statement() -> Renderable:
+    def no_statement(_budget: Budget) -> Renderable:
         raise AssertionError("a hit never reaches the warehouse")
 
     freshness = Freshness(ttl_seconds=300, stale_seconds=3600)
-    served = cache.serve(dataset, key, freshness, no_statement, Deadline.after(5))
+    served = cache.serve(CacheRequest(dataset, key, freshness, no_statement, FiveSeconds()))
     assert served.outcome == "hit"
     assert moto.calls == ["BatchGetItem"]

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from handler.catalogue import Dataset, Filter, load_catalogue
+from handler.catalogue import Dataset, load_catalogue
 from handler.errors import BadRequest, NotAcceptable
-from handler.query import coerce_filter, negotiate, parse_query
+from handler.query import negotiate, parse_query
 
 DRIVERS = load_catalogue().get("drivers")
 assert DRIVERS is not None
@@ -50,6 +50,7 @@ def test_percent_encoded_values_are_decoded() -> None:
     ("raw", "parameter", "code"),
     [
         ("year=16", "year", "invalid_parameter"),
+        ("year=1899", "year", "invalid_parameter"),
         ("year=20166", "year", "invalid_parameter"),
         ("year=abcd", "year", "invalid_parameter"),
         ("year=", "year", "invalid_parameter"),
@@ -106,19 +107,63 @@ def test_nothing_acceptable_is_406() -> None:
         parse_query(DRIVERS, "", "application/xml")
 
 
+TYPED = Dataset.model_validate(
+    {
+        "name": "typed",
+        "title": "Every filter type",
+        "table": "c.s.t",
+        "columns": [{"name": "c", "source": "c", "type": "number"}],
+        "filters": [
+            {"name": "n", "column": "c", "type": "number", "minimum": 0, "maximum": 10},
+            {"name": "i", "column": "c", "type": "integer", "minimum": 1},
+            {"name": "d", "column": "c", "type": "date"},
+        ],
+        "limit": {"default": 10, "maximum": 100},
+        "freshness": {"ttl_seconds": 60},
+    }
+)
+
+
+def typed(raw: str) -> object:
+    name = raw.partition("=")[0]
+    return dict(parse_query(TYPED, raw).filters)[name]
+
+
 def test_filter_types_ranges_and_dates() -> None:
-    number = Filter(name="n", column="c", type="number", minimum=0, maximum=10)
-    assert coerce_filter(number, "2.5") == 2.5
-    for bad in ("11", "-1", "nan", "inf", "x"):
-        with pytest.raises(BadRequest):
-            coerce_filter(number, bad)
-    integer = Filter(name="i", column="c", type="integer", minimum=1)
-    assert coerce_filter(integer, "+7") == 7
-    for bad in ("0", "1.0", " 7", "7 "):
-        with pytest.raises(BadRequest):
-            coerce_filter(integer, bad)
-    date = Filter(name="d", column="c", type="date")
-    assert coerce_filter(date, "2016-02-29") == dt.date(2016, 2, 29)
-    for bad in ("2015-02-29", "20160229", "2016-W01-1"):
-        with pytest.raises(BadRequest):
-            coerce_filter(date, bad)
+    assert typed("n=2.5") == 2.5
+    for bad in ("11", "-1", "nan", "inf", "x", "1_0", " 2"):
+        assert refused(f"n={bad}", dataset=TYPED).parameter == "n"
+    assert typed("i=%2B7") == 7
+    for bad in ("0", "1.0", "%207", "7%20", "1e3"):
+        assert refused(f"i={bad}", dataset=TYPED).parameter == "i"
+    assert typed("d=2016-02-29") == dt.date(2016, 2, 29)
+    for bad in ("2015-02-29", "20160229", "2016-W01-1", "2016-02-29T00:00"):
+        assert refused(f"d={bad}", dataset=TYPED).parameter == "d"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["state=%zz", "state=%4", "state=%ff", "state=Cali%C3", "%zz=1", "state=a%"],
+)
+def test_malformed_percent_encoding_and_utf8_are_refused_by_name(raw: str) -> None:
+    error = refused(raw)
+    assert error.code == "malformed_parameter"
+    assert error.parameter is not None and error.parameter in error.message
+
+
+def test_plus_is_a_space_and_utf8_is_decoded() -> None:
+    assert dict(parse_query(DRIVERS, "state=New+York").filters)["state"] == "new york"
+    assert dict(parse_query(DRIVERS, "state=Cura%C3%A7ao").filters)["state"] == "curaçao"
+
+
+def test_too_many_parameters_says_so() -> None:
+    error = refused("&".join(f"p{i}=1" for i in range(65)))
+    assert error.code == "too_many_parameters"
+    assert "Too many query parameters" in error.message and "64" in error.message
+
+
+def test_an_overlong_parameter_name_is_not_echoed_in_full() -> None:
+    name = "x" * 5000
+    error = refused(f"{name}=1")
+    assert error.parameter is not None and len(error.parameter) == 64
+    assert name not in error.message

@@ -21,8 +21,9 @@ from handler.admin.auth import TokenVerifier, token_id
 from handler.admin.edge import EdgeInvalidator
 from handler.admin.targets import query_keys
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from handler.container import Admin as AdminWiring
+from handler.container import Wiring
 from handler.routes import create_app
-from handler.services import AdminServices, Services
 from handler.settings import AdminSettings, Settings, WarehouseSettings
 from local.function_url import LocalContext, build_event
 
@@ -51,22 +52,22 @@ class Admin:
         self.cloudfront = FakeCloudFront()
         versions = {"AWSCURRENT": TOKEN, "AWSPREVIOUS": OLD_TOKEN}
         settings = AdminSettings(token_secret_arn="arn:local", invalidations_per_minute=limit)
-        admin = AdminServices(
+        admin = AdminWiring(
             settings,
             TokenVerifier(versions.get, cache_seconds=60),
             EdgeInvalidator(lambda: self.cloudfront, lambda: distribution),  # type: ignore[arg-type,return-value]
+            self.store,
         )
         warehouse = WarehouseSettings(
             host="http://127.0.0.1:1", warehouse_id="w", token=SecretStr("t")
         )
-        services = Services(
+        wiring = Wiring(
             Settings(warehouse=warehouse, admin=settings),
             warehouse=None,  # type: ignore[arg-type]
             results=None,  # type: ignore[arg-type]
-            store=self.store,
             admin=admin if enabled else None,
         )
-        self.app = create_app(self.catalogue, lambda: services)
+        self.app = create_app(self.catalogue, wiring)
 
     def call(self, method: str, target: str, token: str | None = TOKEN, **headers: str) -> Any:
         sent = [(k, v) for k, v in headers.items()]
@@ -91,7 +92,7 @@ def admin() -> Admin:
 @pytest.fixture
 def audit_lines() -> Iterator[io.StringIO]:
     """Everything the lakegate logger writes, formatted exactly as in Lambda."""
-    import handler.app  # sets up the "lakegate" logger and its formatter
+    import handler.container  # sets up the "lakegate" logger and its formatter
 
     lakegate = logging.getLogger("lakegate")
     captured = io.StringIO()

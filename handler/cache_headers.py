@@ -1,4 +1,4 @@
-"""HTTP caching headers for a served result: Cache-Control, ETag, Age, Cache-Status, Server-Timing.
+"""HTTP caching headers for what the cache served: Cache-Control, ETag, Age, Cache-Status, Server-Timing.
 
 Cache-Control carries the dataset's freshness for browsers (`max-age`) and for
 CloudFront (`s-maxage`, `stale-while-revalidate`, `stale-if-error`); `Age` says how
@@ -7,8 +7,8 @@ much of it is used up, so every cache downstream counts from the entry's creatio
 
 from __future__ import annotations
 
-from cache.results import Served
-from handler.catalogue import Freshness
+from cache import Freshness, Served
+from handler.responses import status_of
 
 CACHE_NAME = "lakegate"
 
@@ -40,7 +40,7 @@ def cache_status(served: Served) -> str:
         "uncached": f"{CACHE_NAME}; fwd=bypass; detail=cache-disabled",
     }[served.outcome]
     if served.outcome == "stale-if-error" and served.error is not None:
-        status += f"; fwd-status={_status_of(served.error)}"
+        status += f"; fwd-status={status_of(served.error)}"
     return status
 
 
@@ -81,13 +81,3 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 def _base(tag: str) -> str:
     return tag.strip().removeprefix("W/").replace('-gzip"', '"')
-
-
-def _status_of(error: Exception) -> int:
-    from handler.errors import WarehouseTimeout, WarehouseUnavailable
-
-    if isinstance(error, WarehouseTimeout):
-        return 504
-    if isinstance(error, WarehouseUnavailable):
-        return 503
-    return 502

@@ -11,14 +11,26 @@ from __future__ import annotations
 
 import pytest
 
-from cache.entry import Entry
-from cache.headers import cache_control, cache_status, caching_headers, matches, server_timing
-from cache.memory import MemoryCacheStore
-from cache.metrics import CountingRecorder
-from cache.results import Outcome, ResultCache, Served, build_entry
-from handler.catalogue import Freshness
-from handler.errors import (
+from cache import (
+    CacheRequest,
     CacheUnavailable,
+    CountingRecorder,
+    Entry,
+    Freshness,
+    Outcome,
+    ResultCache,
+    Served,
+    build_entry,
+)
+from cache.memory import MemoryCacheStore
+from handler.cache_headers import (
+    cache_control,
+    cache_status,
+    caching_headers,
+    matches,
+    server_timing,
+)
+from handler.errors import (
     ShapingError,
     UpstreamError,
     WarehouseRejected,
@@ -131,7 +143,7 @@ def test_a_miss_whose_write_failed_does_not_claim_it_was_stored() -> None:
 
     store.put = refuse  # type: ignore[method-assign]
     result = ResultCache(store, CountingRecorder()).serve(
-        "drivers", "k" * 64, FRESHNESS, lambda _deadline: Page(), Deadline.after(5)
+        CacheRequest("drivers", "k" * 64, FRESHNESS, lambda _budget: Page(), Deadline.after(5))
     )
     assert result.outcome == "miss"
     assert "stored" not in cache_status(result)

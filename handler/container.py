@@ -1,8 +1,12 @@
-"""The long-lived collaborators of a container: settings and clients, built once and reused.
+"""The composition root: the one place a container's collaborators are built and wired.
 
-This is lakegate's only deliberate module-level state: a Lambda container serves
-many invocations, and rebuilding HTTP sessions (TLS handshakes), boto3 clients or
-re-reading secrets per request would cost every request tens of milliseconds.
+`new_container` builds a Lambda container's handler: the resolver with its routes,
+each route handed exactly what it needs. `wire` builds the long-lived collaborators
+once (settings → HTTP session and warehouse client, DynamoDB store and result cache,
+admin clients); a container reuses them for every warm invocation. That reuse is
+lakegate's only deliberate module-level state (`handler.app.lambda_handler`):
+rebuilding HTTP sessions (TLS handshakes), boto3 clients or re-reading secrets per
+request would cost every request tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -13,42 +17,80 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from requests.adapters import HTTPAdapter
 
-from cache.metrics import Recorder
-from cache.results import ResultCache, UncachedResults
-from cache.single_flight import FlightSettings
-from cache.store import CacheStore, DynamoCacheStore
+from cache import CacheStore, DynamoCacheStore, FlightPolicy, Recorder, ResultCache, UncachedResults
 from handler.admin.auth import TokenVerifier, secrets_manager_fetch
 from handler.admin.edge import EdgeInvalidator, ssm_distribution_id
+from handler.catalogue import Catalogue
+from handler.errors import ConfigurationError
+from handler.routes import create_app
 from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
 from handler.warehouse import WarehouseClient, token_provider
 
 T = TypeVar("T")
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+logger = Logger(service="lakegate")
 
 
 @dataclass(frozen=True)
-class AdminServices:
+class Admin:
     """What the /admin routes need; their AWS clients are built on the first admin request."""
 
     settings: AdminSettings
     tokens: TokenVerifier
     edge: EdgeInvalidator
+    store: CacheStore
 
 
 @dataclass(frozen=True)
-class Services:
+class Wiring:
+    """A container's long-lived collaborators."""
+
     settings: Settings
     warehouse: WarehouseClient
     results: ResultCache | UncachedResults
-    store: CacheStore | None
-    admin: AdminServices | None = None  # None: no admin token or no cache configured
+    admin: Admin | None  # None: no admin token secret, or no cache to invalidate
 
 
-def build_services(settings: Settings, recorder: Recorder) -> Services:
+def new_container(
+    catalogue: Catalogue, wiring: Wiring | ConfigurationError, recorder: Recorder
+) -> LambdaHandler:
+    """One Lambda container's handler. With broken settings it still starts: /healthz and
+    /swagger answer, and every data or admin request is a 503 naming no secret.
+
+    The local Function URL server calls this once per simulated container (a Powertools
+    resolver keeps the current event on itself and serves one at a time), sharing one
+    Wiring: boto3 clients and the HTTP session are thread-safe.
+    """
+    app = create_app(catalogue, wiring)
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            return app.resolve(event, context)
+        finally:
+            recorder.flush()
+
+    return handle
+
+
+def wire_from_environment(recorder: Recorder) -> Wiring | ConfigurationError:
+    """Wiring from the environment's settings, or the reason there is none."""
+    try:
+        return wire(load_settings(), recorder)
+    except ConfigurationError as exc:
+        logger.error("configuration error", extra={"detail": str(exc)})
+        return exc
+
+
+def wire(settings: Settings, recorder: Recorder) -> Wiring:
     session = requests.Session()
     # Retries are the client's job (inside its deadline), not urllib3's.
-    # 64: the local server shares one Services across its simulated containers.
+    # 64: the local server shares one Wiring across its simulated containers.
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -56,14 +98,15 @@ def build_services(settings: Settings, recorder: Recorder) -> Services:
         settings.warehouse, token_provider(settings.warehouse, session), session
     )
     if settings.cache is None:
-        return Services(settings, warehouse, UncachedResults(recorder), None)
+        return Wiring(settings, warehouse, UncachedResults(recorder), None)
     store = build_store(settings.cache)
-    flight = FlightSettings(
+    flight = FlightPolicy(
         lease_ms=int(settings.cache.lease_seconds * 1000),
         error_hold_ms=int(settings.cache.error_hold_seconds * 1000),
+        stale_refresh_s=settings.cache.stale_refresh_seconds,
     )
-    admin = build_admin(settings.admin) if settings.admin is not None else None
-    return Services(settings, warehouse, ResultCache(store, recorder, flight), store, admin)
+    admin = build_admin(settings.admin, store) if settings.admin is not None else None
+    return Wiring(settings, warehouse, ResultCache(store, recorder, flight), admin)
 
 
 def build_store(cache: CacheSettings) -> DynamoCacheStore:
@@ -88,7 +131,7 @@ def build_store(cache: CacheSettings) -> DynamoCacheStore:
     )
 
 
-def build_admin(admin: AdminSettings) -> AdminServices:
+def build_admin(admin: AdminSettings, store: CacheStore) -> Admin:
     """The admin collaborators. Their three boto3 clients are created lazily: a data
     request's cold start should not pay for Secrets Manager, SSM and CloudFront."""
     import boto3
@@ -126,7 +169,7 @@ def build_admin(admin: AdminSettings) -> AdminServices:
         client("cloudfront"),
         ssm_distribution_id(_once(ssm_provider), admin.distribution_id_parameter),
     )
-    return AdminServices(admin, tokens, edge)
+    return Admin(admin, tokens, edge, store)
 
 
 def _once(factory: Callable[[], T]) -> Callable[[], T]:
@@ -142,22 +185,3 @@ def _once(factory: Callable[[], T]) -> Callable[[], T]:
         return made[0]
 
     return get
-
-
-class ServicesCache:
-    """Builds Services on first use and hands out the same instance afterwards."""
-
-    def __init__(self, recorder: Recorder, settings: Settings | None = None) -> None:
-        self._recorder = recorder
-        self._settings = settings
-        self._services: Services | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> Services:
-        if self._services is None:
-            with self._lock:
-                if self._services is None:
-                    self._services = build_services(
-                        self._settings or load_settings(), self._recorder
-                    )
-        return self._services

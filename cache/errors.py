@@ -1,0 +1,43 @@
+"""What the cache itself can fail with. `handler` maps each to HTTP (handler.responses).
+
+    CacheError
+    ├── CacheUnavailable    the store (DynamoDB/S3) failed or was slow; callers fail open
+    └── NoResultInTime      a request gave up on another invocation's statement
+        ├── LeaseWaitTimeout  waited out its budget for the lease holder's result
+        └── KeyFailing        a statement for this key failed moments ago (Retry-After)
+
+Failures of the computation the cache wraps (the warehouse, shaping) are not the
+cache's: they pass through it unchanged, after it has released the lease.
+"""
+
+from __future__ import annotations
+
+
+class CacheError(Exception):
+    """Base of every error the cache raises."""
+
+
+class CacheUnavailable(CacheError):
+    """The store failed. `error_code` is the AWS error code, for logs only."""
+
+    def __init__(self, detail: str, *, error_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.error_code = error_code
+
+
+class NoResultInTime(CacheError):
+    """This request will not get the result another invocation is computing."""
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class LeaseWaitTimeout(NoResultInTime):
+    """The lease holder had not stored a result when this request's budget ran out."""
+
+
+class KeyFailing(NoResultInTime):
+    """The last statement for this key failed moments ago: do not send another yet."""

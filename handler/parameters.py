@@ -1,0 +1,190 @@
+"""A dataset's query parameters, declared once, from the catalogue.
+
+`parameters_of(dataset)` builds one pydantic model per dataset with a field per query
+parameter (its filters, then `fields`, `limit`, `offset`, `format`). That model is the
+only declaration: `handler.query` parses requests with it, and `handler.openapi`
+publishes its JSON Schema as the operation's parameters, so what the document promises
+is exactly what the parser enforces (tests/handler/test_openapi.py checks both agree
+on every parameter of every dataset).
+
+Query values arrive as text. Numbers and dates are read from one strict spelling each
+(no `2_016`, no ` 2016`, no `2016.0`) before pydantic checks their bounds, so the
+published types (`integer`, `number`, `string`/`date`) hold for the text as sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from handler.catalogue import Dataset, Filter
+
+MAX_OFFSET = 1_000_000
+FORMATS = ("json", "csv")
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PAGE = re.compile(r"[0-9]{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    """One dataset's parameters: the model, and a sentence per parameter for its 400."""
+
+    model: type[BaseModel]
+    hints: dict[str, str]  # parameter → "must be …", the message when its value is refused
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.hints)
+
+    def field_of(self, name: str) -> str:
+        return _field(name)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Each parameter's schema, as OpenAPI publishes it (no titles, no null defaults)."""
+        properties = self.model.model_json_schema(by_alias=True)["properties"]
+        published = {}
+        for name in self.names:
+            schema = {k: v for k, v in properties[name].items() if k not in ("title",)}
+            if schema.get("default", 0) is None:
+                del schema["default"]
+            # An absent parameter is how a query says "none"; a value is never null.
+            branches = [b for b in schema.pop("anyOf", []) if b != {"type": "null"}]
+            if len(branches) == 1:
+                schema.update(branches[0])
+            published[name] = schema
+        return published
+
+
+@cache
+def parameters_of(dataset: Dataset) -> Parameters:
+    """The parameter model of `dataset` (built once per dataset and process)."""
+    fields: dict[str, Any] = {}
+    hints: dict[str, str] = {}
+    for spec in dataset.filters:
+        fields[_field(spec.name)], hints[spec.name] = _filter(spec)
+    names = "|".join(re.escape(n) for n in dataset.column_names)
+    fields[_field("fields")] = _text(
+        pattern=f"^({names})(,({names}))*$",
+        description=f"Comma-separated columns to return: {', '.join(dataset.column_names)}.",
+        alias="fields",
+    )
+    hints["fields"] = f"must be a comma-separated list of: {', '.join(dataset.column_names)}"
+    maximum = dataset.limit.maximum
+    fields[_field("limit")] = _page("limit", 1, maximum, dataset.limit.default, "Rows per page.")
+    hints["limit"] = f"must be an integer from 1 to {maximum}"
+    fields[_field("offset")] = _page("offset", 0, MAX_OFFSET, 0, "Rows to skip.")
+    hints["offset"] = f"must be an integer from 0 to {MAX_OFFSET}"
+    fields[_field("format")] = (
+        Literal["json", "csv"] | None,
+        Field(
+            default=None,
+            alias="format",
+            description="Output format; without it, `Accept: text/csv` selects CSV.",
+        ),
+    )
+    hints["format"] = "must be json or csv"
+    model = create_model(
+        f"{dataset.name.title().replace('_', '')}Query",
+        __config__=ConfigDict(
+            extra="forbid", frozen=True, regex_engine="python-re", validate_by_alias=True
+        ),
+        **fields,
+    )
+    return Parameters(model, hints)
+
+
+def _field(name: str) -> str:
+    # Suffixed: a filter may be called `json` or `copy`, which BaseModel already uses.
+    return f"{name}_"
+
+
+def _filter(spec: Filter) -> tuple[tuple[Any, Any], str]:
+    description = spec.description or f"Filter on {spec.name}."
+    if spec.type == "string":
+        hint = f"must be 1 to {spec.max_length} characters"
+        if spec.pattern is not None:
+            hint += f" matching {spec.pattern}"
+        field = _text(
+            pattern=spec.pattern,
+            max_length=spec.max_length,
+            description=description,
+            alias=spec.name,
+            fold=spec.case_insensitive,
+        )
+        return field, hint
+    if spec.type == "date":
+        annotated: Any = Annotated[dt.date, Field(strict=True), BeforeValidator(_date)]
+        hint = "must be a date, YYYY-MM-DD"
+    elif spec.type == "integer":
+        low, high = _bound(spec.minimum), _bound(spec.maximum)
+        annotated = Annotated[int, Field(strict=True, ge=low, le=high), BeforeValidator(_integer)]
+        hint = "must be an integer" + _range(low, high)
+    else:
+        annotated = Annotated[
+            float, Field(strict=True, ge=spec.minimum, le=spec.maximum), BeforeValidator(_number)
+        ]
+        hint = "must be a number" + _range(spec.minimum, spec.maximum)
+    return (annotated, Field(default=None, alias=spec.name, description=description)), hint
+
+
+def _bound(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f" from {low} to {high}"
+    if low is not None:
+        return f" of at least {low}"
+    return "" if high is None else f" of at most {high}"
+
+
+def _text(
+    *,
+    pattern: str | None,
+    description: str,
+    alias: str,
+    max_length: int | None = None,
+    fold: bool = False,
+) -> tuple[Any, Any]:
+    constraints = Field(min_length=1, max_length=max_length, pattern=pattern)
+    annotated: Any = Annotated[str, constraints]
+    if fold:
+        # Case-insensitive filters compare lower-cased text (handler.sql lowers the column).
+        annotated = Annotated[annotated, AfterValidator(str.lower)]
+    return annotated, Field(default=None, alias=alias, description=description)
+
+
+def _page(name: str, low: int, high: int, default: int, description: str) -> tuple[Any, Any]:
+    annotated = Annotated[int, Field(strict=True, ge=low, le=high), BeforeValidator(_page_number)]
+    return annotated, Field(default=default, alias=name, description=description)
+
+
+def _integer(raw: object) -> object:
+    return int(raw) if isinstance(raw, str) and _INTEGER.fullmatch(raw) else raw
+
+
+def _page_number(raw: object) -> object:
+    return int(raw) if isinstance(raw, str) and _PAGE.fullmatch(raw) else raw
+
+
+def _number(raw: object) -> object:
+    return float(raw) if isinstance(raw, str) and _NUMBER.fullmatch(raw) else raw
+
+
+def _date(raw: object) -> object:
+    if isinstance(raw, str) and _DATE.fullmatch(raw):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            return raw  # 2016-02-30: refused by the strict date check, as any other text
+    return raw
+
