@@ -56,6 +56,7 @@ def lead_or_join(
     on_wait: Callable[[], None] = lambda: None,
 ) -> Led | Joined:
     """Take the lease, or wait (short backoff) until the holder stores the entry."""
+    waiting_since = now_ms()
     pauses = 0
     while True:
         now = now_ms()
@@ -81,5 +82,7 @@ def lead_or_join(
         pauses += 1
         lookup = store.lookup(dataset, key)
         entry = lookup.current_entry()
-        if entry is not None and entry.is_fresh(now_ms()):
+        # A result stored while we waited is the one we waited for, even if a short
+        # freshness window has already closed: leading another statement would double it.
+        if entry is not None and (entry.is_fresh(now_ms()) or entry.created_ms >= waiting_since):
             return Joined(entry)

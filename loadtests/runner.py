@@ -167,9 +167,9 @@ def _local_stack(spec: Scenario, edge: bool, run_dir: Path, say: Print) -> Itera
             f"freshness compressed: ttl_seconds {spec.freshness_ttl_s} s instead of the "
             f"catalogue's {original} s, so entries go stale during the run"
         )
-    extra: dict[str, Any] = {}
+    environment: dict[str, str] = {}
     if spec.invalidations_per_minute is not None:
-        extra["invalidations_per_minute"] = spec.invalidations_per_minute
+        environment["LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE"] = str(spec.invalidations_per_minute)
         notes.append(
             f"admin invalidations limited to {spec.invalidations_per_minute} a minute "
             "(the stack's default is 3), so the storm is not only 429s"
@@ -179,7 +179,7 @@ def _local_stack(spec: Scenario, edge: bool, run_dir: Path, say: Print) -> Itera
         emulator=EmulatorConfig(port=0, latency_ms=EMULATOR_LATENCY_MS),
         max_containers=LAMBDA_CONTAINERS,
         catalogue_path=catalogue_path,
-        **extra,
+        environment=environment,
     )
     stack = EmbeddedStack(config)
     try:

@@ -67,10 +67,21 @@ def add_admin_routes(
         ] = None,
         dataset: Annotated[
             str | None,
-            Query(description="The dataset to invalidate; add its filters to drop one query."),
+            Query(
+                description="The dataset to invalidate; add its filters to drop one query. "
+                "Required unless `all=true` is given (one of the two, never both)."
+            ),
         ] = None,
         all_: Annotated[
-            str | None, Query(alias="all", description="`true` invalidates every dataset.")
+            str | None,
+            # Published as an enum, checked by targets.py after the token (a stranger
+            # learns nothing from a 400 that a 401 would not tell).
+            Query(
+                json_schema_extra={"enum": ["true"]},
+                alias="all",
+                description="`true` invalidates every dataset. Required unless `dataset` "
+                "is given (one of the two, never both).",
+            ),
         ] = None,
     ) -> Response[str]:
         event = app.current_event

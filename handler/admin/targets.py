@@ -35,7 +35,7 @@ def parse_invalidation(catalogue: Catalogue, raw_query: str) -> Invalidation:
     everything = params.pop("all", None)
     name = params.pop("dataset", None)
     if everything is not None:
-        if everything.lower() != "true":
+        if everything != "true":
             raise BadRequest("invalid_parameter", "Parameter 'all' must be true.", "all")
         if name is not None:
             raise BadRequest(

@@ -507,3 +507,18 @@ def test_sixty_four_concurrent_misses_run_one_statement_and_share_one_etag(
     outcomes = [s.outcome for s in served]
     assert outcomes.count("miss") == 1
     assert set(outcomes) <= {"miss", "collapsed", "hit"}
+
+
+def test_a_waiter_takes_the_result_stored_while_it_waited_even_past_a_short_ttl(rig: Rig) -> None:
+    """A slow wake-up must not lead a second statement for a result that now exists."""
+    assert rig.store.try_lease(KEY, "the-other-invocation", rig.now, FLIGHT.lease_ms, 0)
+
+    def holder_stores_then_freshness_ends(pause: int) -> None:
+        if pause == 1:
+            rig.stored()
+            rig.advance(FRESHNESS.ttl_seconds + 1)
+
+    rig.meanwhile = holder_stores_then_freshness_ends
+    served = rig.serve()
+    assert served.outcome == "collapsed"
+    assert rig.warehouse.calls == 0

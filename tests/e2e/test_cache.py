@@ -37,8 +37,7 @@ def cached(short_catalogue: Path) -> Iterator[EmbeddedStack]:
         emulator=EmulatorConfig(port=0, latency_ms=300),
         max_containers=64,
         catalogue_path=short_catalogue,
-        overflow_bytes=2_000,
-        error_hold_seconds=0.5,
+        environment={"LAKEGATE_CACHE_OVERFLOW_BYTES": "2000", "LAKEGATE_ERROR_HOLD_SECONDS": "0.5"},
         # A 6 s Lambda leaves a 4 s warehouse budget: failures give up quickly.
         lambda_timeout_seconds=6.0,
     )

@@ -1,0 +1,143 @@
+"""The OpenAPI document: each dataset's parameters are exactly what the parser enforces.
+
+For every parameter of every dataset, hypothesis draws values around what the published
+schema allows (inside and outside its bounds, lengths, patterns and enums) and checks,
+value by value, that the parser accepts it exactly when a JSON Schema validator says
+the published schema does. Also: no 422 anywhere, and the admin invalidation says what
+it requires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handler.catalogue import Catalogue, Dataset, load_catalogue
+from handler.errors import BadRequest
+from handler.query import parse_query
+from handler.routes import create_app
+from handler.errors import ConfigurationError
+
+EVERY_TYPE = Dataset.model_validate(
+    {
+        "name": "every_type",
+        "title": "A filter of every type",
+        "table": "c.s.t",
+        "columns": [
+            {"name": "n", "source": "n", "type": "number"},
+            {"name": "code", "source": "code", "type": "string"},
+        ],
+        "filters": [
+            {"name": "n", "column": "n", "type": "number", "minimum": -5, "maximum": 10},
+            {"name": "i", "column": "n", "type": "integer", "minimum": 1},
+            {"name": "d", "column": "n", "type": "date"},
+            {
+                "name": "code",
+                "column": "code",
+                "type": "string",
+                "max_length": 8,
+                "pattern": "^[A-Z]{2}[0-9]*$",
+            },
+        ],
+        "limit": {"default": 10, "maximum": 100},
+        "freshness": {"ttl_seconds": 60},
+    }
+)
+CATALOGUE = Catalogue(version=1, datasets=(*load_catalogue().datasets, EVERY_TYPE))
+DOCUMENT = create_app(CATALOGUE, ConfigurationError("not needed")).get_openapi_schema().model_dump(
+    mode="json", by_alias=True, exclude_none=True
+)
+PARAMETERS = [
+    (dataset, parameter)
+    for dataset in CATALOGUE.datasets
+    for parameter in DOCUMENT["paths"][dataset.route]["get"]["parameters"]
+]
+
+
+def values_around(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values a client might send: valid ones by construction, and near misses."""
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"]) | st.text(max_size=6)
+    kind = schema["type"]
+    if kind == "integer":
+        low, high = schema.get("minimum", -(10**6)), schema.get("maximum", 10**6)
+        return st.integers(low - 50, high + 50)
+    if kind == "number":
+        low, high = schema.get("minimum", -1e6), schema.get("maximum", 1e6)
+        return st.floats(low - 50, high + 50, allow_nan=False)
+    if schema.get("format") == "date":
+        return st.dates().map(dt.date.isoformat) | st.text(max_size=12)
+    longest = schema.get("maxLength", 80)
+    candidates = st.text(max_size=longest + 3)
+    if "pattern" in schema:
+        candidates |= st.from_regex(schema["pattern"]).filter(lambda s: len(s) <= longest + 3)
+    return candidates
+
+
+def as_query_text(value: Any) -> str:
+    return quote(value if isinstance(value, str) else repr(value), safe="")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "parameter"), PARAMETERS, ids=[f"{d.name}.{p['name']}" for d, p in PARAMETERS]
+)
+def test_the_parser_accepts_exactly_what_the_document_publishes(
+    dataset: Dataset, parameter: dict[str, Any]
+) -> None:
+    schema = parameter["schema"]
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    assert parameter["in"] == "query" and parameter["required"] is False
+    assert parameter["description"], "every parameter says what it is"
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(value=values_around(schema))
+    def agrees(value: Any) -> None:
+        if isinstance(value, float) and value.is_integer() and schema["type"] == "integer":
+            value = int(value)
+        published = validator.is_valid(value)
+        try:
+            parse_query(dataset, f"{parameter['name']}={as_query_text(value)}")
+            parsed = True
+        except BadRequest as refused:
+            assert refused.parameter == parameter["name"]
+            parsed = False
+        assert parsed == published, f"{parameter['name']}={value!r}: document {published}"
+
+    agrees()
+
+
+def test_every_declared_parameter_is_published_and_nothing_else() -> None:
+    for dataset in CATALOGUE.datasets:
+        published = [p["name"] for p in DOCUMENT["paths"][dataset.route]["get"]["parameters"]]
+        assert published == [*(f.name for f in dataset.filters), "fields", "limit", "offset", "format"]
+
+
+def test_integer_filters_are_published_as_integers_with_their_bounds() -> None:
+    year = next(
+        p for p in DOCUMENT["paths"]["/v1/drivers"]["get"]["parameters"] if p["name"] == "year"
+    )
+    assert year["schema"] == {"type": "integer", "minimum": 1900, "maximum": 2100}
+
+
+def test_no_operation_promises_a_422() -> None:
+    for item in DOCUMENT["paths"].values():
+        for operation in item.values():
+            assert "422" not in operation.get("responses", {})
+
+
+def test_head_is_served_but_not_published() -> None:
+    assert "head" not in DOCUMENT["paths"]["/v1/drivers"]
+
+
+def test_admin_invalidation_says_it_needs_a_dataset_or_all() -> None:
+    operation = DOCUMENT["paths"]["/admin/invalidate"]["post"]
+    names = {p["name"]: p for p in operation["parameters"]}
+    assert {"dataset", "all"} <= set(names)
+    assert "required" in names["dataset"]["description"].lower()
+    assert names["all"]["schema"].get("enum") == ["true"]
