@@ -43,7 +43,16 @@ class MemoryCacheStore:
         assert entry.gzip_body is not None
         return entry.gzip_body
 
-    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int, generation: int) -> bool:
+    def try_lease(
+        self,
+        key: str,
+        owner: str,
+        now_ms: int,
+        lease_ms: int,
+        generation: int,
+        *,
+        as_seen: Lookup | None = None,
+    ) -> bool:
         self._check()
         with self._lock:
             slot = self.slots.setdefault(key, _Slot())
@@ -51,6 +60,8 @@ class MemoryCacheStore:
                 return False
             entry = slot.entry
             if entry is not None and entry.generation == generation and entry.is_fresh(now_ms):
+                return False
+            if as_seen is not None and _made(entry) != _made(as_seen.entry):
                 return False
             slot.lease_owner, slot.lease_until_ms = owner, now_ms + lease_ms
             return True
@@ -101,3 +112,7 @@ class MemoryCacheStore:
                 return False
             self.invalidations[slot] = self.invalidations.get(slot, 0) + 1
             return True
+
+
+def _made(entry: Entry | None) -> int | None:
+    return None if entry is None else entry.created_ms

@@ -120,7 +120,7 @@ class ResultCache:
             return self._served(entry, "stale", now, timings)
         owner = new_owner()
         if not self._store.try_lease(
-            request.key, owner, now, self._flight.lease_ms, lookup.generation
+            request.key, owner, now, self._flight.lease_ms, lookup.generation, as_seen=lookup
         ):
             return self._served(entry, "stale", now, timings)
         # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.

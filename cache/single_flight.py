@@ -55,8 +55,11 @@ def lead_or_join(
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Callable[[], None] = lambda: None,
 ) -> Led | Joined:
-    """Take the lease, or wait (short backoff) until the holder stores the entry."""
-    waiting_since = now_ms()
+    """Take the lease, or wait (short backoff) until the holder stores the entry.
+
+    A result stored after the first `lookup` is the one this request would compute: it
+    is taken, however short its freshness, and never computed again."""
+    first_seen = _made(lookup.entry)
     pauses = 0
     while True:
         now = now_ms()
@@ -68,7 +71,9 @@ def lead_or_join(
             )
         if not lookup.lease_is_live(now):
             owner = new_owner()
-            if store.try_lease(key, owner, now, settings.lease_ms, lookup.generation):
+            if store.try_lease(
+                key, owner, now, settings.lease_ms, lookup.generation, as_seen=lookup
+            ):
                 return Led(owner=owner, lookup=lookup)
         pause = min(settings.max_pause_s, settings.first_pause_s * (2.0**pauses))
         if budget.remaining() <= pause:
@@ -82,7 +87,10 @@ def lead_or_join(
         pauses += 1
         lookup = store.lookup(dataset, key)
         entry = lookup.current_entry()
-        # A result stored while we waited is the one we waited for, even if a short
-        # freshness window has already closed: leading another statement would double it.
-        if entry is not None and (entry.is_fresh(now_ms()) or entry.created_ms >= waiting_since):
+        if entry is not None and (entry.is_fresh(now_ms()) or entry.created_ms != first_seen):
             return Joined(entry)
+
+
+def _made(entry: Entry | None) -> int | None:
+    """When an entry was made: what tells one stored result from another."""
+    return None if entry is None else entry.created_ms

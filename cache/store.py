@@ -38,9 +38,19 @@ class CacheStore(Protocol):
     def load_body(self, entry: Entry) -> bytes:
         """The entry's gzip body (from S3 when it overflowed)."""
 
-    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int, generation: int) -> bool:
-        """Take the key's lease if nobody holds a live one and no fresh entry of `generation`
-        exists (one may have been stored since our lookup: then there is nothing to run)."""
+    def try_lease(
+        self,
+        key: str,
+        owner: str,
+        now_ms: int,
+        lease_ms: int,
+        generation: int,
+        *,
+        as_seen: Lookup | None = None,
+    ) -> bool:
+        """Take the key's lease if nobody holds a live one, no fresh entry of `generation`
+        exists and (with `as_seen`) the entry is still the one that lookup saw: an entry
+        stored since is what the caller would compute, so there is nothing to run."""
 
     def put(self, entry: Entry) -> Entry:
         """Store an entry with its body (releasing any lease); returns it as stored."""
@@ -114,24 +124,43 @@ class DynamoCacheStore:
         except (BotoCoreError, ClientError) as exc:
             raise _boto_failure("s3 read", exc) from exc
 
-    def try_lease(self, key: str, owner: str, now_ms: int, lease_ms: int, generation: int) -> bool:
+    def try_lease(
+        self,
+        key: str,
+        owner: str,
+        now_ms: int,
+        lease_ms: int,
+        generation: int,
+        *,
+        as_seen: Lookup | None = None,
+    ) -> bool:
+        condition = (
+            "(attribute_not_exists(lease_until) OR lease_until < :now) "
+            "AND (attribute_not_exists(fresh_until_ms) OR #gen <> :gen OR fresh_until_ms <= :now)"
+        )
+        values: dict[str, Any] = {
+            ":owner": {"S": owner},
+            ":until": {"N": str(now_ms + lease_ms)},
+            ":now": {"N": str(now_ms)},
+            ":gen": {"N": str(generation)},
+            ":ttl": {"N": str((now_ms + lease_ms) // 1000 + _TTL_MARGIN_SECONDS)},
+        }
+        if as_seen is not None:
+            # Entries are told apart by when they were made; no clock is compared.
+            if as_seen.entry is None:
+                condition += " AND attribute_not_exists(created_ms)"
+            else:
+                condition += " AND created_ms = :seen"
+                values[":seen"] = {"N": str(as_seen.entry.created_ms)}
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"q#{key}"}},
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
                 "expires_at = if_not_exists(expires_at, :ttl)",
-                ConditionExpression="(attribute_not_exists(lease_until) OR lease_until < :now) "
-                "AND (attribute_not_exists(fresh_until_ms) OR fresh_until_ms <= :now "
-                "OR #gen <> :gen)",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#gen": "generation"},
-                ExpressionAttributeValues={
-                    ":owner": {"S": owner},
-                    ":until": {"N": str(now_ms + lease_ms)},
-                    ":now": {"N": str(now_ms)},
-                    ":gen": {"N": str(generation)},
-                    ":ttl": {"N": str((now_ms + lease_ms) // 1000 + _TTL_MARGIN_SECONDS)},
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

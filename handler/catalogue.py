@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import cache
 from handler.errors import CatalogueError
+
+if TYPE_CHECKING:
+    from handler.parameters import Parameters
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.yaml")
 
@@ -146,6 +149,13 @@ class Dataset(_Strict):
 
         Prose does not change results: editing a title or a description keeps the cache."""
         return cache.digest(_without_prose(self.model_dump(mode="json")))
+
+    @cached_property
+    def parameters(self) -> Parameters:
+        """Its query parameters' one declaration (handler.parameters), built on first use."""
+        from handler.parameters import parameters_of  # which imports this module
+
+        return parameters_of(self)
 
     @cached_property
     def column_names(self) -> tuple[str, ...]:

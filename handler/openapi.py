@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from handler.catalogue import Catalogue, ColumnType, Dataset
-from handler.parameters import parameters_of
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -82,7 +81,7 @@ class Resolver(LambdaFunctionUrlResolver):
 def query_parameters(dataset: Dataset) -> list[Parameter]:
     """The dataset's query parameters as OpenAPI Parameter objects, from its one model."""
     published = []
-    for name, schema in parameters_of(dataset).json_schema().items():
+    for name, schema in dataset.parameters.json_schema().items():
         description = schema.pop("description", None)
         published.append(
             Parameter.model_validate(

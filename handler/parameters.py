@@ -1,6 +1,6 @@
 """A dataset's query parameters, declared once, from the catalogue.
 
-`parameters_of(dataset)` builds one pydantic model per dataset with a field per query
+`parameters_of(dataset)` (kept as `Dataset.parameters`) builds one pydantic model per dataset with a field per query
 parameter (its filters, then `fields`, `limit`, `offset`, `format`). That model is the
 only declaration: `handler.query` parses requests with it, and `handler.openapi`
 publishes its JSON Schema as the operation's parameters, so what the document promises
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -63,9 +62,8 @@ class Parameters:
         return published
 
 
-@cache
 def parameters_of(dataset: Dataset) -> Parameters:
-    """The parameter model of `dataset` (built once per dataset and process)."""
+    """Build the parameter model of `dataset` (use `Dataset.parameters`, built once)."""
     fields: dict[str, Any] = {}
     hints: dict[str, str] = {}
     for spec in dataset.filters:

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from cache import CanonicalQuery
 from handler.catalogue import Dataset
 from handler.errors import BadRequest, NotAcceptable
-from handler.parameters import parameters_of
 
 OutputFormat = Literal["json", "csv"]
 FilterValue = int | float | str | dt.date
@@ -58,7 +57,7 @@ class Query:
 
 def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> Query:
     """Validate every parameter; raise BadRequest naming the first parameter at fault."""
-    declared = parameters_of(dataset)
+    declared = dataset.parameters
     params = single_valued(raw_query)
     for name in params:
         if name not in declared.hints:
@@ -115,6 +114,8 @@ def single_valued(raw_query: str) -> dict[str, str]:
 
 def _decoded(text: str, parameter: str) -> str:
     """Form decoding (`+` is a space), refusing bad escapes and invalid UTF-8."""
+    if "%" not in text and "+" not in text:
+        return text  # the common case on the hit path: nothing to decode
     try:
         if _BAD_ESCAPE.search(text):
             raise ValueError(text)

@@ -234,25 +234,29 @@ def test_a_dead_holders_lease_expires_and_a_waiter_takes_over(rig: Rig) -> None:
     assert rig.now - START_MS >= FLIGHT.lease_ms
 
 
+@pytest.mark.parametrize("stall_seconds", [0, FRESHNESS.ttl_seconds + 1])
 def test_an_invocation_stalled_after_its_lookup_does_not_run_a_second_statement(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, stall_seconds: int
 ) -> None:
     # We looked up (nothing there), then stalled. Meanwhile another invocation took the
     # lease, ran the statement and stored the entry, which released its lease. Now we
-    # ask for the lease: the entry we need is already there and fresh.
+    # ask for the lease: the entry we need is already there, fresh or, after a long
+    # stall, already past its freshness: either way it is what we would compute.
     try_lease = rig.store.try_lease
     others: list[Entry] = []
 
     def after_the_other_invocation_finished(
-        key: str, owner: str, now: int, ms: int, generation: int
+        key: str, owner: str, now: int, ms: int, generation: int, **seen: int | None
     ) -> bool:
         if not others:
             assert try_lease(key, "other", now, ms, generation)
             others.append(rig.stored(b'{"other": true}'))
-        return try_lease(key, owner, now, ms, generation)
+            rig.advance(stall_seconds)
+            now = rig.now
+        return try_lease(key, owner, now, ms, generation, **seen)
 
     monkeypatch.setattr(rig.store, "try_lease", after_the_other_invocation_finished)
-    served = rig.serve()
+    served = rig.serve(budget=stall_seconds + 10.0)
     assert rig.warehouse.calls == 0
     assert served.entry == others[0]
 

@@ -176,6 +176,18 @@ def test_a_lease_on_a_stale_entry_keeps_the_entry(
     assert lookup.lease_is_live(NOW_MS + 400_000)
 
 
+def test_no_lease_once_the_entry_is_no_longer_the_one_the_caller_saw(
+    store: DynamoCacheStore, dataset: str, key: str
+) -> None:
+    """Past its freshness, an entry stored after our lookup is still what we would compute."""
+    saw_nothing = store.lookup(dataset, key)
+    store.put(entry_for(key))
+    later = NOW_MS + 400_000
+    assert not store.try_lease(key, "late", later, LEASE_MS, 0, as_seen=saw_nothing)
+    saw_it = store.lookup(dataset, key)
+    assert store.try_lease(key, "refresher", later, LEASE_MS, 0, as_seen=saw_it)
+
+
 def test_putting_an_entry_clears_the_lease(store: DynamoCacheStore, dataset: str, key: str) -> None:
     assert store.try_lease(key, "me", NOW_MS, LEASE_MS, 0)
     store.put(entry_for(key))

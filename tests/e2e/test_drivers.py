@@ -144,7 +144,7 @@ def test_health_and_openapi(stack: EmbeddedStack, api: requests.Session) -> None
     operation = document["paths"]["/v1/drivers"]["get"]
     names = {p["name"]: p for p in operation["parameters"]}
     assert set(names) == {"year", "state", "fields", "limit", "offset", "format"}
-    assert names["year"]["schema"]["pattern"] == "^[0-9]{4}$"
+    assert names["year"]["schema"] == {"type": "integer", "minimum": 1900, "maximum": 2100}
     assert names["state"]["schema"]["maxLength"] == 64
     assert names["limit"]["schema"]["maximum"] == 5000
     assert {"200", "400", "502", "503", "504"} <= set(operation["responses"])
