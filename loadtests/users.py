@@ -19,10 +19,10 @@ from urllib.parse import quote
 from gevent.pool import Group
 from locust import FastHttpUser, between, task
 
+from handler.admin import ADMIN_TOKEN_HEADER
 from loadtests.zipf import Zipf
 from local.sample_data import STATE_WEIGHTS, YEARS
 
-ADMIN_TOKEN_HEADER = "x-lakegate-admin-token"
 # CloudFront's origin access control signs POSTs to the Function URL only with the body's hash.
 EMPTY_BODY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 INVALIDATE_ROUTE = "/admin/invalidate"

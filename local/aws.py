@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
@@ -19,6 +17,8 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+from local.processes import StartupError, free_port, start_listening, stop_process
 
 REGION = "us-east-1"
 CACHE_TABLE = "lakegate-cache"
@@ -37,12 +37,6 @@ def use_local_credentials() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -54,33 +48,20 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> MotoServer:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        command = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        try:
+            self._process = start_listening(command, self.host, self.port, timeout)
+        except StartupError as error:
+            raise StartupError(f"moto server {error}") from None
         # A stack that forgets to stop (a crashed test run) must not leave moto behind.
         atexit.register(self.stop)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise OSError(f"moto server exited with {self._process.returncode}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise OSError(f"moto server did not start on {self.url}")
+        return self
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-        self._process = None
+        process, self._process = self._process, None
+        if process is not None:
+            stop_process(process)
+            atexit.unregister(self.stop)
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -3,23 +3,23 @@
 Each request becomes the event Lambda would build, is handed to a handler from a pool
 of simulated containers (each serves one event at a time, like Lambda), and the
 handler's response (status, headers, cookies, base64 bodies) is written back, so curl
-sees what CloudFront would receive from the origin.
+sees what CloudFront would receive from the origin. HTTP itself is local.http_server's.
 """
 
 from __future__ import annotations
 
 import base64
 import queue
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from local.http_server import HttpServer, Request, Response
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -136,10 +136,8 @@ class ContainerPool:
         self._idle.put(handler)
 
 
-class FunctionUrlServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default backlog of 5 causes 1 s SYN-retry stalls under load tests.
-    request_queue_size = 256
+class FunctionUrlServer(HttpServer):
+    """The Function URL: each request is one invocation on a pooled container."""
 
     def __init__(
         self,
@@ -149,20 +147,9 @@ class FunctionUrlServer(ThreadingHTTPServer):
         max_containers: int = 16,
         timeout_seconds: float = 30.0,
     ) -> None:
-        super().__init__(address, _Handler)
+        super().__init__(address, self._respond)
         self.pool = ContainerPool(factory, max_containers)
         self.timeout_seconds = timeout_seconds
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # A client that hung up (load tests stop mid-request) is not a server error.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         handler = self.pool.acquire()
@@ -172,55 +159,34 @@ class FunctionUrlServer(ThreadingHTTPServer):
         finally:
             self.pool.release(handler)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FunctionUrlServer
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the handler's own structured logs say what happened."""
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+    def _respond(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         event = build_event(
-            self.command,
-            self.path,
-            list(self.headers.items()),
-            body,
-            self.client_address[0],
+            request.method,
+            request.target,
+            list(request.headers),
+            request.body,
+            request.client_ip,
             request_id,
         )
         try:
-            result = self.server.invoke(event)
+            result = self.invoke(event)
         except Exception:  # what Lambda does when the function itself crashes
             result = {
                 "statusCode": 502,
                 "headers": {"content-type": "application/json"},
                 "body": '{"message":"Internal Server Error"}',
             }
-        self._write(result, request_id)
+        return http_response(result, request_id)
 
-    def _write(self, result: dict[str, Any], request_id: str) -> None:
-        raw = result.get("body") or ""
-        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-        self.send_response(int(result.get("statusCode", 200)))
-        for name, value in (result.get("headers") or {}).items():
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, str(value))
-        for values in (result.get("multiValueHeaders") or {}).items():
-            for value in values[1]:
-                self.send_header(values[0], str(value))
-        for cookie in result.get("cookies") or []:
-            self.send_header("Set-Cookie", cookie)
-        self.send_header("x-amzn-RequestId", request_id)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+
+def http_response(result: dict[str, Any], request_id: str) -> Response:
+    """The HTTP response Lambda makes of a function's payload-2.0 result."""
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    headers = [(name, str(value)) for name, value in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers += [(name, str(value)) for value in values]
+    headers += [("Set-Cookie", cookie) for cookie in result.get("cookies") or []]
+    headers.append(("x-amzn-RequestId", request_id))
+    return Response(int(result.get("statusCode", 200)), headers, body)

@@ -60,7 +60,7 @@ def build(app: App, config: LakegateConfig, catalogue: Catalogue | None = None) 
         app.node.set_context(flag, value)
     catalogue = catalogue or load_catalogue()
     check_catalogue_fits(config, catalogue)
-    query_strings = cache_key_query_strings(d.query_parameter_names() for d in catalogue.datasets)
+    query_strings = cache_key_query_strings(catalogue)
 
     edge_security = EdgeSecurityStack(app, stack_name(config, "EdgeSecurity"), config=config)
     api = ApiStack(

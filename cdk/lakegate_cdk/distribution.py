@@ -7,8 +7,6 @@ swagger or admin is `/v1/<dataset>` or a 404 from the handler), `/swagger*`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from aws_cdk import Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -20,8 +18,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from handler.admin import ADMIN_TOKEN_HEADER
+from handler.catalogue import Catalogue
 from lakegate_cdk.config import LakegateConfig
-from lakegate_cdk.edge_security_stack import ADMIN_TOKEN_HEADER
 from lakegate_cdk.nag import acknowledge
 
 # CloudFront's default quota of query strings in one cache policy's allow list.
@@ -50,16 +49,16 @@ def distribution_id_parameter_name(env_name: str) -> str:
     return f"/lakegate/{env_name}/distribution-id"
 
 
-def cache_key_query_strings(parameter_lists: Iterable[Iterable[str]]) -> tuple[str, ...]:
-    """The union of every dataset's query parameters, sorted: the data cache key allow list."""
-    names = sorted({name for names in parameter_lists for name in names})
+def cache_key_query_strings(catalogue: Catalogue) -> tuple[str, ...]:
+    """The data cache key allow list: the catalogue's, as the local edge's is."""
+    names = catalogue.query_parameter_names()
     if len(names) > MAX_CACHE_KEY_QUERY_STRINGS:
         raise ValueError(
             f"the catalogue accepts {len(names)} distinct query parameters ({', '.join(names)}); "
             f"a CloudFront cache policy allows {MAX_CACHE_KEY_QUERY_STRINGS} without a quota "
             "increase. Raise the quota and MAX_CACHE_KEY_QUERY_STRINGS, or share filter names."
         )
-    return tuple(names)
+    return names
 
 
 class ApiDistribution(Construct):

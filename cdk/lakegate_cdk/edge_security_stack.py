@@ -16,6 +16,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from handler.admin import ADMIN_TOKEN_HEADER
 from lakegate_cdk.config import LakegateConfig
 from lakegate_cdk.retention import log_removal_policy, log_retention
 
@@ -26,8 +27,6 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
-
-ADMIN_TOKEN_HEADER = "x-lakegate-admin-token"
 
 # Keep log records of requests a rule blocked or counted; drop the allowed majority.
 # (The property is untyped in CDK, so it is written in CloudFormation's own casing.)

@@ -1,114 +1,40 @@
-"""The HTTP plumbing (standard library only) and the Emulator that ties the parts together."""
+"""The Emulator: sample data in DuckDB, the engine, and the API served over local.http_server."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
 
+from local import http_server
 from local.emulator.api import Context, Request, handle
 from local.emulator.config import EmulatorConfig, Faults
 from local.emulator.engine import Engine
 from local.sample_data import load_into
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that remembers open connections so stop() can close idle keep-alives."""
-
-    request_queue_size = 128  # the load test opens many connections at once
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], context: Context) -> None:
-        super().__init__(address, Handler)
-        self.context = context
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        connection, address = super().get_request()
-        with self._connections_lock:
-            self._connections.add(connection)
-        return connection, address
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-response (load test timeouts, stop()) is not a bug.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            # Wakes handler threads blocked reading an idle keep-alive connection.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: lakegate reuses one session per process
-    # Headers and body leave in separate writes; with Nagle on, the client's delayed ACK
-    # adds ~40 ms to every response.
-    disable_nagle_algorithm = True
-    server: EmulatorServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # one line per request would drown test and load-test output
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def _serve(self, method: str) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.send_error(400, "Bad Content-Length")  # cannot frame the body: drop the connection
-            return
-        body = self.rfile.read(length) if length else b""
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
-        request = Request(
+def respond(context: Context, request: http_server.Request) -> http_server.Response:
+    """One HTTP exchange: the API's status, JSON body and headers."""
+    # HEAD is GET without the body, which the server drops.
+    method = "GET" if request.method == "HEAD" else request.method
+    status, payload, headers = handle(
+        context,
+        Request(
             method=method,
-            path=urlsplit(self.path).path,
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
-            base_url=f"http://{host}",
-        )
-        status, payload, headers = handle(self.server.context, request)
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+            path=urlsplit(request.target).path,
+            headers={name.lower(): value for name, value in request.headers},
+            body=request.body,
+            base_url=f"http://{request.header('Host') or request.server_host}",
+        ),
+    )
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return http_server.Response(
+        status, [("Content-Type", "application/json"), *headers.items()], data
+    )
 
 
 class Emulator:
@@ -119,8 +45,7 @@ class Emulator:
         self.faults = Faults(self.config.faults, seed=self.config.seed)
         self._database: duckdb.DuckDBPyConnection | None = None
         self._engine: Engine | None = None
-        self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: http_server.HttpServer | None = None
 
     def start(self) -> Emulator:
         """Load the sample data, bind the port and serve on a background thread."""
@@ -131,24 +56,18 @@ class Emulator:
         database.execute("SET GLOBAL TimeZone = 'UTC'")
         load_into(database)
         engine = Engine(database, self.config, self.faults)
-        server = EmulatorServer(
-            (self.config.host, self.config.port), Context(self.config, self.faults, engine)
+        context = Context(self.config, self.faults, engine)
+        server = http_server.HttpServer(
+            (self.config.host, self.config.port), partial(respond, context)
         )
         self._database, self._engine, self._server = database, engine, server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="emulator-http",
-            daemon=True,
-        )
-        self._thread.start()
+        server.start(name="emulator-http")
         return self
 
     @property
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:54321 (the port is known once started)."""
-        host, port = self._running_server().server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._running_server().url
 
     @property
     def engine(self) -> Engine:
@@ -171,11 +90,7 @@ class Emulator:
         if server is None:
             return
         self.engine.close()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        server.stop()
         if self._database is not None:
             self._database.close()
 
@@ -190,7 +105,7 @@ class Emulator:
     ) -> None:
         self.stop()
 
-    def _running_server(self) -> EmulatorServer:
+    def _running_server(self) -> http_server.HttpServer:
         if self._server is None:
             raise RuntimeError("emulator not started")
         return self._server

@@ -17,6 +17,7 @@ import pytest
 import requests
 import yaml
 
+from handler.admin import ADMIN_TOKEN_HEADER as HEADER
 from handler.admin.auth import token_id
 from handler.catalogue import DEFAULT_CATALOGUE
 from local.aws import CACHE_TABLE, REGION
@@ -26,7 +27,6 @@ from tests.e2e.conftest import statements
 
 TOKEN = "e2e-admin-token-current-6c1f0d2b9a"
 LIMIT = 10
-HEADER = "x-lakegate-admin-token"
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,11 @@ def stack(two_datasets: Path) -> Iterator[EmbeddedStack]:
         emulator=EmulatorConfig(port=0, latency_ms=10),
         catalogue_path=two_datasets,
         admin_token=TOKEN,
-        admin_token_cache_seconds=0,  # a rotation in moto is seen by the next request
-        invalidations_per_minute=LIMIT,
+        environment={
+            # A rotation in moto is seen by the next request.
+            "LAKEGATE_ADMIN_TOKEN_CACHE_SECONDS": "0",
+            "LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE": str(LIMIT),
+        },
     )
     with EmbeddedStack(config) as running:
         yield running

@@ -22,7 +22,6 @@ from local.edge import (
     EdgeConfig,
     EdgeError,
     EdgeTtls,
-    cache_key_query_strings,
     load_edge_ttls,
     nginx_missing_message,
     nginx_path,
@@ -174,14 +173,29 @@ def test_admin_routes_are_never_cached(edge: Edge) -> None:
 # --- configuration -----------------------------------------------------------
 
 
-def test_the_cache_key_allow_list_is_the_cdk_one() -> None:
-    catalogue = load_catalogue()
-    assert cache_key_query_strings(catalogue) == tuple(
-        sorted({n for d in catalogue.datasets for n in d.query_parameter_names()})
-    )
+def test_the_cache_key_allow_list_is_the_catalogues_as_the_cdks_is() -> None:
+    names = load_catalogue().query_parameter_names()
     conf = render_config(EdgeConfig(origin_url="http://127.0.0.1:9"), Path("/p"), 8081)
-    args = "&".join(f"{n}=$arg_{n}" for n in cache_key_query_strings(catalogue))
+    args = "&".join(f"{n}=$arg_{n}" for n in names)
     assert f'proxy_cache_key "$uri?{args}|$edge_encoding|$http_accept";' in conf
+
+
+def test_the_template_is_filled_in() -> None:
+    conf = render_config(
+        EdgeConfig(origin_url="http://127.0.0.1:9", host="127.0.0.2"), Path("/p"), 8081, "nobody x"
+    )
+    assert "\nuser nobody x;\n" in conf
+    assert "listen 127.0.0.2:8081 backlog=4096;" in conf
+    assert "server 127.0.0.1:9;" in conf
+    assert "pid /p/nginx.pid;" in conf
+    # Every @{field} is filled in, and nginx's own $variables pass through.
+    assert not [line for line in conf.splitlines() if "@" in line and not line.startswith("#")]
+    assert "add_header X-Cache-Status $upstream_cache_status always;" in conf
+
+
+def test_without_a_user_there_is_no_user_directive() -> None:
+    conf = render_config(EdgeConfig(origin_url="http://127.0.0.1:9"), Path("/p"), 8081)
+    assert not [line for line in conf.splitlines() if line.startswith("user")]
 
 
 def test_ttls_come_from_the_cdk_config(tmp_path: Path) -> None:

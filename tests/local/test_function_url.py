@@ -1,0 +1,92 @@
+"""The Function URL stand-in: HTTP in, a payload-2.0 event to a pooled handler, HTTP out."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from local.function_url import FunctionUrlServer
+
+events: list[dict[str, Any]] = []
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    events.append(event)
+    path = event["rawPath"]
+    if path == "/crash":
+        raise RuntimeError("the function crashed")
+    if path == "/binary":
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "application/octet-stream"},
+            "body": base64.b64encode(b"\x00\xff").decode(),
+            "isBase64Encoded": True,
+        }
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "text/plain", "content-length": "999"},
+        "multiValueHeaders": {"x-many": ["a", "b"]},
+        "cookies": ["a=1; Path=/", "b=2"],
+        "body": f"{event['requestContext']['http']['method']} {path}",
+    }
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FunctionUrlServer]:
+    running = FunctionUrlServer(("127.0.0.1", 0), lambda: handler, max_containers=2)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    events.clear()
+    with requests.Session() as kept_alive:
+        yield kept_alive
+
+
+def test_a_request_becomes_an_event_and_its_result_a_response(
+    server: FunctionUrlServer, session: requests.Session
+) -> None:
+    response = session.get(f"{server.url}/v1/drivers?state=Maine&year=2001", timeout=10)
+    assert response.text == "GET /v1/drivers"
+    assert response.headers["Content-Length"] == str(len(response.content))
+    assert response.headers["x-many"] == "a, b"
+    assert response.cookies.get_dict() == {"a": "1", "b": "2"}
+    (event,) = events
+    assert event["queryStringParameters"] == {"state": "Maine", "year": "2001"}
+    assert response.headers["x-amzn-RequestId"] == event["requestContext"]["requestId"]
+
+
+def test_a_base64_body_is_decoded(server: FunctionUrlServer, session: requests.Session) -> None:
+    assert session.get(f"{server.url}/binary", timeout=10).content == b"\x00\xff"
+
+
+def test_head_reaches_the_function_and_no_body_comes_back(
+    server: FunctionUrlServer, session: requests.Session
+) -> None:
+    response = session.head(f"{server.url}/page", timeout=10)
+    assert response.content == b""
+    assert response.headers["Content-Length"] == str(len("HEAD /page"))
+    assert events[0]["requestContext"]["http"]["method"] == "HEAD"
+
+
+def test_a_chunked_body_reaches_the_function(
+    server: FunctionUrlServer, session: requests.Session
+) -> None:
+    session.post(f"{server.url}/admin/invalidate", data=iter([b"{", b"}"]), timeout=10)
+    assert events[0]["body"] == "{}"
+
+
+def test_a_crashing_function_is_a_502(server: FunctionUrlServer, session: requests.Session) -> None:
+    response = session.get(f"{server.url}/crash", timeout=10)
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal Server Error"}
+    # The connection stays usable, and the container went back to the pool.
+    assert session.get(f"{server.url}/after", timeout=10).status_code == 200
+    assert server.pool.started <= 2
