@@ -129,9 +129,7 @@ class ResultCache:
             fresh = self._compute_under_lease(request, owner, budget, timings)
         except Exception as exc:  # any failure: the stale copy is the better answer
             return self._served(entry, "stale-if-error", self._now_ms(), timings, error=exc)
-        return self._store_and_serve(
-            request, owner, lookup.generation, fresh, "refreshed", timings
-        )
+        return self._store_and_serve(request, owner, lookup.generation, fresh, "refreshed", timings)
 
     def _compute_under_lease(
         self,

@@ -122,6 +122,9 @@ class Dataset(_Strict):
     order_by: tuple[Identifier, ...] = ()
     limit: Limits
     freshness: Freshness
+    # "key": every request needs a consumer's API key (x-api-key) allowed for this
+    # dataset; "public": anyone may read it (a key, if sent, must still be valid).
+    access: Literal["public", "key"] = "public"
 
     @model_validator(mode="after")
     def _references(self) -> Dataset:
@@ -147,7 +150,8 @@ class Dataset(_Strict):
     def digest(self) -> str:
         """What shapes the dataset's results, digested: editing it changes every cache key.
 
-        Prose does not change results: editing a title or a description keeps the cache."""
+        Prose and access do not change results: editing a title, a description or who may
+        read the dataset keeps the cache."""
         return cache.digest(_without_prose(self.model_dump(mode="json")))
 
     @cached_property
@@ -186,7 +190,7 @@ class Catalogue(_Strict):
         return tuple(sorted({n for d in self.datasets for n in d.query_parameter_names()}))
 
 
-_PROSE = {"title", "description"}
+_PROSE = {"title", "description", "access"}  # none of them shapes a row
 
 
 def _without_prose(value: object) -> object:

@@ -111,4 +111,3 @@ class SecretsUnavailable(UpstreamError):
     """A secret could not be read: 503, never a 401 that would blame the caller's token."""
 
     retry_after = 5
-

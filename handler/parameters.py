@@ -156,8 +156,13 @@ def _text(
     constraints = Field(min_length=1, max_length=max_length, pattern=pattern)
     annotated: Any = Annotated[str, constraints]
     if fold:
-        # Case-insensitive filters compare lower-cased text (handler.sql lowers the column).
-        annotated = Annotated[annotated, AfterValidator(str.lower)]
+        # Case-insensitive filters compare lower-cased text (handler.sql lowers the column);
+        # published, so that the edge folds the same way before keying.
+        annotated = Annotated[
+            annotated,
+            AfterValidator(str.lower),
+            Field(json_schema_extra={"x-case-insensitive": True}),
+        ]
     return annotated, Field(default=None, alias=alias, description=description)
 
 
@@ -185,4 +190,3 @@ def _date(raw: object) -> object:
         except ValueError:
             return raw  # 2016-02-30: refused by the strict date check, as any other text
     return raw
-

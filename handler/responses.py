@@ -67,7 +67,10 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
         ErrorShape(503, "secrets_unavailable", "A credential store is temporarily unavailable."),
     ),
     (WarehouseRejected, ErrorShape(502, "warehouse_error", "The data warehouse could not answer.")),
-    (ShapingError, ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data.")),
+    (
+        ShapingError,
+        ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data."),
+    ),
     (CacheUnavailable, ErrorShape(503, "cache_unavailable", "The result cache is unavailable.")),
 )
 _INTERNAL = ErrorShape(500, "internal_error", "Something went wrong on our side.")

@@ -41,7 +41,9 @@ def create_app(
     )
     for dataset in catalogue.datasets:
         _add_dataset_route(app, dataset, _server(catalogue, dataset, wiring))
-    add_admin_routes(app, catalogue, wiring if isinstance(wiring, ConfigurationError) else wiring.admin)
+    add_admin_routes(
+        app, catalogue, wiring if isinstance(wiring, ConfigurationError) else wiring.admin
+    )
 
     @app.get("/healthz", summary="Liveness check", responses=openapi.health_responses())
     def healthz() -> Response[str]:
@@ -144,4 +146,3 @@ def _add_error_handlers(app: LambdaFunctionUrlResolver) -> None:
     @app.not_found
     def not_found(exc: Exception) -> Response[str]:
         return error_response(NotFound("No such route."), request_id())
-

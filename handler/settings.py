@@ -28,7 +28,9 @@ from handler.errors import ConfigurationError
 
 _REGION = AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
 # moto's server locally; unset in AWS.
-EndpointUrl = Annotated[str | None, Field(default=None, validation_alias="LAKEGATE_AWS_ENDPOINT_URL")]
+EndpointUrl = Annotated[
+    str | None, Field(default=None, validation_alias="LAKEGATE_AWS_ENDPOINT_URL")
+]
 Region = Annotated[str | None, Field(default=None, validation_alias=_REGION)]
 
 
@@ -92,7 +94,9 @@ class CacheSettings(_Section):
     endpoint_url: EndpointUrl
     region: Region
     # How long a dead lease holder blocks others, and how long a failing key fails fast.
-    lease_seconds: float = Field(default=8.0, gt=0, le=60, validation_alias="LAKEGATE_LEASE_SECONDS")
+    lease_seconds: float = Field(
+        default=8.0, gt=0, le=60, validation_alias="LAKEGATE_LEASE_SECONDS"
+    )
     error_hold_seconds: float = Field(
         default=2.0, ge=0, le=60, validation_alias="LAKEGATE_ERROR_HOLD_SECONDS"
     )

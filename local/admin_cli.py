@@ -20,7 +20,9 @@ from typing import Any
 
 import requests
 
-ADMIN_TOKEN_HEADER = "x-lakegate-admin-token"
+from handler.admin import ADMIN_TOKEN_HEADER
+from local.cli_common import HelpFormatter
+
 TOKEN_VARIABLE = "LAKEGATE_ADMIN_TOKEN"
 DEFAULT_URL = "http://127.0.0.1:8080"
 # Lambda function URLs behind CloudFront's origin access control take no unsigned POST
@@ -34,11 +36,19 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 def add_admin_parser(commands: Any) -> None:
     """Add `admin invalidate` and `admin status` to the `lakegate` subcommands."""
     admin = commands.add_parser(
-        "admin", help="operate a running lakegate (token: $" + TOKEN_VARIABLE + ")"
+        "admin",
+        help=f"operate a running lakegate (token: ${TOKEN_VARIABLE})",
+        description=__doc__,
+        formatter_class=HelpFormatter,
     )
     actions = admin.add_subparsers(dest="admin_command", required=True)
 
-    invalidate = actions.add_parser("invalidate", help="drop cached results (origin and edge)")
+    invalidate = actions.add_parser(
+        "invalidate",
+        help="drop cached results (origin and edge)",
+        description="Drop cached results of a dataset, of one query, or of everything.",
+        formatter_class=HelpFormatter,
+    )
     _common(invalidate)
     target = invalidate.add_mutually_exclusive_group(required=True)
     target.add_argument("--dataset", help="the dataset to invalidate")
@@ -49,11 +59,16 @@ def add_admin_parser(commands: Any) -> None:
         default=[],
         type=_key_value,
         metavar="NAME=VALUE",
-        help="a filter of the one query to drop (repeatable); without any, the whole dataset",
+        help="a filter of the one query to drop (repeatable; default: none, the whole dataset)",
     )
     invalidate.set_defaults(admin_handler=_invalidate)
 
-    status = actions.add_parser("status", help="show generations and freshness per dataset")
+    status = actions.add_parser(
+        "status",
+        help="show generations and freshness per dataset",
+        description="Show each dataset's generation, last invalidation and freshness.",
+        formatter_class=HelpFormatter,
+    )
     _common(status)
     status.set_defaults(admin_handler=_status)
 
@@ -79,7 +94,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
         default=os.environ.get("LAKEGATE_URL", DEFAULT_URL),
-        help=f"the API's base URL (default $LAKEGATE_URL or {DEFAULT_URL})",
+        help="the API's base URL ($LAKEGATE_URL, when set, is the default)",
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
 

@@ -1,4 +1,13 @@
-"""`lakegate`: the developer's command line (serve the embedded stack, operate a running one)."""
+"""`lakegate`: the developer's command line (serve the embedded stack, operate a running one).
+
+    lakegate serve [--port 8080] [--edge]       the API on the embedded stack ('local' extra)
+    lakegate admin status --url URL             operate a running lakegate (runtime only)
+    lakegate loadtest --scenario steady         a Locust scenario and its report ('loadtest' extra)
+
+`lakegate serve` exits 1 when it cannot start (a port in use, the 'local' extra not
+installed) and 2 on a bad configuration; `lakegate admin --help` and `lakegate loadtest
+--help` give theirs.
+"""
 
 from __future__ import annotations
 
@@ -9,68 +18,104 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from handler.errors import ConfigurationError
-from handler.settings import WarehouseSettings, load_settings
+from handler.settings import load_settings
 from local.admin_cli import add_admin_parser, run_admin
+from local.cli_common import HelpFormatter, missing_extra, package_version
 from local.edge import Edge, EdgeConfig, EdgeError, nginx_missing_message, nginx_path
-from local.emulator import EmulatorConfig
 from local.loadtest_cli import add_loadtest_parser, run_loadtest
-from local.stack import EmbeddedStack, StackConfig
+
+if TYPE_CHECKING:  # the stack needs the 'local' extra: imported by `serve` alone
+    from local.stack import EmbeddedStack
+
+EXIT_CANNOT_START, EXIT_CONFIGURATION = 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lakegate", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the API on the embedded stack")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument(
-        "--warehouse-url",
-        help="serve from this Databricks workspace instead of the emulator "
-        "(also DATABRICKS_HOST; credentials and warehouse from the DATABRICKS_* variables)",
-    )
-    serve.add_argument("--emulator-port", type=int, default=0, help="0 picks a free port")
-    serve.add_argument("--latency-ms", type=int, default=300, help="emulated statement latency")
-    serve.add_argument("--chunk-rows", type=int, default=10_000)
-    serve.add_argument(
-        "--edge", action="store_true", help="put an nginx edge cache (a local CloudFront) in front"
-    )
-    serve.add_argument("--edge-port", type=int, default=8081)
-    add_admin_parser(commands)
-    add_loadtest_parser(commands)
-    args = parser.parse_args(argv)
+    parser = build_parser()
+    # `loadtest` hands everything after it to the load-test runner, which owns its options.
+    args, passed_on = parser.parse_known_args(argv)
+    if args.command == "loadtest":
+        run_loadtest(passed_on)
+    if passed_on:
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
     if args.command == "serve":
         return _serve(args)
     if args.command == "admin":
         return run_admin(args)
-    if args.command == "loadtest":
-        return run_loadtest(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The `lakegate` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lakegate", description=__doc__, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the API on the embedded stack (needs the 'local' extra)",
+        description="Run the API on the embedded stack: the handler behind a local Function URL,\n"
+        "DynamoDB and S3 from moto, the warehouse from the DuckDB emulator. Ctrl-C stops it.",
+        formatter_class=HelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address the API listens on")
+    serve.add_argument("--port", type=int, default=8080, help="port the API listens on")
+    serve.add_argument(
+        "--warehouse-url",
+        help="a Databricks workspace to serve from, its credentials and warehouse from the "
+        "DATABRICKS_* variables (default: $DATABRICKS_HOST if set, else the emulator)",
+    )
+    serve.add_argument(
+        "--emulator-port", type=int, default=0, help="the emulator's port (0 picks a free one)"
+    )
+    serve.add_argument(
+        "--latency-ms", type=int, default=300, help="emulated statement latency in ms"
+    )
+    serve.add_argument(
+        "--chunk-rows", type=int, default=10_000, help="rows per result chunk the emulator sends"
+    )
+    serve.add_argument(
+        "--edge", action="store_true", help="put an nginx edge cache (a local CloudFront) in front"
+    )
+    serve.add_argument("--edge-port", type=int, default=8081, help="port the nginx edge listens on")
+    add_admin_parser(commands)
+    add_loadtest_parser(commands)
+    return parser
+
+
 def _serve(args: argparse.Namespace) -> int:
+    missing = missing_extra("local")
+    if missing:
+        print(f"lakegate serve: {missing}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    from local.emulator import EmulatorConfig
+    from local.stack import EmbeddedStack, StackConfig
+
     logging.basicConfig(level=logging.WARNING)
     try:
         warehouse = _real_warehouse(args.warehouse_url)
     except ConfigurationError as exc:
         print(f"lakegate: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIGURATION
     config = StackConfig(
         host=args.host,
         port=args.port,
-        warehouse=warehouse,
         emulator=EmulatorConfig(
             port=args.emulator_port, latency_ms=args.latency_ms, chunk_rows=args.chunk_rows
         ),
+        environment=warehouse,
     )
     stack = EmbeddedStack(config)
     try:
         stack.start()
-    except OSError as exc:
+    except (OSError, ConfigurationError) as exc:
         print(f"lakegate: cannot start: {exc}", file=sys.stderr)
         stack.stop()
-        return 1
+        return EXIT_CANNOT_START
     _announce(stack)
     edge = _start_edge(stack, args.edge_port) if args.edge else None
     stopped = threading.Event()
@@ -107,13 +152,15 @@ def _start_edge(stack: EmbeddedStack, port: int) -> Edge | None:
     return edge
 
 
-def _real_warehouse(url: str | None) -> WarehouseSettings | None:
+def _real_warehouse(url: str | None) -> dict[str, str]:
+    """The DATABRICKS_* variables of a real warehouse, checked; none for the emulator."""
     if url is None and not os.environ.get("DATABRICKS_HOST"):
-        return None
-    environ = dict(os.environ)
+        return {}
+    environ = {k: v for k, v in os.environ.items() if k.startswith("DATABRICKS_")}
     if url is not None:
         environ["DATABRICKS_HOST"] = url
-    return load_settings(environ).warehouse
+    load_settings(environ)  # raises ConfigurationError naming what is missing or wrong
+    return environ
 
 
 def _announce(stack: EmbeddedStack) -> None:

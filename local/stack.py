@@ -161,4 +161,3 @@ class EmbeddedStack:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-

@@ -254,13 +254,14 @@ def test_a_changed_dataset_declaration_changes_the_key() -> None:
         assert cache_key(edited, query, 1) != original, edit
 
 
-def test_editing_prose_keeps_the_key() -> None:
+def test_editing_prose_or_access_keeps_the_key() -> None:
     query = parse_query(DRIVERS, "state=Maine&year=2016")
     reworded = DRIVERS.model_copy(
         update={
             "title": "Drivers",
             "description": "Reworded.",
             "columns": tuple(c.model_copy(update={"description": "x"}) for c in DRIVERS.columns),
+            "access": "key",
         }
     )
     assert cache_key(reworded, query, 1) == cache_key(DRIVERS, query, 1)

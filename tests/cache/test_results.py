@@ -441,9 +441,7 @@ def test_uncached_results_always_run_the_statement() -> None:
     recorder = CountingRecorder()
     warehouse = Warehouse()
     results = UncachedResults(recorder, now_ms=lambda: START_MS)
-    served = [
-        results.serve(request(KEY, warehouse, Deadline.after(10))) for _ in range(3)
-    ]
+    served = [results.serve(request(KEY, warehouse, Deadline.after(10))) for _ in range(3)]
     assert [s.outcome for s in served] == ["uncached"] * 3
     assert [body_of(s) for s in served] == [b'{"statement": %d}' % n for n in (1, 2, 3)]
     assert warehouse.calls == 3

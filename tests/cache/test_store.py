@@ -41,6 +41,7 @@ class FiveSeconds:
     def remaining(self) -> float:
         return 5.0
 
+
 LEASE_MS = 8_000
 TABLE = f"cache-test-{uuid.uuid4().hex[:8]}"
 BUCKET = f"cache-test-{uuid.uuid4().hex[:8]}"

@@ -19,10 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handler.catalogue import Catalogue, Dataset, load_catalogue
-from handler.errors import BadRequest
+from handler.errors import BadRequest, ConfigurationError
 from handler.query import parse_query
 from handler.routes import create_app
-from handler.errors import ConfigurationError
 
 EVERY_TYPE = Dataset.model_validate(
     {
@@ -50,8 +49,10 @@ EVERY_TYPE = Dataset.model_validate(
     }
 )
 CATALOGUE = Catalogue(version=1, datasets=(*load_catalogue().datasets, EVERY_TYPE))
-DOCUMENT = create_app(CATALOGUE, ConfigurationError("not needed")).get_openapi_schema().model_dump(
-    mode="json", by_alias=True, exclude_none=True
+DOCUMENT = (
+    create_app(CATALOGUE, ConfigurationError("not needed"))
+    .get_openapi_schema()
+    .model_dump(mode="json", by_alias=True, exclude_none=True)
 )
 PARAMETERS = [
     (dataset, parameter)
@@ -115,7 +116,13 @@ def test_the_parser_accepts_exactly_what_the_document_publishes(
 def test_every_declared_parameter_is_published_and_nothing_else() -> None:
     for dataset in CATALOGUE.datasets:
         published = [p["name"] for p in DOCUMENT["paths"][dataset.route]["get"]["parameters"]]
-        assert published == [*(f.name for f in dataset.filters), "fields", "limit", "offset", "format"]
+        assert published == [
+            *(f.name for f in dataset.filters),
+            "fields",
+            "limit",
+            "offset",
+            "format",
+        ]
 
 
 def test_integer_filters_are_published_as_integers_with_their_bounds() -> None:

@@ -1,11 +1,10 @@
 """The local edge: nginx's proxy cache configured like the CDK's CloudFront cache policy.
 
-Needs nginx (`sudo apt-get install nginx`, `brew install nginx`). Without it these
-tests fail and say how to install it; LAKEGATE_SKIP_EDGE_TESTS=1 skips them instead.
-The configuration tests run either way.
+Needs nginx (`sudo apt-get install nginx`, `brew install nginx`). Without it these tests
+are skipped with one line saying how to install it; under CI=true or
+LAKEGATE_REQUIRE_EDGE=1 they fail instead. The configuration tests run either way.
 """
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,27 +22,12 @@ from local.edge import (
     EdgeError,
     EdgeTtls,
     load_edge_ttls,
-    nginx_missing_message,
-    nginx_path,
     render_config,
 )
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
 
 TTL_SECONDS = 2
-
-
-@pytest.fixture(scope="module")
-def nginx() -> str:
-    path = nginx_path()
-    if path is None:
-        if os.environ.get("LAKEGATE_SKIP_EDGE_TESTS") == "1":
-            pytest.skip("nginx is not installed and LAKEGATE_SKIP_EDGE_TESTS=1")
-        pytest.fail(
-            f"{nginx_missing_message()} Or set LAKEGATE_SKIP_EDGE_TESTS=1 to skip these tests.",
-            pytrace=False,
-        )
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -1,50 +1,70 @@
-"""`lakegate loadtest` refuses what it should before starting anything."""
+"""`lakegate loadtest` is the load-test runner (`python -m loadtests`) given its arguments unchanged.
 
-import argparse
+The runner's options, scenarios and refusals are tests/loadtests/test_main.py's; here the
+hand-over: in-process, then through the real command, which must refuse before starting
+anything.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
-from local.loadtest_cli import EXIT_USAGE, add_loadtest_parser, run_loadtest
+from loadtests.scenarios import SCENARIOS
+from local.cli import build_parser
+from local.loadtest_cli import loadtest_command
+from tests.local.test_cli import lakegate
 
 
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lakegate")
-    add_loadtest_parser(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(["loadtest", *argv])
-
-
-def test_defaults() -> None:
-    args = parse("--scenario", "steady")
-    assert (args.host, args.users, args.duration, args.edge) == (None, None, None, False)
-    assert str(args.output) == "reports"
-
-
-def test_an_unknown_scenario_is_a_usage_error() -> None:
-    with pytest.raises(SystemExit) as exit_:
-        parse("--scenario", "marathon")
-    assert exit_.value.code == 2
-
-
-def test_a_non_loopback_host_from_the_environment_is_refused(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("LAKEGATE_LOADTEST_HOST", "https://api.example.com")
-    assert run_loadtest(parse("--scenario", "smoke")) == EXIT_USAGE
-    assert "only loopback hosts" in capsys.readouterr().err
+def test_the_command_is_python_m_loadtests_with_the_arguments_unchanged() -> None:
+    argv = ["--scenario", "steady", "--users", "3", "--edge"]
+    assert loadtest_command(argv) == [sys.executable, "-m", "loadtests", *argv]
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    "argv",
     [
-        (["--scenario", "brownout", "--host", "http://127.0.0.1:9"], "without --host"),
-        (["--scenario", "smoke", "--host", "http://127.0.0.1:9", "--edge"], "drop --host"),
-        (["--scenario", "smoke", "--users", "0"], "users must be between"),
-        (["--scenario", "smoke", "--duration", "99999"], "duration must be between"),
-        (["--scenario", "smoke", "--host", "ftp://127.0.0.1"], "http(s) URL"),
+        [],
+        ["--help"],
+        ["-h"],
+        ["--version"],
+        ["--scenario", "smoke", "--host", "http://127.0.0.1:9", "--users=3", "--edge"],
+        ["--scenario", "marathon", "--output", "serve"],
     ],
 )
-def test_usage_errors(
-    argv: list[str], message: str, tmp_path: object, capsys: pytest.CaptureFixture[str]
+def test_every_argument_after_loadtest_is_passed_on_in_order(argv: list[str]) -> None:
+    args, passed_on = build_parser().parse_known_args(["loadtest", *argv])
+    assert (args.command, passed_on) == ("loadtest", argv)
+
+
+@pytest.mark.slow
+def test_help_is_the_runners() -> None:
+    result = lakegate("loadtest", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: lakegate loadtest ")
+    for name in SCENARIOS:
+        assert name in result.stdout
+    assert "(default: reports)" in result.stdout
+
+
+@pytest.mark.slow
+def test_an_unknown_scenario_is_a_usage_error() -> None:
+    result = lakegate("loadtest", "--scenario", "marathon")
+    assert result.returncode == 2
+    assert "argument --scenario: invalid choice: 'marathon'" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_non_loopback_host_from_the_environment_is_refused_before_anything_starts(
+    tmp_path: Path,
 ) -> None:
-    assert run_loadtest(parse(*argv, "--output", str(tmp_path))) == EXIT_USAGE
-    assert message in capsys.readouterr().err
+    env = {**os.environ, "LAKEGATE_LOADTEST_HOST": "https://api.example.com"}
+    output = tmp_path / "reports"
+    result = lakegate("loadtest", "--scenario", "smoke", "--output", str(output), env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("lakegate loadtest: refusing to load api.example.com")
+    assert "only loopback hosts" in result.stderr
+    assert not output.exists(), "no report directory for a refused run"
