@@ -1,0 +1,90 @@
+"""The edge gateway function: one JavaScript source, its rule data generated from the catalogue.
+
+`cdk/edge/gateway.js` is the function CloudFront runs on every data request
+(cloudfront-js-2.0, viewer request). What it enforces is not written in JavaScript:
+`edge_rules` derives it from each dataset's one parameter declaration
+(`Dataset.parameters`, the model the origin parses with and the OpenAPI document
+publishes): the routes, who may read them, each query parameter's JSON Schema (type,
+bounds, lengths, pattern, enum, default, `x-case-insensitive`) and the sentence of its
+400. `function_code` inlines those rules into the source for where it runs:
+
+- "cloudfront": the code the CDK deploys (`cloudfront.FunctionCode.from_inline`);
+- "njs": an nginx njs module for the local edge (`lakegate serve --edge`), whose
+  KeyValueStore is `local/edge_kvs.js` reading the local key store;
+- "node": an ES module for `node --test`, whose KeyValueStore is `globalThis.cloudfront`.
+
+Used by the CDK app and the local edge alike, so both run the same code on the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from handler.catalogue import Catalogue
+
+SOURCE = Path(__file__).resolve().parents[1] / "cdk" / "edge" / "gateway.js"
+# CloudFront Functions' quota on a function's code (cloudfront-limits.html, "Quotas on
+# CloudFront Functions": maximum function size 10 KB).
+MAX_CODE_BYTES = 10_240
+
+Target = Literal["cloudfront", "njs", "node"]
+
+_RULES_LINE = "const RULES = {}; // generated: local/edge_function.py inlines the rules here"
+_CLOUDFRONT_IMPORT = "import cf from 'cloudfront';"
+_IMPORTS: dict[Target, str] = {
+    "cloudfront": _CLOUDFRONT_IMPORT,
+    "njs": "import cf from 'edge_kvs.js';",
+    "node": "const cf = globalThis.cloudfront;",
+}
+_EXPORTS: dict[Target, str] = {
+    "cloudfront": "",
+    "njs": "\nexport default { handler };\n",
+    "node": "\nexport { handler, RULES };\n",
+}
+
+
+class EdgeFunctionError(Exception):
+    """The rules cannot be built, or the code would not fit CloudFront's quota."""
+
+
+def edge_rules(
+    catalogue: Catalogue,
+    *,
+    require_keys: bool = False,
+    cors_origins: Sequence[str] = (),
+) -> dict[str, Any]:
+    """What the function enforces, per route: access and every parameter's schema and hint."""
+    routes: dict[str, Any] = {}
+    for dataset in catalogue.datasets:
+        declared = dataset.parameters
+        params = {}
+        for name, schema in declared.json_schema().items():
+            published = {k: v for k, v in schema.items() if k != "description"}
+            params[name] = {**published, "hint": declared.hints[name]}
+        routes[dataset.route] = {
+            "dataset": dataset.name,
+            "access": "key" if require_keys else dataset.access,
+            "params": params,
+        }
+    return {"routes": routes, "cors": list(cors_origins)}
+
+
+def function_code(rules: dict[str, Any], target: Target = "cloudfront") -> str:
+    """The function's code with `rules` inlined, for `target`."""
+    source = SOURCE.read_text(encoding="utf-8")
+    for marker in (_RULES_LINE, _CLOUDFRONT_IMPORT):
+        if source.count(marker) != 1:
+            raise EdgeFunctionError(f"{SOURCE} must hold exactly one line {marker!r}")
+    inlined = json.dumps(rules, separators=(",", ":"), ensure_ascii=True)
+    code = source.replace(_RULES_LINE, f"const RULES = {inlined};")
+    code = code.replace(_CLOUDFRONT_IMPORT, _IMPORTS[target]) + _EXPORTS[target]
+    if target == "cloudfront" and len(code.encode()) > MAX_CODE_BYTES:
+        raise EdgeFunctionError(
+            f"the edge function is {len(code.encode())} bytes with its rules, over "
+            f"CloudFront's {MAX_CODE_BYTES}-byte quota: shorten the catalogue's patterns "
+            "and descriptions, or split datasets across functions"
+        )
+    return code
