@@ -10,11 +10,22 @@ Import from here, not from the modules:
     single_flight.py one statement per key at a time (leases)
     store.py         DynamoDB (+ S3 overflow); memory.py, its in-memory twin for tests
     invalidation.py  retire a dataset (generation bump) or one key
+    budget.py        statements per minute, per dataset and consumer
     errors.py        what the cache fails with
 """
 
+from cache.budget import Budgets, DynamoBudget, MemoryBudget, StatementBudget
 from cache.entry import Entry, GenerationInfo, Lookup, Renderable
-from cache.errors import CacheError, CacheUnavailable, KeyFailing, LeaseWaitTimeout, NoResultInTime
+from cache.errors import (
+    CacheError,
+    CacheUnavailable,
+    KeyFailing,
+    LeaseWaitTimeout,
+    NoResultInTime,
+    OverConsumerBudget,
+    OverStatementBudget,
+    Refused,
+)
 from cache.invalidation import invalidate_dataset, invalidate_key
 from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest
 from cache.metrics import CountingRecorder, Recorder
@@ -25,6 +36,7 @@ from cache.store import CacheStore, DynamoCacheStore
 
 __all__ = [
     "Budget",
+    "Budgets",
     "CacheError",
     "CacheRequest",
     "CacheStore",
@@ -33,6 +45,7 @@ __all__ = [
     "CappedBudget",
     "Compute",
     "CountingRecorder",
+    "DynamoBudget",
     "DynamoCacheStore",
     "Entry",
     "FlightPolicy",
@@ -41,13 +54,18 @@ __all__ = [
     "KeyFailing",
     "LeaseWaitTimeout",
     "Lookup",
+    "MemoryBudget",
     "NoResultInTime",
     "Outcome",
+    "OverConsumerBudget",
+    "OverStatementBudget",
     "Recorder",
+    "Refused",
     "Renderable",
     "ResultCache",
     "Scalar",
     "Served",
+    "StatementBudget",
     "UncachedResults",
     "build_entry",
     "cache_key",

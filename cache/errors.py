@@ -2,9 +2,12 @@
 
     CacheError
     ├── CacheUnavailable    the store (DynamoDB/S3) failed or was slow; callers fail open
-    └── NoResultInTime      a request gave up on another invocation's statement
-        ├── LeaseWaitTimeout  waited out its budget for the lease holder's result
-        └── KeyFailing        a statement for this key failed moments ago (Retry-After)
+    └── NoResultInTime      no result for this request now (all carry Retry-After)
+        ├── LeaseWaitTimeout    waited out its budget for the lease holder's result
+        ├── KeyFailing          a statement for this key failed moments ago
+        └── Refused             a statement would exceed a budget (cache/budget.py)
+            ├── OverConsumerBudget   this consumer's misses this minute
+            └── OverStatementBudget  the dataset's statements this minute
 
 Failures of the computation the cache wraps (the warehouse, shaping) are not the
 cache's: they pass through it unchanged, after it has released the lease.
@@ -41,3 +44,15 @@ class LeaseWaitTimeout(NoResultInTime):
 
 class KeyFailing(NoResultInTime):
     """The last statement for this key failed moments ago: do not send another yet."""
+
+
+class Refused(NoResultInTime):
+    """Running a statement now would exceed a budget; cached answers still flow."""
+
+
+class OverConsumerBudget(Refused):
+    """The consumer has used its warehouse statements (misses) for this minute."""
+
+
+class OverStatementBudget(Refused):
+    """The dataset has used its warehouse statements for this minute, for everyone."""

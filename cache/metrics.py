@@ -17,6 +17,7 @@ BYPASS = "CacheBypass"
 WRITE_FAILED = "CacheWriteFailed"
 LEASE_WAIT = "LeaseWait"
 GAVE_UP = "LeaseWaitGaveUp"  # waited out the budget, or failed fast on a failing key
+REFUSED = "StatementRefused"  # a statement budget was spent (cache/budget.py)
 STATEMENTS = "WarehouseStatements"
 WAREHOUSE_MS = "WarehouseLatency"
 

@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 
 from cache import metrics
 from cache.entry import Entry, Lookup, Renderable
-from cache.errors import CacheUnavailable, NoResultInTime
+from cache.errors import CacheUnavailable, NoResultInTime, Refused
 from cache.policy import Budget, CappedBudget, FlightPolicy
 from cache.served import (
     OUTCOME_METRIC,
@@ -127,7 +127,7 @@ class ResultCache:
         budget = CappedBudget(request.budget, self._flight.stale_refresh_s)
         try:
             fresh = self._compute_under_lease(request, owner, budget, timings)
-        except Exception as exc:  # any failure: the stale copy is the better answer
+        except Exception as exc:  # any failure or refusal: the stale copy is the better answer
             return self._served(entry, "stale-if-error", self._now_ms(), timings, error=exc)
         return self._store_and_serve(request, owner, lookup.generation, fresh, "refreshed", timings)
 
@@ -138,6 +138,15 @@ class ResultCache:
         budget: Budget,
         timings: dict[str, float],
     ) -> Renderable:
+        try:
+            request.admit()
+        except Refused:
+            # Not a failure of the key: the next request (another consumer's) may run it.
+            self._release(request.key, owner, None)
+            self._recorder.count(metrics.REFUSED)
+            raise
+        except CacheUnavailable:
+            pass  # the counters are down with the cache: fail open, as the cache does
         try:
             return timed_compute(request.compute, budget, timings, self._recorder)
         except Exception:

@@ -31,15 +31,23 @@ OUTCOME_METRIC: dict[Outcome, str] = {
 }
 
 
+def _admitted() -> None:
+    """No statement budget: every statement may start."""
+
+
 @dataclass(frozen=True, slots=True)
 class CacheRequest:
-    """One request, as the cache sees it: whose result, under which key, and how to make it."""
+    """One request, as the cache sees it: whose result, under which key, and how to make it.
+
+    `admit` is asked right before this request would start a statement (cache/budget.py);
+    it raises a `Refused` error when a budget is spent."""
 
     dataset: str
     key: str
     freshness: Freshness
     compute: Compute
     budget: Budget
+    admit: Callable[[], None] = _admitted
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,23 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from requests.adapters import HTTPAdapter
 
-from cache import CacheStore, DynamoCacheStore, FlightPolicy, Recorder, ResultCache, UncachedResults
+from cache import (
+    Budgets,
+    CacheStore,
+    DynamoBudget,
+    DynamoCacheStore,
+    FlightPolicy,
+    Recorder,
+    ResultCache,
+    UncachedResults,
+)
 from handler.admin.auth import TokenVerifier, secrets_manager_fetch
 from handler.admin.edge import EdgeInvalidator, ssm_distribution_id
 from handler.catalogue import Catalogue
+from handler.consumers import Consumers, EdgeAsserted, KeyFile
 from handler.errors import ConfigurationError
 from handler.routes import create_app
+from handler.serving import Gate
 from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
 from handler.warehouse import WarehouseClient, token_provider
 
@@ -54,6 +65,7 @@ class Wiring:
     warehouse: WarehouseClient
     results: ResultCache | UncachedResults
     admin: Admin | None  # None: no admin token secret, or no cache to invalidate
+    gate: Gate
 
 
 def new_container(
@@ -97,19 +109,27 @@ def wire(settings: Settings, recorder: Recorder) -> Wiring:
     warehouse = WarehouseClient(
         settings.warehouse, token_provider(settings.warehouse, session), session
     )
+    gateway = settings.gateway
+    consumers: Consumers = KeyFile(gateway.keys_file) if gateway.keys_file else EdgeAsserted()
     if settings.cache is None:
-        return Wiring(settings, warehouse, UncachedResults(recorder), None)
-    store = build_store(settings.cache)
+        gate = Gate(consumers, gateway.require_keys, None)
+        return Wiring(settings, warehouse, UncachedResults(recorder), None, gate)
+    store, dynamodb = build_store(settings.cache)
     flight = FlightPolicy(
         lease_ms=int(settings.cache.lease_seconds * 1000),
         error_hold_ms=int(settings.cache.error_hold_seconds * 1000),
         stale_refresh_s=settings.cache.stale_refresh_seconds,
     )
+    budgets = Budgets(gateway.statement_budget_per_minute, gateway.miss_budgets)
+    gate = Gate(
+        consumers, gateway.require_keys, DynamoBudget(dynamodb, settings.cache.table, budgets)
+    )
     admin = build_admin(settings.admin, store) if settings.admin is not None else None
-    return Wiring(settings, warehouse, ResultCache(store, recorder, flight), admin)
+    return Wiring(settings, warehouse, ResultCache(store, recorder, flight), admin, gate)
 
 
-def build_store(cache: CacheSettings) -> DynamoCacheStore:
+def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
+    """The cache store, and its DynamoDB client (the statement budgets count in its table)."""
     import boto3
     from botocore.config import Config
 
@@ -126,9 +146,10 @@ def build_store(cache: CacheSettings) -> DynamoCacheStore:
         if cache.bucket
         else None
     )
-    return DynamoCacheStore(
+    store = DynamoCacheStore(
         dynamodb, cache.table, s3, cache.bucket, overflow_bytes=cache.overflow_bytes
     )
+    return store, dynamodb
 
 
 def build_admin(admin: AdminSettings, store: CacheStore) -> Admin:

@@ -7,6 +7,8 @@
     ├── NotFound                  404: no such route or dataset
     ├── NotAcceptable             406: no representation the client accepts
     ├── Unauthorized              401: admin credentials missing or wrong
+    ├── ApiKeyRefused             401: a consumer's API key missing, unknown or revoked
+    ├── Forbidden                 403: the API key may not read this dataset
     ├── TooManyRequests           429: an operator action is throttled
     └── UpstreamError             the warehouse or AWS failed us
         ├── WarehouseTimeout      504: the statement outlived its time budget (cancelled)
@@ -15,8 +17,9 @@
         ├── ShapingError          502: a value did not parse as its declared type
         └── SecretsUnavailable    503: Secrets Manager failed and nothing is cached
 
-The cache's own errors (`cache.errors`: CacheUnavailable, LeaseWaitTimeout, KeyFailing)
-are not in this tree, since the cache sits below the handler; the same table maps them.
+The cache's own errors (`cache.errors`: CacheUnavailable, LeaseWaitTimeout, KeyFailing,
+OverConsumerBudget, OverStatementBudget) are not in this tree, since the cache sits below
+the handler; the same table maps them.
 
 Messages on UpstreamError subclasses are written by lakegate, never copied from the
 warehouse: Databricks error text can carry table names, SQL and hosts.
@@ -61,6 +64,16 @@ class NotAcceptable(LakegateError):
 
 class Unauthorized(LakegateError):
     """Admin credentials are missing or wrong; the message never says which."""
+
+
+class ApiKeyRefused(LakegateError):
+    """No valid API key where one is needed; the message never says which case."""
+
+
+class Forbidden(LakegateError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class TooManyRequests(LakegateError):

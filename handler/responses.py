@@ -12,10 +12,18 @@ from dataclasses import dataclass
 import orjson
 from aws_lambda_powertools.event_handler import Response
 
-from cache import CacheUnavailable, KeyFailing, LeaseWaitTimeout
+from cache import (
+    CacheUnavailable,
+    KeyFailing,
+    LeaseWaitTimeout,
+    OverConsumerBudget,
+    OverStatementBudget,
+)
 from handler.errors import (
+    ApiKeyRefused,
     BadRequest,
     ConfigurationError,
+    Forbidden,
     NotAcceptable,
     NotFound,
     SecretsUnavailable,
@@ -53,9 +61,28 @@ _UNAVAILABLE = ErrorShape(
 ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
     (BadRequest, ErrorShape(400, None, None)),
     (Unauthorized, ErrorShape(401, "unauthorized", "Missing or invalid admin token.")),
+    (ApiKeyRefused, ErrorShape(401, "unauthorized", "Missing or invalid API key.")),
+    (Forbidden, ErrorShape(403, "forbidden", None)),
     (NotFound, ErrorShape(404, "not_found", None)),
     (NotAcceptable, ErrorShape(406, "not_acceptable", None)),
     (TooManyRequests, ErrorShape(429, "throttled", None)),
+    (
+        OverConsumerBudget,
+        ErrorShape(
+            429,
+            "miss_budget_exceeded",
+            "This API key has started its warehouse queries for this minute; "
+            "answers already cached are still served.",
+        ),
+    ),
+    (
+        OverStatementBudget,
+        ErrorShape(
+            503,
+            "statement_budget_exceeded",
+            "This dataset's warehouse queries for this minute are spent; try again shortly.",
+        ),
+    ),
     # e.g. the Databricks secret still holds its deploy-time placeholder.
     (ConfigurationError, ErrorShape(503, "not_configured", "The service is not configured yet.")),
     (WarehouseTimeout, _TIMEOUT),

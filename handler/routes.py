@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from handler import openapi
 from handler.admin.routes import add_admin_routes
 from handler.catalogue import Catalogue, Dataset
+from handler.consumers import API_KEY_HEADER
 from handler.errors import BadRequest, ConfigurationError, NotFound
 from handler.responses import error_response, serialize, status_of
 from handler.serving import DatasetServer
@@ -34,10 +35,12 @@ def create_app(
 ) -> LambdaFunctionUrlResolver:
     """The resolver, each route holding what it needs; `wiring` may be the reason there is none."""
     # Powertools types the serializer as dict -> str; ours also passes our own bodies through.
+    origins = () if isinstance(wiring, ConfigurationError) else wiring.settings.gateway.cors_origins
     app = openapi.Resolver(
         catalogue,
         enable_validation=True,
         serializer=cast(Callable[[dict[Any, Any]], str], serialize),
+        cors=_cors(origins),
     )
     for dataset in catalogue.datasets:
         _add_dataset_route(app, dataset, _server(catalogue, dataset, wiring))
@@ -65,13 +68,31 @@ def create_app(
     return app
 
 
+def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
+    """The same CORS answers as the edge's: allowed origins, no credentials, ever."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=list(origins[1:]),
+        allow_headers=[API_KEY_HEADER, "if-none-match", "accept"],
+        max_age=600,
+        allow_credentials=False,
+    )
+
+
 def _server(
     catalogue: Catalogue, dataset: Dataset, wiring: Wiring | ConfigurationError
 ) -> DatasetServer | ConfigurationError:
     if isinstance(wiring, ConfigurationError):
         return wiring
     return DatasetServer(
-        dataset, catalogue.version, wiring.warehouse, wiring.results, wiring.settings.warehouse
+        dataset,
+        catalogue.version,
+        wiring.warehouse,
+        wiring.results,
+        wiring.settings.warehouse,
+        wiring.gate,
     )
 
 

@@ -12,9 +12,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
-from cache import Budget, CacheRequest, ResultCache, UncachedResults, cache_key
+from cache import (
+    Budget,
+    CacheRequest,
+    ResultCache,
+    StatementBudget,
+    UncachedResults,
+    cache_key,
+)
 from handler.cache_headers import caching_headers, matches
 from handler.catalogue import Dataset
+from handler.consumers import Consumers, authorise
 from handler.datasets import Page, fetch_page
 from handler.query import Query, parse_query
 from handler.responses import GzipJson, accepts_gzip, encoded_response, not_modified
@@ -25,6 +33,15 @@ logger = Logger(service="lakegate", child=True)
 
 
 @dataclass(frozen=True)
+class Gate:
+    """Who may ask, and how many warehouse statements they may start."""
+
+    consumers: Consumers
+    require_keys: bool
+    statements: StatementBudget | None  # None: no cache table to count in
+
+
+@dataclass(frozen=True)
 class DatasetServer:
     """Everything one dataset route needs, handed over by the composition root."""
 
@@ -32,21 +49,33 @@ class DatasetServer:
     catalogue_version: int
     warehouse: WarehouseClient
     results: ResultCache | UncachedResults
-    budget: WarehouseSettings  # reserve and cap of the warehouse's time budget
+    timing: WarehouseSettings  # reserve and cap of the warehouse's time budget
+    gate: Gate
 
     def serve(
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
     ) -> Response[str | bytes | GzipJson] | Response[str]:
         dataset = self.dataset
+        # Who asks comes first, as at the edge: a stranger learns nothing from a 400.
+        consumer = self.gate.consumers.identify(event.headers)
+        authorise(dataset, consumer, require_keys=self.gate.require_keys)
         query = parse_query(dataset, event.raw_query_string, event.headers.get("accept"))
         deadline = Deadline.after(
             budget_seconds(
-                remaining_ms, self.budget.reserve_seconds, self.budget.max_budget_seconds
+                remaining_ms, self.timing.reserve_seconds, self.timing.max_budget_seconds
             )
         )
 
         def compute(budget: Budget) -> Page:
             return fetch_page(self.warehouse, dataset, query, Deadline.after(budget.remaining()))
+
+        def admit() -> None:
+            if self.gate.statements is not None:
+                self.gate.statements.admit(
+                    dataset.name,
+                    consumer.id if consumer else None,
+                    consumer.tier if consumer else None,
+                )
 
         served = self.results.serve(
             CacheRequest(
@@ -55,6 +84,7 @@ class DatasetServer:
                 freshness=dataset.freshness.policy,
                 compute=compute,
                 budget=deadline,
+                admit=admit,
             )
         )
         if served.error is not None:

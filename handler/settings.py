@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -135,10 +136,48 @@ class AdminSettings(_Section):
     region: Region
 
 
+def _pairs(value: object) -> object:
+    """ "standard=60,bulk=600" → {"standard": "60", "bulk": "600"} (pydantic types the values)."""
+    if not isinstance(value, str):
+        return value
+    pairs = (item.partition("=") for item in value.split(",") if item.strip())
+    return {name.strip(): number.strip() for name, _, number in pairs}
+
+
+def _items(value: object) -> object:
+    """ "a, b" → ("a", "b")."""
+    if not isinstance(value, str):
+        return value
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+class GatewaySettings(_Section):
+    """Who may read what, and how many warehouse statements a minute may start."""
+
+    # Every data route needs an API key, whatever the catalogue's `access` says.
+    require_keys: bool = Field(default=False, validation_alias="LAKEGATE_REQUIRE_KEYS")
+    # Browser origins allowed to call the API ("*": any; never with credentials).
+    cors_origins: Annotated[tuple[str, ...], BeforeValidator(_items)] = Field(
+        default=(), validation_alias="LAKEGATE_CORS_ORIGINS"
+    )
+    # Statements per minute per dataset, for all consumers together.
+    statement_budget_per_minute: int = Field(
+        default=120, ge=1, le=100_000, validation_alias="LAKEGATE_STATEMENT_BUDGET_PER_MINUTE"
+    )
+    # Misses (statements) per minute per consumer, by the tier its key carries.
+    miss_budgets: Annotated[dict[str, Annotated[int, Field(ge=1)]], BeforeValidator(_pairs)] = (
+        Field(default_factory=lambda: {"standard": 60}, validation_alias="LAKEGATE_MISS_BUDGETS")
+    )
+    # The embedded stack's key store (local/keys.py): the origin checks keys itself.
+    # Unset in AWS, where the edge function checks them and says who asked.
+    keys_file: Path | None = Field(default=None, validation_alias="LAKEGATE_KEYS_FILE")
+
+
 class Settings(_Section):
     warehouse: WarehouseSettings
     cache: CacheSettings | None = None  # None: no table configured, every request is a miss
     admin: AdminSettings | None = None  # None: no token secret, the admin routes are off
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service_name: str = "lakegate"
 
 
@@ -167,6 +206,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             admin=AdminSettings.model_validate(env)
             if "LAKEGATE_ADMIN_TOKEN_SECRET_ARN" in env
             else None,
+            gateway=GatewaySettings.model_validate(env),
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
         )
     except ValidationError as exc:
@@ -192,9 +232,8 @@ def _problems(exc: ValidationError) -> str:
 
 
 def _field_of(model_name: str, variable: str) -> str:
-    model = {m.__name__: m for m in (WarehouseSettings, CacheSettings, AdminSettings)}.get(
-        model_name
-    )
+    sections = (WarehouseSettings, CacheSettings, AdminSettings, GatewaySettings)
+    model = {m.__name__: m for m in sections}.get(model_name)
     if model is not None:
         for name, info in model.model_fields.items():
             alias = info.validation_alias

@@ -2,6 +2,7 @@
 
     lakegate serve [--port 8080] [--edge]       the API on the embedded stack ('local' extra)
     lakegate admin status --url URL             operate a running lakegate (runtime only)
+    lakegate keys create --consumer acme        a consumer's API key (runtime only)
     lakegate loadtest --scenario steady         a Locust scenario and its report ('loadtest' extra)
 
 `lakegate serve` exits 1 when it cannot start (a port in use, the 'local' extra not
@@ -18,6 +19,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handler.errors import ConfigurationError
@@ -25,6 +27,7 @@ from handler.settings import load_settings
 from local.admin_cli import add_admin_parser, run_admin
 from local.cli_common import HelpFormatter, missing_extra, package_version
 from local.edge import Edge, EdgeConfig, EdgeError, nginx_missing_message, nginx_path
+from local.keys import DEFAULT_KEYS_FILE, KEYS_FILE_VARIABLE, add_keys_parser, run_keys
 from local.loadtest_cli import add_loadtest_parser, run_loadtest
 
 if TYPE_CHECKING:  # the stack needs the 'local' extra: imported by `serve` alone
@@ -45,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "admin":
         return run_admin(args)
+    if args.command == "keys":
+        return run_keys(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
@@ -82,7 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--edge", action="store_true", help="put an nginx edge cache (a local CloudFront) in front"
     )
     serve.add_argument("--edge-port", type=int, default=8081, help="port the nginx edge listens on")
+    serve.add_argument(
+        "--require-keys",
+        action="store_true",
+        default=os.environ.get("LAKEGATE_REQUIRE_KEYS") == "1",
+        help="every data route needs an API key (also LAKEGATE_REQUIRE_KEYS=1); "
+        "default: only datasets the catalogue declares `access: key`",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the API, e.g. http://localhost:3000 "
+        "(repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--keys-file",
+        type=Path,
+        default=Path(os.environ.get(KEYS_FILE_VARIABLE) or DEFAULT_KEYS_FILE),
+        help=f"the key store `lakegate keys` writes (${KEYS_FILE_VARIABLE})",
+    )
     add_admin_parser(commands)
+    add_keys_parser(commands)
     add_loadtest_parser(commands)
     return parser
 
@@ -107,7 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
         emulator=EmulatorConfig(
             port=args.emulator_port, latency_ms=args.latency_ms, chunk_rows=args.chunk_rows
         ),
-        environment=warehouse,
+        environment={**warehouse, **_gateway_environment(args)},
     )
     stack = EmbeddedStack(config)
     try:
@@ -150,6 +177,15 @@ def _start_edge(stack: EmbeddedStack, port: int) -> Edge | None:
         return None
     print(f"edge (nginx)     {edge.url}  (cached like CloudFront)", flush=True)
     return edge
+
+
+def _gateway_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The origin's gateway settings (handler.settings.GatewaySettings) from serve's options."""
+    return {
+        "LAKEGATE_REQUIRE_KEYS": "1" if args.require_keys else "0",
+        "LAKEGATE_CORS_ORIGINS": ",".join(args.cors_origin),
+        "LAKEGATE_KEYS_FILE": str(args.keys_file.resolve()),
+    }
 
 
 def _real_warehouse(url: str | None) -> dict[str, str]:

@@ -28,6 +28,8 @@ from cache import (
     KeyFailing,
     LeaseWaitTimeout,
     Lookup,
+    OverConsumerBudget,
+    OverStatementBudget,
     ResultCache,
     Served,
     UncachedResults,
@@ -74,8 +76,13 @@ class Deadline:
         return max(0.0, self.expires_at - self.clock())
 
 
-def request(key: str, compute: Callable[[Deadline], Page], budget: Deadline) -> CacheRequest:
-    return CacheRequest(DATASET, key, FRESHNESS, compute, budget)  # type: ignore[arg-type]
+def request(
+    key: str,
+    compute: Callable[[Deadline], Page],
+    budget: Deadline,
+    admit: Callable[[], None] = lambda: None,
+) -> CacheRequest:
+    return CacheRequest(DATASET, key, FRESHNESS, compute, budget, admit)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,8 @@ class Rig:
     pauses: list[float] = field(default_factory=list)
     # What "the other invocation" does while we sleep; called with the pause number.
     meanwhile: Callable[[int], None] = lambda pause: None
+    admitted: int = 0
+    refusal: Exception | None = None
 
     def now_ms(self) -> int:
         return self.now
@@ -131,7 +140,13 @@ class Rig:
         return Deadline(self.now / 1000 + seconds, clock=lambda: self.now / 1000)
 
     def serve(self, key: str = KEY, budget: float = 10.0) -> Served:
-        return self.cache.serve(request(key, self.warehouse, self.deadline(budget)))
+        return self.cache.serve(request(key, self.warehouse, self.deadline(budget), self.admit))
+
+    def admit(self) -> None:
+        """The statement budget: counts askers, refuses with `refusal` when set."""
+        self.admitted += 1
+        if self.refusal is not None:
+            raise self.refusal
 
     def stored(self, body: bytes = b'{"stored": true}', key: str = KEY) -> Entry:
         """An entry another invocation stored just now, at the current generation."""
@@ -524,3 +539,41 @@ def test_a_waiter_takes_the_result_stored_while_it_waited_even_past_a_short_ttl(
     served = rig.serve()
     assert served.outcome == "collapsed"
     assert rig.warehouse.calls == 0
+
+
+# ------------------------------------------------------------------------ statement budgets
+
+
+def test_only_a_request_about_to_start_a_statement_asks_the_budget(rig: Rig) -> None:
+    assert rig.serve().outcome == "miss" and rig.admitted == 1
+    assert rig.serve().outcome == "hit" and rig.admitted == 1, "a hit never asks"
+
+
+def test_a_refused_miss_answers_the_refusal_and_frees_the_key_at_once(rig: Rig) -> None:
+    rig.refusal = OverConsumerBudget("spent", retry_after=12)
+    with pytest.raises(OverConsumerBudget):
+        rig.serve()
+    assert rig.warehouse.calls == 0
+    slot = rig.store.slots[KEY]
+    assert slot.lease_until_ms is None, "the lease is released"
+    assert slot.error_until_ms is None, "a refusal is not the key failing"
+    rig.refusal = None
+    assert rig.serve().outcome == "miss", "another consumer's request runs it at once"
+    assert rig.recorder.counts[metrics.REFUSED] == 1
+
+
+def test_a_refused_refresh_serves_the_stale_copy(rig: Rig) -> None:
+    entry = rig.stored()
+    rig.advance(301)
+    rig.refusal = OverStatementBudget("spent", retry_after=30)
+    served = rig.serve()
+    assert served.outcome == "stale-if-error" and served.entry == entry
+    assert isinstance(served.error, OverStatementBudget)
+    assert rig.warehouse.calls == 0
+
+
+def test_a_waiter_that_collapses_never_asks(rig: Rig) -> None:
+    assert rig.store.try_lease(KEY, "the-other-invocation", rig.now, FLIGHT.lease_ms, 0)
+    rig.meanwhile = lambda pause: rig.stored() if pause == 1 else None
+    assert rig.serve().outcome == "collapsed"
+    assert rig.admitted == 0

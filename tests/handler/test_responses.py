@@ -3,11 +3,22 @@
 import orjson
 import pytest
 
-from cache import CacheError, CacheUnavailable, KeyFailing, LeaseWaitTimeout, NoResultInTime
+from cache import (
+    CacheError,
+    CacheUnavailable,
+    KeyFailing,
+    LeaseWaitTimeout,
+    NoResultInTime,
+    OverConsumerBudget,
+    OverStatementBudget,
+    Refused,
+)
 from handler.errors import (
+    ApiKeyRefused,
     BadRequest,
     CatalogueError,
     ConfigurationError,
+    Forbidden,
     LakegateError,
     NotAcceptable,
     NotFound,
@@ -49,6 +60,10 @@ SECRET_TEXT = "Table lakegate.dmv.licensed_drivers not found on host dbc-123.clo
         (CacheUnavailable(SECRET_TEXT), 503, "cache_unavailable", None),
         (LeaseWaitTimeout(SECRET_TEXT, retry_after=8), 504, "warehouse_timeout", "8"),
         (KeyFailing(SECRET_TEXT, retry_after=2), 503, "warehouse_unavailable", "2"),
+        (OverConsumerBudget(SECRET_TEXT, retry_after=7), 429, "miss_budget_exceeded", "7"),
+        (OverStatementBudget(SECRET_TEXT, retry_after=9), 503, "statement_budget_exceeded", "9"),
+        (ApiKeyRefused("no key"), 401, "unauthorized", None),
+        (Forbidden("not yours"), 403, "forbidden", None),
         (ConfigurationError("placeholder secret"), 503, "not_configured", None),
         (LakegateError("anything else"), 500, "internal_error", None),
     ],
@@ -132,7 +147,7 @@ def _leaves(base: type[Exception]) -> list[type[Exception]]:
     [
         k
         for k in _leaves(LakegateError) + _leaves(CacheError)
-        if k not in (CatalogueError, UpstreamError, NoResultInTime)
+        if k not in (CatalogueError, UpstreamError, NoResultInTime, Refused)
     ],
     ids=lambda k: k.__name__,
 )

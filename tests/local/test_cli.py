@@ -60,6 +60,10 @@ def test_the_walk_reaches_every_command() -> None:
         "lakegate admin",
         "lakegate admin invalidate",
         "lakegate admin status",
+        "lakegate keys",
+        "lakegate keys create",
+        "lakegate keys list",
+        "lakegate keys revoke",
         "lakegate loadtest",  # lakegate's: no options of its own
         "lakegate loadtest",  # the runner's
     ]

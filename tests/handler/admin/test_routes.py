@@ -21,9 +21,11 @@ from handler.admin.auth import TokenVerifier, token_id
 from handler.admin.edge import EdgeInvalidator
 from handler.admin.targets import query_keys
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from handler.consumers import EdgeAsserted
 from handler.container import Admin as AdminWiring
 from handler.container import Wiring
 from handler.routes import create_app
+from handler.serving import Gate
 from handler.settings import AdminSettings, Settings, WarehouseSettings
 from local.function_url import LocalContext, build_event
 
@@ -66,6 +68,7 @@ class Admin:
             warehouse=None,  # type: ignore[arg-type]
             results=None,  # type: ignore[arg-type]
             admin=admin if enabled else None,
+            gate=Gate(EdgeAsserted(), require_keys=False, statements=None),
         )
         self.app = create_app(self.catalogue, wiring)
 
