@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
 from handler import openapi
-from handler.admin.routes import add_admin_routes
+from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, add_admin_routes
 from handler.catalogue import Catalogue, Dataset
 from handler.consumers import API_KEY_HEADER
 from handler.errors import BadRequest, ConfigurationError, NotFound
@@ -42,8 +43,10 @@ def create_app(
         serializer=cast(Callable[[dict[Any, Any]], str], serialize),
         cors=_cors(origins),
     )
+    require_keys = not isinstance(wiring, ConfigurationError) and wiring.gate.require_keys
     for dataset in catalogue.datasets:
-        _add_dataset_route(app, dataset, _server(catalogue, dataset, wiring))
+        keyed = require_keys or dataset.access == "key"
+        _add_dataset_route(app, dataset, _server(catalogue, dataset, wiring), keyed=keyed)
     add_admin_routes(
         app, catalogue, wiring if isinstance(wiring, ConfigurationError) else wiring.admin
     )
@@ -57,15 +60,28 @@ def create_app(
             headers={"Cache-Control": "no-store"},
         )
 
-    app.enable_swagger(
-        path="/swagger",
+    # The document's settings once, for /swagger and for anyone asking the resolver.
+    app.configure_openapi(
         title="lakegate",
         version=API_VERSION,
         description="Cached, read-only access to lakehouse datasets.",
-        compress=True,
+        security_schemes={
+            API_KEY_SCHEME: API_KEY_SECURITY_SCHEME,
+            ADMIN_SCHEME: ADMIN_SECURITY_SCHEME,
+        },
     )
+    app.enable_swagger(path="/swagger", compress=True)
     _add_error_handlers(app)
     return app
+
+
+API_KEY_SCHEME = "apiKey"
+API_KEY_SECURITY_SCHEME = APIKey(
+    name=API_KEY_HEADER,
+    in_=APIKeyIn.header,
+    description="A consumer's API key (`lakegate keys create`): required on datasets that "
+    "declare it (missing, unknown or revoked → 401; not for this dataset → 403).",
+)
 
 
 def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
@@ -97,7 +113,11 @@ def _server(
 
 
 def _add_dataset_route(
-    app: LambdaFunctionUrlResolver, dataset: Dataset, server: DatasetServer | ConfigurationError
+    app: LambdaFunctionUrlResolver,
+    dataset: Dataset,
+    server: DatasetServer | ConfigurationError,
+    *,
+    keyed: bool,
 ) -> None:
     def endpoint() -> Response[Any]:
         # No framework-validated arguments: handler.query parses the raw query string once.
@@ -118,6 +138,8 @@ def _add_dataset_route(
         responses=openapi.responses(dataset),
         tags=["datasets"],
         operation_id=f"get_{dataset.name}",
+        # {}: anyone may call; a key, if sent, must be valid.
+        security=[{API_KEY_SCHEME: []}] if keyed else [{}, {API_KEY_SCHEME: []}],
     )(endpoint)
     # HEAD answers what GET would, without the body (the Function URL drops it).
     app.head(dataset.route, include_in_schema=False)(endpoint)
