@@ -18,6 +18,7 @@ from lakegate_cdk.cache_storage import CacheStorage
 from lakegate_cdk.config import LakegateConfig
 from lakegate_cdk.distribution import ApiDistribution, distribution_id_parameter_name
 from lakegate_cdk.function import ApiFunction
+from lakegate_cdk.gateway import EdgeGateway, origin_environment
 from lakegate_cdk.retention import log_removal_policy
 from lakegate_cdk.secrets import Secrets
 
@@ -31,7 +32,7 @@ class ApiStack(Stack):
         construct_id: str,
         *,
         config: LakegateConfig,
-        query_strings: tuple[str, ...],
+        gateway_code: str,
         web_acl_arn: str,
         certificate: acm.ICertificate | None,
     ) -> None:
@@ -68,17 +69,22 @@ class ApiStack(Stack):
                 "LAKEGATE_DISTRIBUTION_ID_PARAMETER": distribution_id_parameter_name(
                     config.env_name
                 ),
+                # The same gateway section the edge function's rules come from.
+                **origin_environment(config.gateway),
             },
         )
         self.storage.grant_runtime(self.api.role)
         self.secrets.grant_read(self.api.role)
 
+        # Written by operators (`lakegate keys`), read by the edge function only: the
+        # Lambda function's role gets nothing on it.
+        self.gateway = EdgeGateway(self, "Gateway", env_name=config.env_name, code=gateway_code)
         self.edge = ApiDistribution(
             self,
             "Edge",
             config=config,
             function_url=self.api.url,
-            query_strings=query_strings,
+            gateway=self.gateway,
             web_acl_arn=web_acl_arn,
             log_bucket=self.access_logs,
             certificate=certificate,
@@ -171,6 +177,18 @@ class ApiStack(Stack):
                 "Generated admin token (get-secret-value)",
             ),
             "AlarmTopicArn": (self.alarm_topic.topic.topic_arn, "SNS topic the alarms notify"),
+            "ApiKeyStoreArn": (
+                self.gateway.key_store.key_value_store_arn,
+                "CloudFront KeyValueStore of API keys (lakegate keys writes it)",
+            ),
+            "ApiKeyStoreId": (
+                self.gateway.key_store.key_value_store_id,
+                "Id of the API key store",
+            ),
+            "GatewayFunctionName": (
+                self.gateway.function.function_name,
+                "CloudFront Function validating data requests",
+            ),
         }
         if config.domain is not None:
             outputs["ApiUrl"] = (f"https://{config.domain.name}", "Custom domain of the API")

@@ -3,7 +3,8 @@
 EdgeSecurity (us-east-1)  WAF web ACL, WAF logs, certificate
       │ web ACL ARN, certificate (cross-region)
       ▼
-Api (config region)       function, cache table + bucket, secrets, CloudFront, alarms
+Api (config region)       function, cache table + bucket, secrets, CloudFront + its
+                          gateway function and API key store, alarms
       │ distribution id (cross-region)
       ▼
 EdgeMonitoring (us-east-1) CloudFront 5xx-rate alarm
@@ -19,9 +20,9 @@ from cdk_nag import AwsSolutionsChecks
 from handler.catalogue import Catalogue, load_catalogue
 from lakegate_cdk.api_stack import ApiStack
 from lakegate_cdk.config import ConfigError, LakegateConfig
-from lakegate_cdk.distribution import cache_key_query_strings
 from lakegate_cdk.edge_monitoring_stack import EdgeMonitoringStack
 from lakegate_cdk.edge_security_stack import EdgeSecurityStack
+from lakegate_cdk.gateway import gateway_code
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,16 @@ def build(app: App, config: LakegateConfig, catalogue: Catalogue | None = None) 
         app.node.set_context(flag, value)
     catalogue = catalogue or load_catalogue()
     check_catalogue_fits(config, catalogue)
-    query_strings = cache_key_query_strings(catalogue)
+    # Built before any stack, so a catalogue whose rules overflow CloudFront's function
+    # size quota fails here, with the reason.
+    code = gateway_code(config, catalogue)
 
     edge_security = EdgeSecurityStack(app, stack_name(config, "EdgeSecurity"), config=config)
     api = ApiStack(
         app,
         stack_name(config, "Api"),
         config=config,
-        query_strings=query_strings,
+        gateway_code=code,
         web_acl_arn=edge_security.web_acl_arn,
         certificate=edge_security.certificate,
     )

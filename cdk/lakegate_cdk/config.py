@@ -131,6 +131,66 @@ class WafConfig(_Strict):
         return tuple(c for c in self.admin_allow_list if ipaddress.ip_network(c).version == version)
 
 
+# What a CORS origin may look like: a scheme, a host and an optional port, nothing else
+# (browsers send exactly that in `Origin`). Plain http only for a developer's own machine.
+_CORS_ORIGIN = re.compile(
+    r"https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?"
+    r"|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+)
+_TIER = r"^[a-z][a-z0-9_-]{0,31}$"
+
+
+class GatewayConfig(_Strict):
+    """The edge gateway and the origin's budgets: both read these values, so they agree.
+
+    The CloudFront Function takes `require_keys` and `cors_origins` into its rules; the
+    Lambda function gets all of it through its environment (`LAKEGATE_*`).
+    """
+
+    # True: every data request needs a valid `x-api-key`; false: each dataset's own
+    # `access` in the catalogue decides.
+    require_keys: bool = False
+    cors_origins: tuple[str, ...] = ()
+    # Only present to be refused by name: the API authenticates with a header, never a
+    # cookie, so browsers must not send credentials.
+    cors_allow_credentials: bool = False
+    # Warehouse statements the origin may start per minute for one dataset, all consumers
+    # together.
+    statements_per_minute: int = Field(default=120, ge=1, le=100_000)
+    # Cache misses (statements) per minute for one consumer of each tier.
+    miss_budgets: dict[Annotated[str, Field(pattern=_TIER)], Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: {"standard": 60}, min_length=1
+    )
+    # WAF's per-key rate limit (requests per 5 minutes for one `x-api-key` value).
+    api_key_requests_per_5_minutes: int = Field(default=5000, ge=10, le=2_000_000_000)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value and len(value) > 1:
+            raise ValueError("'*' allows every origin: list it alone or not at all")
+        for origin in value:
+            if origin != "*" and not _CORS_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme and lower-case host only, e.g. "
+                    "https://dashboards.example.com (http:// only for localhost)"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("lists an origin twice")
+        return value
+
+    @model_validator(mode="after")
+    def _no_credentials(self) -> GatewayConfig:
+        if self.cors_allow_credentials:
+            wildcard = " (and browsers refuse credentials with the '*' origin)"
+            raise ValueError(
+                "cors_allow_credentials must be false: consumers authenticate with the "
+                "x-api-key header, never with cookies"
+                + (wildcard if "*" in self.cors_origins else "")
+            )
+        return self
+
+
 class DomainConfig(_Strict):
     name: str = Field(description="the API's host name, e.g. api.example.com")
     hosted_zone_id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$")
@@ -166,6 +226,7 @@ class LakegateConfig(_Strict):
     edge_cache: EdgeCacheConfig = Field(default_factory=EdgeCacheConfig)
     result_cache: ResultCacheConfig = Field(default_factory=ResultCacheConfig)
     waf: WafConfig = Field(default_factory=WafConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     domain: DomainConfig | None = None
     alarms: AlarmConfig
     log_retention_days: int = 30

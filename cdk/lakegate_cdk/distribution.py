@@ -2,7 +2,8 @@
 
 Three behaviours: the data routes (the default behaviour: everything that is not
 swagger or admin is `/v1/<dataset>` or a 404 from the handler), `/swagger*`
-(cached briefly) and `/admin/*` (never cached, all methods).
+(cached briefly) and `/admin/*` (never cached, all methods). Only the data behaviour
+runs the edge gateway function (lakegate_cdk.gateway) and answers CORS.
 """
 
 from __future__ import annotations
@@ -19,20 +20,28 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from handler.admin import ADMIN_TOKEN_HEADER
-from handler.catalogue import Catalogue
+from handler.consumers import API_KEY_HEADER, CONSUMER_HEADER, TIER_HEADER
 from lakegate_cdk.config import LakegateConfig
+from lakegate_cdk.gateway import EdgeGateway
 from lakegate_cdk.nag import acknowledge
-
-# CloudFront's default quota of query strings in one cache policy's allow list.
-MAX_CACHE_KEY_QUERY_STRINGS = 10
 
 # Headers the handler reads. `Accept` picks the representation (JSON, CSV, ...), so it is
 # part of the cache key; `If-None-Match` lets the origin answer 304 on revalidation.
-DATA_ORIGIN_HEADERS = ("Accept", "If-None-Match")
+ORIGIN_HEADERS = ("Accept", "If-None-Match")
+# On data routes the function has replaced the viewer's `x-api-key` with who is asking
+# and their tier (the origin's miss budgets). The key itself is never forwarded, and
+# only this behaviour, where the function runs, forwards these two: elsewhere a viewer
+# could set them itself.
+DATA_ORIGIN_HEADERS = (*ORIGIN_HEADERS, CONSUMER_HEADER, TIER_HEADER)
 # Admin POSTs go through Origin Access Control, which needs the viewer's payload hash
 # (`x-amz-content-sha256`, of the empty body) to sign the request to the Function URL.
-ADMIN_ORIGIN_HEADERS = (*DATA_ORIGIN_HEADERS, ADMIN_TOKEN_HEADER, "x-amz-content-sha256")
+ADMIN_ORIGIN_HEADERS = (*ORIGIN_HEADERS, ADMIN_TOKEN_HEADER, "x-amz-content-sha256")
 SWAGGER_QUERY_STRINGS = ("format",)
+
+# What a browser on a listed origin may send and how long it may cache a preflight.
+CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_HEADERS = (API_KEY_HEADER, "if-none-match", "accept")
+CORS_MAX_AGE = Duration.seconds(600)
 
 # CloudFront's names (as in the config file) for CDK's enum members.
 PRICE_CLASSES = {
@@ -49,18 +58,6 @@ def distribution_id_parameter_name(env_name: str) -> str:
     return f"/lakegate/{env_name}/distribution-id"
 
 
-def cache_key_query_strings(catalogue: Catalogue) -> tuple[str, ...]:
-    """The data cache key allow list: the catalogue's, as the local edge's is."""
-    names = catalogue.query_parameter_names()
-    if len(names) > MAX_CACHE_KEY_QUERY_STRINGS:
-        raise ValueError(
-            f"the catalogue accepts {len(names)} distinct query parameters ({', '.join(names)}); "
-            f"a CloudFront cache policy allows {MAX_CACHE_KEY_QUERY_STRINGS} without a quota "
-            "increase. Raise the quota and MAX_CACHE_KEY_QUERY_STRINGS, or share filter names."
-        )
-    return names
-
-
 class ApiDistribution(Construct):
     """Distribution, cache/origin-request/response-header policies, id parameter, DNS."""
 
@@ -71,7 +68,7 @@ class ApiDistribution(Construct):
         *,
         config: LakegateConfig,
         function_url: lambda_.IFunctionUrl,
-        query_strings: tuple[str, ...],
+        gateway: EdgeGateway,
         web_acl_arn: str,
         log_bucket: s3.IBucket,
         certificate: acm.ICertificate | None,
@@ -82,8 +79,11 @@ class ApiDistribution(Construct):
         self.data_cache_policy = cloudfront.CachePolicy(
             self,
             "DataCachePolicy",
-            comment="lakegate data routes: catalogue query strings + Accept + encoding",
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*query_strings),
+            # Every query string: the gateway function has already refused unknown
+            # parameters and put the rest in one canonical form, so equal queries share
+            # an entry and the catalogue may grow past CloudFront's allow-list quota.
+            comment="lakegate data routes: all (canonical) query strings + Accept + encoding",
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
             header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Accept"),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
             min_ttl=Duration.seconds(edge.min_ttl_seconds),
@@ -107,15 +107,22 @@ class ApiDistribution(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
-        # The origin sees every query string (not just the cache key's): the handler must
-        # see unknown parameters to reject them with 400. Host is never forwarded: a
-        # Function URL only answers to its own host name.
+        # The origin sees every query string, and still validates them itself. Host is
+        # never forwarded: a Function URL only answers to its own host name.
         self.data_origin_request_policy = cloudfront.OriginRequestPolicy(
             self,
             "DataOriginRequestPolicy",
-            comment="lakegate data and swagger: all query strings, Accept, If-None-Match",
+            comment="lakegate data: all query strings, Accept, If-None-Match, consumer and tier",
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*DATA_ORIGIN_HEADERS),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
+        self.swagger_origin_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "SwaggerOriginRequestPolicy",
+            comment="lakegate swagger: all query strings, Accept, If-None-Match",
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
         # The token travels in its own header: CloudFront's SigV4 signature to the
@@ -130,7 +137,14 @@ class ApiDistribution(Construct):
             ),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
-        self.response_headers_policy = _security_headers(self)
+        self.response_headers_policy = _response_headers(self, "SecurityHeaders", cors_origins=())
+        # No listed origins, no CORS policy: the data behaviour gets the security headers.
+        cors_origins = config.gateway.cors_origins
+        self.data_response_headers_policy = (
+            _response_headers(self, "DataResponseHeaders", cors_origins=cors_origins)
+            if cors_origins
+            else None
+        )
 
         origin = origins.FunctionUrlOrigin.with_origin_access_control(
             function_url,
@@ -144,20 +158,26 @@ class ApiDistribution(Construct):
             origin_request_policy: cloudfront.IOriginRequestPolicy,
             *,
             read_only: bool,
+            data: bool = False,
         ) -> cloudfront.BehaviorOptions:
             # Every behaviour: the one origin, HTTPS only, the security headers.
+            if data:
+                # OPTIONS reaches the function, which answers CORS preflights itself.
+                methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS
+            elif read_only:
+                methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD
+            else:
+                methods = cloudfront.AllowedMethods.ALLOW_ALL
+            headers = (data and self.data_response_headers_policy) or self.response_headers_policy
             return cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                response_headers_policy=self.response_headers_policy,
+                response_headers_policy=headers,
                 cache_policy=cache_policy,
                 origin_request_policy=origin_request_policy,
-                allowed_methods=(
-                    cloudfront.AllowedMethods.ALLOW_GET_HEAD
-                    if read_only
-                    else cloudfront.AllowedMethods.ALLOW_ALL
-                ),
+                allowed_methods=methods,
                 cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                function_associations=[gateway.association()] if data else None,
                 # Compression only matters for cached bodies; admin answers are tiny.
                 compress=read_only,
             )
@@ -168,11 +188,11 @@ class ApiDistribution(Construct):
             "Distribution",
             comment=f"lakegate {config.env_name}",
             default_behavior=behaviour(
-                self.data_cache_policy, self.data_origin_request_policy, read_only=True
+                self.data_cache_policy, self.data_origin_request_policy, read_only=True, data=True
             ),
             additional_behaviors={
                 "/swagger*": behaviour(
-                    self.swagger_cache_policy, self.data_origin_request_policy, read_only=True
+                    self.swagger_cache_policy, self.swagger_origin_request_policy, read_only=True
                 ),
                 "/admin/*": behaviour(
                     cloudfront.CachePolicy.CACHING_DISABLED,
@@ -180,8 +200,8 @@ class ApiDistribution(Construct):
                     read_only=False,
                 ),
             },
-            # The data cache key holds only the catalogue's parameters, so a 400 for
-            # `?year=2020&bogus=1` must not be cached: it would answer `?year=2020` too.
+            # A 400 is never cached: the gateway answers most of them at the edge, and one
+            # the origin gives must not outlive the catalogue deploy that makes it valid.
             error_responses=[cloudfront.ErrorResponse(http_status=400, ttl=Duration.seconds(0))],
             web_acl_id=web_acl_arn,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
@@ -228,11 +248,32 @@ class ApiDistribution(Construct):
             route53.AaaaRecord(self, "AliasV6", zone=zone, record_name=domain.name, target=alias)
 
 
-def _security_headers(scope: Construct) -> cloudfront.ResponseHeadersPolicy:
+def _response_headers(
+    scope: Construct, construct_id: str, *, cors_origins: tuple[str, ...]
+) -> cloudfront.ResponseHeadersPolicy:
+    """The security headers, with CORS for `cors_origins` when there are any.
+
+    A behaviour takes one response headers policy, so the data behaviour's CORS policy
+    repeats the security headers.
+    """
+    cors = None
+    if cors_origins:
+        cors = cloudfront.ResponseHeadersCorsBehavior(
+            access_control_allow_origins=list(cors_origins),
+            access_control_allow_methods=list(CORS_METHODS),
+            access_control_allow_headers=list(CORS_ALLOW_HEADERS),
+            access_control_max_age=CORS_MAX_AGE,
+            # Consumers authenticate with a header, never a cookie (config refuses
+            # anything else), so browsers are never told to send credentials.
+            access_control_allow_credentials=False,
+            # CloudFront's answer wins over any CORS header the origin might send.
+            origin_override=True,
+        )
     return cloudfront.ResponseHeadersPolicy(
         scope,
-        "SecurityHeaders",
-        comment="lakegate: HSTS, nosniff, frame DENY, no referrer",
+        construct_id,
+        comment="lakegate: HSTS, nosniff, frame DENY, no referrer" + (", CORS" if cors else ""),
+        cors_behavior=cors,
         security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
             strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                 access_control_max_age=HSTS_MAX_AGE, include_subdomains=True, override=True

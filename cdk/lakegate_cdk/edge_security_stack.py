@@ -17,6 +17,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from handler.admin import ADMIN_TOKEN_HEADER
+from handler.consumers import API_KEY_HEADER
 from lakegate_cdk.config import LakegateConfig
 from lakegate_cdk.retention import log_removal_policy, log_retention
 
@@ -27,6 +28,9 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
+
+# The per-key rule's window, fixed: its limit is configured "per 5 minutes".
+API_KEY_RATE_WINDOW_SECONDS = 300
 
 # Keep log records of requests a rule blocked or counted; drop the allowed majority.
 # (The property is untyped in CDK, so it is written in CloudFormation's own casing.)
@@ -46,7 +50,7 @@ BLOCKED_OR_COUNTED = {
 
 
 class EdgeSecurityStack(Stack):
-    """WAFv2 web ACL (rate limit, managed rules, admin allow list), its logs, the certificate."""
+    """WAFv2 web ACL (rate limits, managed rules, admin allow list), its logs, the certificate."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: LakegateConfig) -> None:
         super().__init__(
@@ -64,6 +68,7 @@ class EdgeSecurityStack(Stack):
         if admin_rule is not None:
             rules.append(admin_rule)
         rules.append(self._rate_limit_rule(priority=10))
+        rules.append(self._api_key_rate_limit_rule(priority=11))
         rules.extend(
             self._managed_rule(name, priority=20 + i) for i, name in enumerate(MANAGED_RULE_GROUPS)
         )
@@ -105,6 +110,40 @@ class EdgeSecurityStack(Stack):
                 )
             ),
             visibility_config=self._visibility("rate-limit-per-ip"),
+        )
+
+    def _api_key_rate_limit_rule(self, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+        """Block one API key above its limit, from however many IPs it is used.
+
+        Requests without the header are not counted here (WAF skips a request missing a
+        custom key); the per-IP rule still covers them. No text transformation: keys are
+        case-sensitive secrets, so `AbC` and `abc` are different keys (and at most one
+        of them valid: the gateway refuses the other at the edge).
+        """
+        return wafv2.CfnWebACL.RuleProperty(
+            name="rate-limit-per-api-key",
+            priority=priority,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    aggregate_key_type="CUSTOM_KEYS",
+                    custom_keys=[
+                        wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+                            header=wafv2.CfnWebACL.RateLimitHeaderProperty(
+                                name=API_KEY_HEADER,
+                                text_transformations=[
+                                    wafv2.CfnWebACL.TextTransformationProperty(
+                                        priority=0, type="NONE"
+                                    )
+                                ],
+                            )
+                        )
+                    ],
+                    limit=self._config.gateway.api_key_requests_per_5_minutes,
+                    evaluation_window_sec=API_KEY_RATE_WINDOW_SECONDS,
+                )
+            ),
+            visibility_config=self._visibility("rate-limit-per-api-key"),
         )
 
     def _managed_rule(self, name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
@@ -198,11 +237,10 @@ class EdgeSecurityStack(Stack):
             "WafLogging",
             resource_arn=self.web_acl.attr_arn,
             log_destination_configs=[destination],
-            # The admin token must never land in a log.
+            # Neither the admin token nor a consumer's API key may land in a log.
             redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(
-                    single_header={"Name": ADMIN_TOKEN_HEADER}
-                )
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": name})
+                for name in (ADMIN_TOKEN_HEADER, API_KEY_HEADER)
             ],
             logging_filter=None if config.waf.log_allowed_requests else BLOCKED_OR_COUNTED,
         )

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match
 from lakegate_cdk.function import REPO_ROOT
+from lakegate_cdk.gateway import origin_environment
+
+from handler.settings import GatewaySettings
 
 from .conftest import Synthesized
 
@@ -65,8 +68,45 @@ def test_function_environment_is_the_runtime_contract(env: Synthesized) -> None:
         "LAKEGATE_CACHE_TABLE": _ref(env, stack.storage.table),
         "LAKEGATE_CACHE_BUCKET": _ref(env, stack.storage.bucket),
         "LAKEGATE_DISTRIBUTION_ID_PARAMETER": f"/lakegate/{env.config.env_name}/distribution-id",
+        # The gateway section, as the origin reads it (the edge function has the same).
+        "LAKEGATE_REQUIRE_KEYS": "1" if env.config.gateway.require_keys else "0",
+        "LAKEGATE_CORS_ORIGINS": ",".join(env.config.gateway.cors_origins),
+        "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": str(env.config.gateway.statements_per_minute),
+        "LAKEGATE_MISS_BUDGETS": ",".join(
+            f"{tier}={n}" for tier, n in sorted(env.config.gateway.miss_budgets.items())
+        ),
     }
     assert env.config.databricks.host.startswith("https://")
+
+
+def test_origin_reads_the_gateway_section_back(env: Synthesized) -> None:
+    """The origin's own settings model, fed the deployed environment, agrees with the YAML."""
+    (fn,) = (
+        env.template(ROLE)
+        .find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+        .values()
+    )
+    read = GatewaySettings.model_validate(fn["Properties"]["Environment"]["Variables"])
+    gateway = env.config.gateway
+    assert read.require_keys == gateway.require_keys
+    assert read.cors_origins == gateway.cors_origins
+    assert read.statement_budget_per_minute == gateway.statements_per_minute
+    assert read.miss_budgets == gateway.miss_budgets
+    # In AWS the edge function checks keys; the origin has no key file of its own.
+    assert read.keys_file is None
+
+
+def test_gateway_variables_are_the_strings_the_origin_parses(prod: Synthesized) -> None:
+    """Literal values, so a change of format shows here before the origin misreads it."""
+    gateway = prod.config.gateway.model_copy(
+        update={"require_keys": True, "cors_origins": ("https://a.example", "https://b.example")}
+    )
+    assert origin_environment(gateway) == {
+        "LAKEGATE_REQUIRE_KEYS": "1",
+        "LAKEGATE_CORS_ORIGINS": "https://a.example,https://b.example",
+        "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "120",
+        "LAKEGATE_MISS_BUDGETS": "bulk=600,standard=60",
+    }
 
 
 def test_function_log_group_has_configured_retention(env: Synthesized) -> None:
@@ -310,6 +350,9 @@ def test_no_other_iam_than_the_function_role_and_cdk_providers(env: Synthesized)
     assert len(policies) == 2
     assert all(p["Properties"]["Roles"] == [{"Ref": function_role}] for p in policies.values())
     template.resource_count_is("AWS::IAM::User", 0)
+    # Nothing grants anyone access to the key store: operators use their own credentials.
+    key_store = env.logical_id(ROLE, env.stacks.api.gateway.key_store)
+    assert all(key_store not in json.dumps(p) for p in policies.values())
     template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
 
@@ -489,6 +532,10 @@ def test_stack_outputs(env: Synthesized) -> None:
         "DatabricksSecretArn": _ref(env, stack.secrets.databricks),
         "AdminTokenSecretArn": _ref(env, stack.secrets.admin_token),
         "AlarmTopicArn": _ref(env, stack.alarm_topic.topic),
+        # What `lakegate keys` writes to (its ARN) and the console shows (its id).
+        "ApiKeyStoreArn": _arn(env, stack.gateway.key_store),
+        "ApiKeyStoreId": {"Fn::GetAtt": [env.logical_id(ROLE, stack.gateway.key_store), "Id"]},
+        "GatewayFunctionName": f"lakegate-{env.config.env_name}-gateway",
     }
     for name, value in expected.items():
         template.has_output(name, {"Value": value})

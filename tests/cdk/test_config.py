@@ -71,6 +71,35 @@ def test_defaults_fill_optional_sections(tmp_path: Path) -> None:
     assert config.function.timeout_seconds == 30
     assert config.domain is None
     assert config.waf.admin_allow_list == ()
+    # No keys required, no CORS, the origin's default budgets.
+    gateway = config.gateway
+    assert (gateway.require_keys, gateway.cors_origins, gateway.cors_allow_credentials) == (
+        False,
+        (),
+        False,
+    )
+    assert gateway.statements_per_minute == 120
+    assert gateway.miss_budgets == {"standard": 60}
+
+
+def test_shipped_gateways_leave_public_datasets_open() -> None:
+    """The article's keyless curl must keep working in both environments."""
+    for env_name in ENVIRONMENTS:
+        gateway = load_config(env_name).gateway
+        assert not gateway.require_keys
+        assert not gateway.cors_allow_credentials
+        assert "*" not in gateway.cors_origins
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [["*"], ["https://dashboards.example.com", "http://localhost:3000", "https://a.b:8443"]],
+)
+def test_cors_origins_accepted(tmp_path: Path, origins: list[str]) -> None:
+    data = {**_valid(), "gateway": {"cors_origins": origins}}
+    assert load_config("test", _write(tmp_path, "test", data)).gateway.cors_origins == tuple(
+        origins
+    )
 
 
 def test_host_is_normalised_to_its_origin(tmp_path: Path) -> None:
@@ -130,6 +159,24 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
             "domain.hosted_zone_id",
         ),
         ({"alarms__email": "not-an-address"}, "alarms.email"),
+        ({"gateway__cors_origins": ["https://a.example/"]}, "is not an origin"),
+        ({"gateway__cors_origins": ["https://a.example/app"]}, "is not an origin"),
+        ({"gateway__cors_origins": ["http://a.example"]}, "http:// only for localhost"),
+        ({"gateway__cors_origins": ["https://A.example"]}, "lower-case host"),
+        ({"gateway__cors_origins": ["*", "https://a.example"]}, "list it alone"),
+        ({"gateway__cors_origins": ["https://a.example"] * 2}, "lists an origin twice"),
+        ({"gateway__cors_allow_credentials": True}, "cors_allow_credentials must be false"),
+        (
+            {"gateway__cors_origins": ["*"], "gateway__cors_allow_credentials": True},
+            "browsers refuse credentials with the '*' origin",
+        ),
+        ({"gateway__require_keys": "sometimes"}, "gateway.require_keys"),
+        ({"gateway__statements_per_minute": 0}, "gateway.statements_per_minute"),
+        ({"gateway__miss_budgets": {}}, "gateway.miss_budgets"),
+        ({"gateway__miss_budgets": {"Bulk Tier": 5}}, "gateway.miss_budgets"),
+        ({"gateway__miss_budgets": {"standard": 0}}, "gateway.miss_budgets.standard"),
+        ({"gateway__api_key_requests_per_5_minutes": 5}, "api_key_requests_per_5_minutes"),
+        ({"gateway__rate": 5}, "gateway.rate: Extra inputs are not permitted"),
         ({"log_retention_days": 10}, "one of CloudWatch's periods"),
         ({"surprise": True}, "surprise: Extra inputs are not permitted"),
     ],

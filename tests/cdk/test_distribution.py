@@ -1,13 +1,13 @@
-"""CloudFront: policies generated from the catalogue, behaviours, headers, TLS, logs, DNS."""
+"""CloudFront: policies, behaviours and the gateway on them, headers, CORS, TLS, logs, DNS."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
-from aws_cdk.assertions import Match
-from lakegate_cdk.distribution import MAX_CACHE_KEY_QUERY_STRINGS, cache_key_query_strings
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+from lakegate_cdk.application import build
 
-from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from handler.catalogue import load_catalogue
 
 from .conftest import Synthesized
 
@@ -31,54 +31,42 @@ def _ref(env: Synthesized, construct: object) -> dict:
     return {"Ref": env.logical_id(ROLE, construct)}
 
 
+def _resource(env: Synthesized, kind: str, construct: object) -> dict:
+    return env.template(ROLE).find_resources(kind)[env.logical_id(ROLE, construct)]
+
+
+SECURITY_HEADERS = {
+    "StrictTransportSecurity": {
+        "AccessControlMaxAgeSec": 63_072_000,
+        "IncludeSubdomains": True,
+        "Override": True,
+    },
+    "ContentTypeOptions": {"Override": True},
+    "FrameOptions": {"FrameOption": "DENY", "Override": True},
+    "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+}
+
+
 # --- policies ------------------------------------------------------------------------
 
 
-def test_query_string_allow_list_is_the_catalogue_union() -> None:
-    catalogue = load_catalogue()
-    expected = sorted({p for d in catalogue.datasets for p in d.query_parameter_names()})
-    assert list(cache_key_query_strings(catalogue)) == expected
-    assert {"fields", "limit", "offset", "format"} <= set(expected)
-
-
-def test_too_many_query_strings_is_a_clear_error() -> None:
-    document = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
-    dataset = document["datasets"][0]
-    filters = [{"name": f"p{i}", "column": "year", "type": "integer"} for i in range(10)]
-    dataset["filters"] = [*dataset["filters"], *filters]
-    catalogue = Catalogue.model_validate(document)
-    assert len(catalogue.query_parameter_names()) > MAX_CACHE_KEY_QUERY_STRINGS
-    with pytest.raises(ValueError, match="quota"):
-        cache_key_query_strings(catalogue)
-
-
-def test_data_cache_policy(env: Synthesized) -> None:
-    catalogue = load_catalogue()
+def test_data_cache_policy_keys_on_every_query_string(env: Synthesized) -> None:
+    """The gateway made them canonical: no allow list, so nothing caps the catalogue."""
     edge = env.config.edge_cache
-    env.template(ROLE).has_resource_properties(
-        "AWS::CloudFront::CachePolicy",
-        {
-            "CachePolicyConfig": {
-                "Name": Match.any_value(),
-                "Comment": Match.any_value(),
-                "MinTTL": edge.min_ttl_seconds,
-                "DefaultTTL": edge.default_ttl_seconds,
-                "MaxTTL": edge.max_ttl_seconds,
-                "ParametersInCacheKeyAndForwardedToOrigin": {
-                    "QueryStringsConfig": {
-                        "QueryStringBehavior": "whitelist",
-                        "QueryStrings": sorted(
-                            {p for d in catalogue.datasets for p in d.query_parameter_names()}
-                        ),
-                    },
-                    "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["Accept"]},
-                    "CookiesConfig": {"CookieBehavior": "none"},
-                    "EnableAcceptEncodingGzip": True,
-                    "EnableAcceptEncodingBrotli": True,
-                },
-            }
-        },
+    resource = _resource(env, "AWS::CloudFront::CachePolicy", env.stacks.api.edge.data_cache_policy)
+    config = resource["Properties"]["CachePolicyConfig"]
+    assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (
+        edge.min_ttl_seconds,
+        edge.default_ttl_seconds,
+        edge.max_ttl_seconds,
     )
+    assert config["ParametersInCacheKeyAndForwardedToOrigin"] == {
+        "QueryStringsConfig": {"QueryStringBehavior": "all"},
+        "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["Accept"]},
+        "CookiesConfig": {"CookieBehavior": "none"},
+        "EnableAcceptEncodingGzip": True,
+        "EnableAcceptEncodingBrotli": True,
+    }
 
 
 def test_every_dataset_ttl_fits_the_edge_max_ttl(env: Synthesized) -> None:
@@ -88,34 +76,29 @@ def test_every_dataset_ttl_fits_the_edge_max_ttl(env: Synthesized) -> None:
 
 def test_swagger_cache_policy_is_brief(env: Synthesized) -> None:
     ttl = env.config.edge_cache.swagger_ttl_seconds
-    env.template(ROLE).has_resource_properties(
-        "AWS::CloudFront::CachePolicy",
-        {
-            "CachePolicyConfig": Match.object_like(
-                {
-                    "MinTTL": 0,
-                    "DefaultTTL": ttl,
-                    "MaxTTL": ttl,
-                    "ParametersInCacheKeyAndForwardedToOrigin": {
-                        "QueryStringsConfig": {
-                            "QueryStringBehavior": "whitelist",
-                            "QueryStrings": ["format"],
-                        },
-                        "HeadersConfig": {"HeaderBehavior": "none"},
-                        "CookiesConfig": {"CookieBehavior": "none"},
-                        "EnableAcceptEncodingGzip": True,
-                        "EnableAcceptEncodingBrotli": True,
-                    },
-                }
-            )
-        },
+    resource = _resource(
+        env, "AWS::CloudFront::CachePolicy", env.stacks.api.edge.swagger_cache_policy
     )
+    config = resource["Properties"]["CachePolicyConfig"]
+    assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (0, ttl, ttl)
+    assert config["ParametersInCacheKeyAndForwardedToOrigin"] == {
+        "QueryStringsConfig": {"QueryStringBehavior": "whitelist", "QueryStrings": ["format"]},
+        "HeadersConfig": {"HeaderBehavior": "none"},
+        "CookiesConfig": {"CookieBehavior": "none"},
+        "EnableAcceptEncodingGzip": True,
+        "EnableAcceptEncodingBrotli": True,
+    }
 
 
 @pytest.mark.parametrize(
     ("policy", "headers"),
     [
-        ("data_origin_request_policy", ["Accept", "If-None-Match"]),
+        # The function's consumer and tier, on the one behaviour where it sets them.
+        (
+            "data_origin_request_policy",
+            ["Accept", "If-None-Match", "x-lakegate-consumer", "x-lakegate-tier"],
+        ),
+        ("swagger_origin_request_policy", ["Accept", "If-None-Match"]),
         (
             "admin_origin_request_policy",
             ["Accept", "If-None-Match", "x-lakegate-admin-token", "x-amz-content-sha256"],
@@ -126,36 +109,79 @@ def test_origin_request_policies_forward_only_what_the_handler_reads(
     env: Synthesized, policy: str, headers: list[str]
 ) -> None:
     construct = getattr(env.stacks.api.edge, policy)
-    resource = env.template(ROLE).find_resources("AWS::CloudFront::OriginRequestPolicy")[
-        env.logical_id(ROLE, construct)
-    ]
+    resource = _resource(env, "AWS::CloudFront::OriginRequestPolicy", construct)
     config = resource["Properties"]["OriginRequestPolicyConfig"]
-    # All query strings: the handler must see unknown parameters to answer 400.
+    # All query strings: the handler still validates what it is given.
     assert config["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
     assert config["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": headers}
     assert config["CookiesConfig"] == {"CookieBehavior": "none"}
 
 
-def test_response_headers_policy_sets_security_headers(env: Synthesized) -> None:
-    env.template(ROLE).has_resource_properties(
-        "AWS::CloudFront::ResponseHeadersPolicy",
-        {
-            "ResponseHeadersPolicyConfig": Match.object_like(
-                {
-                    "SecurityHeadersConfig": {
-                        "StrictTransportSecurity": {
-                            "AccessControlMaxAgeSec": 63_072_000,
-                            "IncludeSubdomains": True,
-                            "Override": True,
-                        },
-                        "ContentTypeOptions": {"Override": True},
-                        "FrameOptions": {"FrameOption": "DENY", "Override": True},
-                        "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
-                    }
-                }
-            )
-        },
+def test_the_api_key_never_reaches_the_origin(env: Synthesized) -> None:
+    """Not forwarded by any policy (so not in the origin's logs), nor part of a cache key."""
+    template = env.template(ROLE)
+    for kind, path in (
+        ("AWS::CloudFront::OriginRequestPolicy", ("OriginRequestPolicyConfig", "HeadersConfig")),
+        (
+            "AWS::CloudFront::CachePolicy",
+            ("CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "HeadersConfig"),
+        ),
+    ):
+        for resource in template.find_resources(kind).values():
+            headers = resource["Properties"]
+            for step in path:
+                headers = headers[step]
+            assert headers["HeaderBehavior"] in ("whitelist", "none")
+            assert "x-api-key" not in [h.lower() for h in headers.get("Headers", [])]
+
+
+def test_security_headers_policy(env: Synthesized) -> None:
+    resource = _resource(
+        env, "AWS::CloudFront::ResponseHeadersPolicy", env.stacks.api.edge.response_headers_policy
     )
+    config = resource["Properties"]["ResponseHeadersPolicyConfig"]
+    assert config["SecurityHeadersConfig"] == SECURITY_HEADERS
+    assert "CorsConfig" not in config
+
+
+def test_data_cors_policy_allows_the_configured_origins_without_credentials(
+    env: Synthesized,
+) -> None:
+    origins = env.config.gateway.cors_origins
+    assert origins  # both shipped environments list some; see the probe below for none
+    policy = env.stacks.api.edge.data_response_headers_policy
+    resource = _resource(env, "AWS::CloudFront::ResponseHeadersPolicy", policy)
+    config = resource["Properties"]["ResponseHeadersPolicyConfig"]
+    assert config["CorsConfig"] == {
+        "AccessControlAllowOrigins": {"Items": list(origins)},
+        "AccessControlAllowMethods": {"Items": ["GET", "HEAD", "OPTIONS"]},
+        "AccessControlAllowHeaders": {"Items": ["x-api-key", "if-none-match", "accept"]},
+        "AccessControlAllowCredentials": False,
+        "AccessControlMaxAgeSec": 600,
+        "OriginOverride": True,
+    }
+    # One policy per behaviour: the CORS one must carry the security headers too.
+    assert config["SecurityHeadersConfig"] == SECURITY_HEADERS
+
+
+def test_no_cors_origins_no_cors_policy(dev: Synthesized) -> None:
+    gateway = dev.config.gateway.model_copy(update={"cors_origins": ()})
+    stacks = build(App(), dev.config.model_copy(update={"gateway": gateway}))
+    template = Template.from_stack(stacks.api)
+    (policy,) = template.find_resources("AWS::CloudFront::ResponseHeadersPolicy").values()
+    assert "CorsConfig" not in policy["Properties"]["ResponseHeadersPolicyConfig"]
+    assert stacks.api.edge.data_response_headers_policy is None
+    (distribution,) = template.find_resources("AWS::CloudFront::Distribution").values()
+    default = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    security = stacks.api.resolve(
+        stacks.api.edge.response_headers_policy.node.default_child.logical_id  # type: ignore[union-attr]
+    )
+    assert default["ResponseHeadersPolicyId"] == {"Ref": security}
+    # The environment still tells the origin there are none.
+    (fn,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}
+    ).values()
+    assert fn["Properties"]["Environment"]["Variables"]["LAKEGATE_CORS_ORIGINS"] == ""
 
 
 # --- behaviours ----------------------------------------------------------------------
@@ -165,14 +191,34 @@ def test_three_behaviours(env: Synthesized) -> None:
     assert set(_behaviours(env)) == {"*", "/swagger*", "/admin/*"}
 
 
-def test_data_behaviour_is_cached_read_only(env: Synthesized) -> None:
+def test_data_behaviour_is_cached_read_only_behind_the_gateway(env: Synthesized) -> None:
     edge = env.stacks.api.edge
     data = _behaviours(env)["*"]
-    assert data["AllowedMethods"] == ["GET", "HEAD"]
+    # OPTIONS reaches the gateway, which answers CORS preflights; only GET/HEAD are cached.
+    assert data["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
     assert data["CachedMethods"] == ["GET", "HEAD"]
     assert data["CachePolicyId"] == _ref(env, edge.data_cache_policy)
     assert data["OriginRequestPolicyId"] == _ref(env, edge.data_origin_request_policy)
+    assert data["ResponseHeadersPolicyId"] == _ref(env, edge.data_response_headers_policy)
     assert data["Compress"] is True
+    assert data["FunctionAssociations"] == [
+        {
+            "EventType": "viewer-request",
+            "FunctionARN": {
+                "Fn::GetAtt": [
+                    env.logical_id(ROLE, env.stacks.api.gateway.function),
+                    "FunctionARN",
+                ]
+            },
+        }
+    ]
+
+
+def test_swagger_and_admin_run_no_function(env: Synthesized) -> None:
+    behaviours = _behaviours(env)
+    for pattern in ("/swagger*", "/admin/*"):
+        assert "FunctionAssociations" not in behaviours[pattern]
+        assert "LambdaFunctionAssociations" not in behaviours[pattern]
 
 
 def test_swagger_behaviour_uses_the_brief_policy(env: Synthesized) -> None:
@@ -180,7 +226,7 @@ def test_swagger_behaviour_uses_the_brief_policy(env: Synthesized) -> None:
     swagger = _behaviours(env)["/swagger*"]
     assert swagger["AllowedMethods"] == ["GET", "HEAD"]
     assert swagger["CachePolicyId"] == _ref(env, edge.swagger_cache_policy)
-    assert swagger["OriginRequestPolicyId"] == _ref(env, edge.data_origin_request_policy)
+    assert swagger["OriginRequestPolicyId"] == _ref(env, edge.swagger_origin_request_policy)
 
 
 def test_admin_behaviour_is_uncached_with_all_methods(env: Synthesized) -> None:
@@ -195,12 +241,15 @@ def test_admin_behaviour_is_uncached_with_all_methods(env: Synthesized) -> None:
 
 
 def test_every_behaviour_is_https_only_with_security_headers(env: Synthesized) -> None:
-    headers = _ref(env, env.stacks.api.edge.response_headers_policy)
+    edge = env.stacks.api.edge
+    security = _ref(env, edge.response_headers_policy)
     origin_id = _config(env)["Origins"][0]["Id"]
-    for behaviour in _behaviours(env).values():
+    behaviours = _behaviours(env)
+    for pattern, behaviour in behaviours.items():
         assert behaviour["ViewerProtocolPolicy"] == "https-only"
-        assert behaviour["ResponseHeadersPolicyId"] == headers
         assert behaviour["TargetOriginId"] == origin_id
+        if pattern != "*":  # the data behaviour's CORS policy repeats them (tested above)
+            assert behaviour["ResponseHeadersPolicyId"] == security
 
 
 # --- origin --------------------------------------------------------------------------

@@ -49,6 +49,41 @@ def test_rate_limit_per_ip_comes_from_config(env: Synthesized) -> None:
     }
 
 
+def test_rate_limit_per_api_key_comes_from_config(env: Synthesized) -> None:
+    rules = _rules(env)
+    rule = rules["rate-limit-per-api-key"]
+    assert rule["Action"] == {"Block": {}}
+    assert rule["Statement"] == {
+        "RateBasedStatement": {
+            "AggregateKeyType": "CUSTOM_KEYS",
+            # Keys are case-sensitive secrets: counted exactly as sent.
+            "CustomKeys": [
+                {
+                    "Header": {
+                        "Name": "x-api-key",
+                        "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                    }
+                }
+            ],
+            "Limit": env.config.gateway.api_key_requests_per_5_minutes,
+            "EvaluationWindowSec": 300,
+        }
+    }
+    assert rule["VisibilityConfig"] == {
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": f"lakegate-{env.config.env_name}-rate-limit-per-api-key",
+        "SampledRequestsEnabled": True,
+    }
+    # Beside the per-IP rule, before the managed groups.
+    managed = min(rules[name]["Priority"] for name in MANAGED_RULE_GROUPS)
+    assert rules["rate-limit-per-ip"]["Priority"] < rule["Priority"] < managed
+
+
+def test_rules_have_distinct_metric_names(env: Synthesized) -> None:
+    names = [r["VisibilityConfig"]["MetricName"] for r in _rules(env).values()]
+    assert len(names) == len(set(names))
+
+
 def test_managed_rule_groups_are_enforced(env: Synthesized) -> None:
     rules = _rules(env)
     assert set(MANAGED_RULE_GROUPS) == {
@@ -110,7 +145,7 @@ def test_prod_admin_rule_blocks_admin_paths_from_elsewhere(prod: Synthesized) ->
     assert len(allowed) == 2 and all("IPSetReferenceStatement" in s for s in allowed)
 
 
-def test_waf_logs_go_to_an_aws_waf_logs_group_without_the_token(env: Synthesized) -> None:
+def test_waf_logs_go_to_an_aws_waf_logs_group_without_token_or_key(env: Synthesized) -> None:
     template = env.template(ROLE)
     name = f"aws-waf-logs-lakegate-{env.config.env_name}"
     template.has_resource_properties(
@@ -132,7 +167,10 @@ def test_waf_logs_go_to_an_aws_waf_logs_group_without_the_token(env: Synthesized
                     ]
                 }
             ],
-            "RedactedFields": [{"SingleHeader": {"Name": "x-lakegate-admin-token"}}],
+            "RedactedFields": [
+                {"SingleHeader": {"Name": "x-lakegate-admin-token"}},
+                {"SingleHeader": {"Name": "x-api-key"}},
+            ],
         },
     )
 
