@@ -72,6 +72,15 @@ class MemoryCacheStore:
             self.slots[entry.key] = _Slot(entry=entry)
         return entry
 
+    def renew_lease(self, key: str, owner: str, until_ms: int) -> bool:
+        self._check()
+        with self._lock:
+            slot = self.slots.get(key)
+            if slot is None or slot.lease_owner != owner:
+                return False
+            slot.lease_until_ms = until_ms
+            return True
+
     def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
         self._check()
         with self._lock:

@@ -34,7 +34,7 @@ from cache.served import (
     timed_compute,
     wall_clock_ms,
 )
-from cache.single_flight import Led, lead_or_join, new_owner
+from cache.single_flight import LeaseKeeper, Led, lead_or_join, new_owner
 from cache.store import CacheStore
 
 logger = Logger(service="lakegate", child=True)
@@ -148,7 +148,8 @@ class ResultCache:
         except CacheUnavailable:
             pass  # the counters are down with the cache: fail open, as the cache does
         try:
-            return timed_compute(request.compute, budget, timings, self._recorder)
+            with LeaseKeeper(self._store, request.key, owner, self._flight.lease_ms, self._now_ms):
+                return timed_compute(request.compute, budget, timings, self._recorder)
         except Exception:
             # Whatever went wrong, the lease must not outlive this request.
             self._release(request.key, owner, self._now_ms() + self._flight.error_hold_ms)

@@ -13,13 +13,14 @@ dead holder's lease simply outlives.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cache.entry import Entry, Lookup
-from cache.errors import KeyFailing, LeaseWaitTimeout
+from cache.errors import CacheUnavailable, KeyFailing, LeaseWaitTimeout
 from cache.policy import Budget, FlightPolicy
 from cache.store import CacheStore
 
@@ -94,3 +95,44 @@ def lead_or_join(
 def _made(entry: Entry | None) -> int | None:
     """When an entry was made: what tells one stored result from another."""
     return None if entry is None else entry.created_ms
+
+
+class LeaseKeeper:
+    """Keeps a lease alive while its holder computes, so a statement slower than the lease
+    is never started a second time by a waiter who thought the holder dead. A holder that
+    really dies stops renewing, and its lease runs out as before."""
+
+    def __init__(
+        self,
+        store: CacheStore,
+        key: str,
+        owner: str,
+        lease_ms: int,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._store = store
+        self._key = key
+        self._owner = owner
+        self._lease_ms = lease_ms
+        self._now_ms = now_ms
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{key[:8]}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=2.0)
+
+    def _renew(self) -> None:
+        # Renew at a third of the lease: two renewals may fail before waiters take over.
+        while not self._stopped.wait(self._lease_ms / 3000):
+            try:
+                if not self._store.renew_lease(
+                    self._key, self._owner, self._now_ms() + self._lease_ms
+                ):
+                    return  # no longer ours (released, or stored by another): stop
+            except CacheUnavailable:
+                continue  # the lease may still expire; keep trying while we compute

@@ -52,6 +52,9 @@ class CacheStore(Protocol):
         exists and (with `as_seen`) the entry is still the one that lookup saw: an entry
         stored since is what the caller would compute, so there is nothing to run."""
 
+    def renew_lease(self, key: str, owner: str, until_ms: int) -> bool:
+        """Extend our lease to `until_ms`; False when it is no longer ours."""
+
     def put(self, entry: Entry) -> Entry:
         """Store an entry with its body (releasing any lease); returns it as stored."""
 
@@ -207,6 +210,26 @@ class DynamoCacheStore:
             Bucket=self._bucket, Key=s3_key, Body=gzip_body, ContentType=entry.content_type
         )
         return s3_key
+
+    def renew_lease(self, key: str, owner: str, until_ms: int) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"q#{key}"}},
+                UpdateExpression="SET lease_until = :until",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":until": {"N": str(until_ms)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _boto_failure("lease renewal", exc) from exc
+        except BotoCoreError as exc:
+            raise _boto_failure("lease renewal", exc) from exc
+        return True
 
     def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
         update = "REMOVE lease_owner, lease_until"

@@ -577,3 +577,29 @@ def test_a_waiter_that_collapses_never_asks(rig: Rig) -> None:
     rig.meanwhile = lambda pause: rig.stored() if pause == 1 else None
     assert rig.serve().outcome == "collapsed"
     assert rig.admitted == 0
+
+
+def test_a_statement_slower_than_the_lease_is_never_started_twice() -> None:
+    """The holder renews its lease while it computes; a waiter keeps waiting, then joins."""
+    store = MemoryCacheStore()
+    flight = FlightPolicy(lease_ms=300)  # renewed every 100 ms
+    cache = ResultCache(store, CountingRecorder(), flight)
+    calls: list[int] = []
+    holder_started = threading.Event()
+
+    def slow_statement(_budget: Deadline) -> Page:
+        calls.append(1)
+        holder_started.set()
+        time.sleep(1.0)  # more than three leases
+        return Page(body=b'{"slow": true}')
+
+    served: list[Served] = []
+    holder = threading.Thread(
+        target=lambda: served.append(cache.serve(request(KEY, slow_statement, Deadline.after(10))))
+    )
+    holder.start()
+    assert holder_started.wait(5)
+    waiter = cache.serve(request(KEY, slow_statement, Deadline.after(10)))
+    holder.join(10)
+    assert len(calls) == 1
+    assert waiter.outcome == "collapsed" and served[0].outcome == "miss"

@@ -189,6 +189,15 @@ def test_no_lease_once_the_entry_is_no_longer_the_one_the_caller_saw(
     assert store.try_lease(key, "refresher", later, LEASE_MS, 0, as_seen=saw_it)
 
 
+def test_only_the_holder_renews_its_lease(store: DynamoCacheStore, dataset: str, key: str) -> None:
+    assert store.try_lease(key, "holder", NOW_MS, LEASE_MS, 0)
+    assert store.renew_lease(key, "holder", NOW_MS + 3 * LEASE_MS)
+    assert store.lookup(dataset, key).lease_is_live(NOW_MS + 2 * LEASE_MS)
+    assert not store.renew_lease(key, "impostor", NOW_MS + 9 * LEASE_MS)
+    store.release(key, "holder", None)
+    assert not store.renew_lease(key, "holder", NOW_MS + 9 * LEASE_MS), "released: not ours"
+
+
 def test_putting_an_entry_clears_the_lease(store: DynamoCacheStore, dataset: str, key: str) -> None:
     assert store.try_lease(key, "me", NOW_MS, LEASE_MS, 0)
     store.put(entry_for(key))
