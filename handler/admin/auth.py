@@ -50,6 +50,14 @@ class AdminSecretUnavailable(SecretsUnavailable):
     """
 
 
+class AdminSecretGone(AdminSecretUnavailable):
+    """The secret was deleted (or is scheduled for deletion): no token is valid any more.
+
+    With versions cached, every token is refused from the next refresh on, within the
+    cache's lifetime; with none, it is still a 503 (a wrong ARN at deploy looks the same).
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who made an admin request, as far as logs may say: never the token."""
@@ -116,6 +124,13 @@ class TokenVerifier:
                     previous=_version(self._fetch, *STAGES[1]),
                     fetched_at=now,
                 )
+            except AdminSecretGone:
+                if cached is None:
+                    raise
+                logger.warning("admin token secret deleted; refusing every token")
+                nothing = _Version(secrets.token_bytes(32), None)
+                self._versions = _Versions(nothing, nothing, fetched_at=now)
+                return self._versions
             except AdminSecretUnavailable as exc:
                 if cached is None:
                     raise
@@ -155,6 +170,9 @@ def secrets_manager_fetch(
             code = exc.response.get("Error", {}).get("Code")
             if code == "ResourceNotFoundException" and version_stage != "AWSCURRENT":
                 return None
+            # Deleted, or marked for deletion (InvalidRequestException): authoritative.
+            if code in ("ResourceNotFoundException", "InvalidRequestException"):
+                raise AdminSecretGone("admin token secret deleted", error_code=code) from exc
             raise AdminSecretUnavailable(
                 "admin token secret unreadable", error_code=code or "ClientError"
             ) from exc

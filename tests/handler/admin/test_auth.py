@@ -200,3 +200,21 @@ def test_a_missing_secret_is_unavailable(secrets_manager: Any) -> None:
     with pytest.raises(AdminSecretUnavailable) as failure:
         fetch("AWSCURRENT")
     assert failure.value.error_code == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("force", [True, False], ids=["deleted", "scheduled-for-deletion"])
+def test_a_deleted_secret_refuses_every_token_within_the_cache_lifetime(
+    secrets_manager: Any, force: bool
+) -> None:
+    arn = secrets_manager.create_secret(Name="admin", SecretString="the-token")["ARN"]
+    clock = FakeClock()
+    verifier = TokenVerifier(secrets_manager_fetch(lambda: secrets_manager, arn), 60, clock)
+    assert verifier.verify("the-token").token_id.endswith("/current")
+    if force:
+        secrets_manager.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    else:
+        secrets_manager.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    assert verifier.verify("the-token"), "cached: still valid inside the 60 s"
+    clock.now += 61
+    with pytest.raises(Unauthorized):
+        verifier.verify("the-token")
