@@ -112,8 +112,9 @@ class ResultCache:
         now: int,
         timings: dict[str, float],
     ) -> Served:
-        # Lambda cannot refresh after answering (the container freezes), so the one
-        # invocation that wins the lease refreshes in line; the others answer stale at once.
+        # The one invocation that wins the lease refreshes; everyone answers stale at once.
+        # Lambda cannot work after answering (the container freezes), so the refresh goes to
+        # an asynchronous invocation when the handler offers one, else it runs in line.
         if lookup.failing(now):
             return self._served(entry, "stale-if-error", now, timings)
         if lookup.lease_is_live(now):
@@ -123,6 +124,13 @@ class ResultCache:
             request.key, owner, now, self._flight.lease_ms, lookup.generation, as_seen=lookup
         ):
             return self._served(entry, "stale", now, timings)
+        if request.refresh_later is not None:
+            try:
+                request.refresh_later(owner)
+            except Exception as exc:  # could not hand it off: free the key, answer stale
+                logger.warning("refresh hand-off failed", extra={"error": type(exc).__name__})
+                self._release(request.key, owner, None)
+            return self._served(entry, "stale", now, timings)
         # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.
         budget = CappedBudget(request.budget, self._flight.stale_refresh_s)
         try:
@@ -130,6 +138,27 @@ class ResultCache:
         except Exception as exc:  # any failure or refusal: the stale copy is the better answer
             return self._served(entry, "stale-if-error", self._now_ms(), timings, error=exc)
         return self._store_and_serve(request, owner, lookup.generation, fresh, "refreshed", timings)
+
+    def refresh(self, request: CacheRequest, owner: str) -> Outcome | None:
+        """Run a refresh handed off by `refresh_later`, under the lease it took for us.
+
+        None when there was nothing to do: the lease is no longer ours (it ran out and
+        another invocation took the key), or its refresh was refused or failed (the
+        stale copy stays, and a failure holds the key failing, as in line)."""
+        timings: dict[str, float] = {}
+        try:
+            if not self._store.renew_lease(
+                request.key, owner, self._now_ms() + self._flight.lease_ms
+            ):
+                return None
+            generation = self._store.lookup(request.dataset, request.key).generation
+            fresh = self._compute_under_lease(request, owner, request.budget, timings)
+            self._store_and_serve(request, owner, generation, fresh, "refreshed", timings)
+        except Exception as exc:  # nobody waits for this answer: log it, keep the stale copy
+            logger.warning("asynchronous refresh failed", extra={"error": type(exc).__name__})
+            return None
+        self._recorder.count(OUTCOME_METRIC["refreshed"])
+        return "refreshed"
 
     def _compute_under_lease(
         self,

@@ -48,6 +48,9 @@ class CacheRequest:
     compute: Compute
     budget: Budget
     admit: Callable[[], None] = _admitted
+    # Hands a stale entry's refresh to another invocation (in Lambda: an asynchronous
+    # self-invocation), given the lease owner it must refresh under. None: refresh in line.
+    refresh_later: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ from handler.admin.edge import EdgeInvalidator, ssm_distribution_id
 from handler.catalogue import Catalogue
 from handler.consumers import Consumers, EdgeAsserted, KeyFile
 from handler.errors import ConfigurationError
-from handler.routes import create_app
+from handler.refresh import Invoker, LambdaInvoker, RefreshOrder
+from handler.routes import create_app, dataset_servers
 from handler.serving import Gate
 from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
 from handler.warehouse import WarehouseClient, token_provider
@@ -66,6 +67,7 @@ class Wiring:
     results: ResultCache | UncachedResults
     admin: Admin | None  # None: no admin token secret, or no cache to invalidate
     gate: Gate
+    refresher: Invoker | None = None  # None: stale entries are refreshed in line
 
 
 def new_container(
@@ -78,12 +80,20 @@ def new_container(
     resolver keeps the current event on itself and serves one at a time), sharing one
     Wiring: boto3 clients and the HTTP session are thread-safe.
     """
-    app = create_app(catalogue, wiring)
+    servers = None if isinstance(wiring, ConfigurationError) else dataset_servers(catalogue, wiring)
+    app = create_app(catalogue, wiring, servers)
 
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
-            return app.resolve(event, context)
+            order = RefreshOrder.from_event(event)
+            if order is None:
+                return app.resolve(event, context)
+            server = (servers or {}).get(order.route)
+            outcome = (
+                server.refresh(order, context.get_remaining_time_in_millis()) if server else None
+            )
+            return {"refreshed": outcome}
         finally:
             recorder.flush()
 
@@ -99,7 +109,9 @@ def wire_from_environment(recorder: Recorder) -> Wiring | ConfigurationError:
         return exc
 
 
-def wire(settings: Settings, recorder: Recorder) -> Wiring:
+def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None) -> Wiring:
+    """The collaborators `settings` call for. `invoker` starts asynchronous refreshes (the
+    local Function URL server passes its own); in Lambda it is the Lambda API."""
     session = requests.Session()
     # Retries are the client's job (inside its deadline), not urllib3's.
     # 64: the local server shares one Wiring across its simulated containers.
@@ -125,7 +137,12 @@ def wire(settings: Settings, recorder: Recorder) -> Wiring:
         consumers, gateway.require_keys, DynamoBudget(dynamodb, settings.cache.table, budgets)
     )
     admin = build_admin(settings.admin, store) if settings.admin is not None else None
-    return Wiring(settings, warehouse, ResultCache(store, recorder, flight), admin, gate)
+    cache = settings.cache
+    if invoker is None and cache.async_refresh and cache.function_name:
+        invoker = LambdaInvoker(cache.function_name, cache.function_version, cache.region)
+    refresher = invoker if cache.async_refresh else None
+    results = ResultCache(store, recorder, flight)
+    return Wiring(settings, warehouse, results, admin, gate, refresher)
 
 
 def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:

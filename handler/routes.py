@@ -7,7 +7,7 @@ Every error a route raises, of any kind, is answered from the one table in
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
@@ -32,9 +32,16 @@ API_VERSION = "1.0.0"
 
 
 def create_app(
-    catalogue: Catalogue, wiring: Wiring | ConfigurationError
+    catalogue: Catalogue,
+    wiring: Wiring | ConfigurationError,
+    servers: Mapping[str, DatasetServer] | None = None,
 ) -> LambdaFunctionUrlResolver:
-    """The resolver, each route holding what it needs; `wiring` may be the reason there is none."""
+    """The resolver, each route holding what it needs; `wiring` may be the reason there is none.
+
+    `servers`: the dataset servers by route, when the caller keeps them too (the
+    composition root hands them refresh orders); built from `wiring` otherwise."""
+    if servers is None and not isinstance(wiring, ConfigurationError):
+        servers = dataset_servers(catalogue, wiring)
     # Powertools types the serializer as dict -> str; ours also passes our own bodies through.
     origins = () if isinstance(wiring, ConfigurationError) else wiring.settings.gateway.cors_origins
     app = openapi.Resolver(
@@ -46,7 +53,10 @@ def create_app(
     require_keys = not isinstance(wiring, ConfigurationError) and wiring.gate.require_keys
     for dataset in catalogue.datasets:
         keyed = require_keys or dataset.access == "key"
-        _add_dataset_route(app, dataset, _server(catalogue, dataset, wiring), keyed=keyed)
+        server = (
+            wiring if isinstance(wiring, ConfigurationError) else (servers or {})[dataset.route]
+        )
+        _add_dataset_route(app, dataset, server, keyed=keyed)
     add_admin_routes(
         app, catalogue, wiring if isinstance(wiring, ConfigurationError) else wiring.admin
     )
@@ -97,19 +107,20 @@ def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
     )
 
 
-def _server(
-    catalogue: Catalogue, dataset: Dataset, wiring: Wiring | ConfigurationError
-) -> DatasetServer | ConfigurationError:
-    if isinstance(wiring, ConfigurationError):
-        return wiring
-    return DatasetServer(
-        dataset,
-        catalogue.version,
-        wiring.warehouse,
-        wiring.results,
-        wiring.settings.warehouse,
-        wiring.gate,
-    )
+def dataset_servers(catalogue: Catalogue, wiring: Wiring) -> dict[str, DatasetServer]:
+    """One server per dataset route, each handed exactly what it needs."""
+    return {
+        dataset.route: DatasetServer(
+            dataset,
+            catalogue.version,
+            wiring.warehouse,
+            wiring.results,
+            wiring.settings.warehouse,
+            wiring.gate,
+            wiring.refresher,
+        )
+        for dataset in catalogue.datasets
+    }
 
 
 def _add_dataset_route(

@@ -5,6 +5,7 @@ Nothing here imports polars: a cache hit is served from stored gzip bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
@@ -22,9 +23,10 @@ from cache import (
 )
 from handler.cache_headers import caching_headers, matches
 from handler.catalogue import Dataset
-from handler.consumers import Consumers, authorise
+from handler.consumers import Consumer, Consumers, authorise
 from handler.datasets import Page, fetch_page
 from handler.query import Query, parse_query
+from handler.refresh import Invoker, RefreshOrder
 from handler.responses import GzipJson, accepts_gzip, encoded_response, not_modified
 from handler.settings import WarehouseSettings
 from handler.warehouse import Deadline, WarehouseClient, budget_seconds
@@ -51,6 +53,7 @@ class DatasetServer:
     results: ResultCache | UncachedResults
     timing: WarehouseSettings  # reserve and cap of the warehouse's time budget
     gate: Gate
+    refresher: Invoker | None = None  # None: stale entries are refreshed in line
 
     def serve(
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
@@ -59,32 +62,28 @@ class DatasetServer:
         # Who asks comes first, as at the edge: a stranger learns nothing from a 400.
         consumer = self.gate.consumers.identify(event.headers)
         authorise(dataset, consumer, require_keys=self.gate.require_keys)
-        query = parse_query(dataset, event.raw_query_string, event.headers.get("accept"))
-        deadline = Deadline.after(
-            budget_seconds(
-                remaining_ms, self.timing.reserve_seconds, self.timing.max_budget_seconds
+        accept = event.headers.get("accept")
+        query = parse_query(dataset, event.raw_query_string, accept)
+        refresher = self.refresher
+
+        def refresh_later(owner: str) -> None:
+            assert refresher is not None
+            order = RefreshOrder(
+                dataset.route,
+                event.raw_query_string,
+                accept,
+                owner,
+                consumer.id if consumer else None,
+                consumer.tier if consumer else None,
             )
-        )
-
-        def compute(budget: Budget) -> Page:
-            return fetch_page(self.warehouse, dataset, query, Deadline.after(budget.remaining()))
-
-        def admit() -> None:
-            if self.gate.statements is not None:
-                self.gate.statements.admit(
-                    dataset.name,
-                    consumer.id if consumer else None,
-                    consumer.tier if consumer else None,
-                )
+            refresher.invoke_async(order.event())
 
         served = self.results.serve(
-            CacheRequest(
-                dataset=dataset.name,
-                key=cache_key(query.canonical(dataset, self.catalogue_version)),
-                freshness=dataset.freshness.policy,
-                compute=compute,
-                budget=deadline,
-                admit=admit,
+            self._request(
+                query,
+                consumer,
+                remaining_ms,
+                refresh_later=refresh_later if refresher is not None else None,
             )
         )
         if served.error is not None:
@@ -109,6 +108,52 @@ class DatasetServer:
             gzipped=gzipped,
             headers=headers,
         )
+
+    def refresh(self, order: RefreshOrder, remaining_ms: int) -> str | None:
+        """Run a refresh another invocation handed off (handler.refresh); its outcome."""
+        if not isinstance(self.results, ResultCache):
+            return None
+        consumer = Consumer(order.consumer, order.tier or "standard") if order.consumer else None
+        query = parse_query(self.dataset, order.query, order.accept)
+        return self.results.refresh(self._request(query, consumer, remaining_ms), order.owner)
+
+    def _request(
+        self,
+        query: Query,
+        consumer: Consumer | None,
+        remaining_ms: int,
+        *,
+        refresh_later: Callable[[str], None] | None = None,
+    ) -> CacheRequest:
+        dataset, warehouse = self.dataset, self.warehouse
+
+        def compute(budget: Budget) -> Page:
+            return fetch_page(warehouse, dataset, query, Deadline.after(budget.remaining()))
+
+        deadline = Deadline.after(
+            budget_seconds(
+                remaining_ms, self.timing.reserve_seconds, self.timing.max_budget_seconds
+            )
+        )
+        return CacheRequest(
+            dataset=dataset.name,
+            key=cache_key(query.canonical(dataset, self.catalogue_version)),
+            freshness=dataset.freshness.policy,
+            compute=compute,
+            budget=deadline,
+            admit=_admitted_for(self.gate, dataset.name, consumer),
+            refresh_later=refresh_later,
+        )
+
+
+def _admitted_for(gate: Gate, dataset: str, consumer: Consumer | None) -> Callable[[], None]:
+    def admit() -> None:
+        if gate.statements is not None:
+            gate.statements.admit(
+                dataset, consumer.id if consumer else None, consumer.tier if consumer else None
+            )
+
+    return admit
 
 
 def _next_page(dataset: Dataset, query: Query, row_count: int, raw_query: str) -> str:

@@ -109,6 +109,14 @@ class CacheSettings(_Section):
     connect_timeout_seconds: float = 0.5
     read_timeout_seconds: float = 1.0
     max_attempts: int = Field(default=2, ge=1, le=5)
+    # In Lambda (which sets AWS_LAMBDA_FUNCTION_NAME) a stale entry is refreshed by an
+    # asynchronous invocation of the same function version, so the stale answer goes out
+    # at once; LAKEGATE_ASYNC_REFRESH=0 refreshes in line instead.
+    async_refresh: bool = Field(default=True, validation_alias="LAKEGATE_ASYNC_REFRESH")
+    function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
+    function_version: str | None = Field(
+        default=None, validation_alias="AWS_LAMBDA_FUNCTION_VERSION"
+    )
     # Bodies above this (gzip) go to S3: DynamoDB items stop at 400 KB.
     overflow_bytes: int = Field(
         default=350_000, ge=1_000, le=380_000, validation_alias="LAKEGATE_CACHE_OVERFLOW_BYTES"

@@ -9,6 +9,7 @@ sees what CloudFront would receive from the origin. HTTP itself is local.http_se
 from __future__ import annotations
 
 import base64
+import logging
 import queue
 import threading
 import time
@@ -20,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.http_server import HttpServer, Request, Response
+
+logger = logging.getLogger(__name__)
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -150,14 +153,26 @@ class FunctionUrlServer(HttpServer):
         super().__init__(address, self._respond)
         self.pool = ContainerPool(factory, max_containers)
         self.timeout_seconds = timeout_seconds
+        self.async_started = 0  # asynchronous invocations started (tests count them)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         handler = self.pool.acquire()
         try:
-            context = LocalContext(event["requestContext"]["requestId"], self.timeout_seconds)
-            return handler(event, context)
+            request_id = event.get("requestContext", {}).get("requestId") or str(uuid.uuid4())
+            return handler(event, LocalContext(request_id, self.timeout_seconds))
         finally:
             self.pool.release(handler)
+
+    def invoke_async(self, event: dict[str, Any]) -> None:
+        """Lambda's InvocationType "Event": queued, run on a pooled container, not awaited."""
+        threading.Thread(target=self._run_queued, args=(event,), daemon=True).start()
+        self.async_started += 1
+
+    def _run_queued(self, event: dict[str, Any]) -> None:
+        try:
+            self.invoke(event)
+        except Exception:  # Lambda retries failed async invocations; the lease is the guard
+            logger.exception("asynchronous invocation failed")
 
     def _respond(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())

@@ -87,13 +87,15 @@ class EmbeddedStack:
             environment.update(aws.result())
         environment.update(self.config.environment)
         settings = load_settings(environment)
-        wiring = wire(settings, self.recorder)
+        # The containers are made on first use, after `wiring` exists; the server is also
+        # how the handler invokes itself asynchronously (stale refreshes), as in Lambda.
         self.server = FunctionUrlServer(
             (self.config.host, self.config.port),
             lambda: new_container(catalogue, wiring, self.recorder),
             max_containers=self.config.max_containers,
             timeout_seconds=self.config.lambda_timeout_seconds,
         )
+        wiring = wire(settings, self.recorder, invoker=self.server)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode
+from aws_cdk import ArnFormat, Duration, IgnoreMode, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -75,9 +75,36 @@ class ApiFunction(Construct):
             )
         )
 
+        # Named, so the policy below can name it: a grant on the function's own ARN
+        # would make its role's policy and the function depend on each other.
+        self.function_name = f"lakegate-{config.env_name}-api"
+        # Stale entries are refreshed by an asynchronous invocation of the same function
+        # version (handler/refresh.py): the stale answer goes out at once.
+        own_arn = Stack.of(self).format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=self.function_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RefreshInTheBackground",
+                actions=["lambda:InvokeFunction"],
+                resources=[own_arn, f"{own_arn}:*"],
+            )
+        )
+        stack = Stack.of(self)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:"
+            f"{stack.region}:{stack.account}:function:{self.function_name}:*]",
+            "Only this function's own versions: a background refresh invokes the version it "
+            "runs as (AWS_LAMBDA_FUNCTION_VERSION), which is not known at synthesis.",
+        )
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
+            function_name=self.function_name,
             description=f"lakegate {config.env_name}: cached read-only data API",
             code=lambda_.DockerImageCode.from_image_asset(
                 directory=str(REPO_ROOT),

@@ -81,8 +81,17 @@ def request(
     compute: Callable[[Deadline], Page],
     budget: Deadline,
     admit: Callable[[], None] = lambda: None,
+    refresh_later: Callable[[str], None] | None = None,
 ) -> CacheRequest:
-    return CacheRequest(DATASET, key, FRESHNESS, compute, budget, admit)  # type: ignore[arg-type]
+    return CacheRequest(
+        DATASET,
+        key,
+        FRESHNESS,
+        compute,  # type: ignore[arg-type]
+        budget,
+        admit,
+        refresh_later,
+    )
 
 
 @dataclass(frozen=True)
@@ -603,3 +612,66 @@ def test_a_statement_slower_than_the_lease_is_never_started_twice() -> None:
     holder.join(10)
     assert len(calls) == 1
     assert waiter.outcome == "collapsed" and served[0].outcome == "miss"
+
+
+# ---------------------------------------------------------------- refreshes in the background
+
+
+def test_a_stale_hit_hands_its_refresh_off_and_answers_at_once(rig: Rig) -> None:
+    entry = rig.stored()
+    rig.advance(301)
+    handed: list[str] = []
+    stale = rig.cache.serve(
+        request(KEY, rig.warehouse, rig.deadline(), refresh_later=handed.append)
+    )
+    assert stale.outcome == "stale" and stale.entry == entry
+    assert rig.warehouse.calls == 0, "no statement in the request"
+    assert len(handed) == 1 and rig.store.slots[KEY].lease_owner == handed[0]
+    again = rig.cache.serve(
+        request(KEY, rig.warehouse, rig.deadline(), refresh_later=handed.append)
+    )
+    assert again.outcome == "stale" and len(handed) == 1, "one refresh per key"
+
+
+def test_the_handed_off_refresh_runs_under_the_lease_it_was_given(rig: Rig) -> None:
+    rig.stored()
+    rig.advance(301)
+    handed: list[str] = []
+    rig.cache.serve(request(KEY, rig.warehouse, rig.deadline(), refresh_later=handed.append))
+    assert rig.cache.refresh(request(KEY, rig.warehouse, rig.deadline()), handed[0]) == "refreshed"
+    assert rig.warehouse.calls == 1
+    fresh = rig.serve()
+    assert fresh.outcome == "hit" and body_of(fresh) == b'{"statement": 1}'
+
+
+def test_a_refresh_whose_lease_is_gone_does_nothing(rig: Rig) -> None:
+    rig.stored()
+    rig.advance(301)
+    assert rig.cache.refresh(request(KEY, rig.warehouse, rig.deadline()), "not-ours") is None
+    assert rig.warehouse.calls == 0
+
+
+def test_a_failed_background_refresh_keeps_the_stale_copy_and_holds_the_key(rig: Rig) -> None:
+    entry = rig.stored()
+    rig.advance(301)
+    handed: list[str] = []
+    rig.cache.serve(request(KEY, rig.warehouse, rig.deadline(), refresh_later=handed.append))
+    rig.warehouse.failure = WarehouseFailure("down")
+    assert rig.cache.refresh(request(KEY, rig.warehouse, rig.deadline()), handed[0]) is None
+    served = rig.cache.serve(
+        request(KEY, rig.warehouse, rig.deadline(), refresh_later=handed.append)
+    )
+    assert served.outcome == "stale-if-error" and served.entry == entry
+    assert len(handed) == 1, "no new refresh while the key is failing"
+
+
+def test_a_hand_off_that_fails_frees_the_key_and_still_answers_stale(rig: Rig) -> None:
+    entry = rig.stored()
+    rig.advance(301)
+
+    def broken(owner: str) -> None:
+        raise ConnectionError("lambda unreachable")
+
+    served = rig.cache.serve(request(KEY, rig.warehouse, rig.deadline(), refresh_later=broken))
+    assert served.outcome == "stale" and served.entry == entry
+    assert rig.store.slots[KEY].lease_owner is None

@@ -226,6 +226,16 @@ def test_function_default_policy_is_exactly_least_privilege(env: Synthesized) ->
                         "Resource": _arn(env, stack.api.log_group),
                     },
                     {
+                        # Stale refreshes: an asynchronous invocation of itself, by name.
+                        "Sid": "RefreshInTheBackground",
+                        "Effect": "Allow",
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": [
+                            _own_function_arn(env, stack.api.function_name),
+                            _own_function_arn(env, stack.api.function_name, ":*"),
+                        ],
+                    },
+                    {
                         # Added by Tracing.ACTIVE; X-Ray has no resource-level permissions.
                         "Effect": "Allow",
                         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
@@ -553,4 +563,18 @@ def test_synth_wrote_every_stack(env: Synthesized) -> None:
     assert names == {
         f"Lakegate-{env.config.env_name}-{role}.template.json"
         for role in ("EdgeSecurity", "Api", "EdgeMonitoring")
+    }
+
+
+def _own_function_arn(env: Synthesized, name: str, suffix: str = "") -> dict[str, object]:
+    region, account = env.stacks.api.region, env.stacks.api.account
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                f":lambda:{region}:{account}:function:{name}{suffix}",
+            ],
+        ]
     }
