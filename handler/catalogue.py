@@ -58,8 +58,9 @@ class Filter(_Strict):
     type: FilterType
     op: Operator = "eq"
     pattern: str | None = None
-    minimum: float | None = None
-    maximum: float | None = None
+    # int first: an integer filter's bounds stay exact (a float loses them past 2**53).
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     max_length: int | None = Field(default=None, ge=1, le=1024)
     case_insensitive: bool = False
     description: str = ""

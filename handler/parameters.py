@@ -127,7 +127,10 @@ def _filter(spec: Filter) -> tuple[tuple[Any, Any], str]:
         hint = "must be an integer" + _range(low, high)
     else:
         annotated = Annotated[
-            float, Field(strict=True, ge=spec.minimum, le=spec.maximum), BeforeValidator(_number)
+            float,
+            # allow_inf_nan: "1e999" reads as infinity, which no JSON Schema number is.
+            Field(strict=True, ge=spec.minimum, le=spec.maximum, allow_inf_nan=False),
+            BeforeValidator(_number),
         ]
         hint = "must be a number" + _range(spec.minimum, spec.maximum)
     return (annotated, Field(default=None, alias=spec.name, description=description)), hint
@@ -153,7 +156,14 @@ def _text(
     max_length: int | None = None,
     fold: bool = False,
 ) -> tuple[Any, Any]:
-    constraints = Field(min_length=1, max_length=max_length, pattern=pattern)
+    # JSON Schema (ECMAScript) `$` ends the text; Python's also matches before a final
+    # newline ("year\n"): validate with `\Z` where the document says `$`.
+    constraints = Field(
+        min_length=1,
+        max_length=max_length,
+        pattern=None if pattern is None else _python_end_anchors(pattern),
+        json_schema_extra=None if pattern is None else {"pattern": pattern},
+    )
     annotated: Any = Annotated[str, constraints]
     if fold:
         # Case-insensitive filters compare lower-cased text (handler.sql lowers the column);
@@ -164,6 +174,25 @@ def _text(
             Field(json_schema_extra={"x-case-insensitive": True}),
         ]
     return annotated, Field(default=None, alias=alias, description=description)
+
+
+def _python_end_anchors(pattern: str) -> str:
+    r"""`pattern` with each `$` outside a character class (and not escaped) as `\Z`."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _page(name: str, low: int, high: int, default: int, description: str) -> tuple[Any, Any]:

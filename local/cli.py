@@ -144,7 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
         stack.stop()
         return EXIT_CANNOT_START
     _announce(stack)
-    edge = _start_edge(stack, args.edge_port) if args.edge else None
+    edge = _start_edge(stack, args) if args.edge else None
     stopped = threading.Event()
     # Explicit handlers: a shell that starts us in the background ignores SIGINT, and
     # Python then never raises KeyboardInterrupt.
@@ -165,17 +165,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_edge(stack: EmbeddedStack, port: int) -> Edge | None:
-    """nginx in front of the Function URL server; without nginx, say so and go on without it."""
+def _start_edge(stack: EmbeddedStack, args: argparse.Namespace) -> Edge | None:
+    """nginx running the edge function in front of the Function URL server; without nginx,
+    say so and go on without it."""
     if nginx_path() is None:
         print(f"lakegate: {nginx_missing_message()} Serving without the edge.", file=sys.stderr)
         return None
+    config = EdgeConfig(
+        origin_url=stack.url,
+        port=args.edge_port,
+        host=stack.config.host,
+        catalogue=stack.catalogue,
+        require_keys=args.require_keys,
+        cors_origins=tuple(args.cors_origin),
+        keys_file=args.keys_file.resolve(),
+    )
     try:
-        edge = Edge(EdgeConfig(origin_url=stack.url, port=port, host=stack.config.host)).start()
+        edge = Edge(config).start()
     except EdgeError as exc:
         print(f"lakegate: edge not started ({exc}); serving without it.", file=sys.stderr)
         return None
-    print(f"edge (nginx)     {edge.url}  (cached like CloudFront)", flush=True)
+    print(
+        f"edge (nginx)     {edge.url}  (the edge function and cache, like CloudFront)", flush=True
+    )
     return edge
 
 

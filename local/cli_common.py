@@ -19,6 +19,7 @@ _LOCAL = ("duckdb", "sqlglot", "moto", "flask")  # flask: moto[server]'s server
 EXTRAS: Mapping[str, tuple[str, ...]] = {
     "local": _LOCAL,
     "loadtest": ("locust", "matplotlib", *_LOCAL),  # without --host it starts the stack
+    "kvs": ("awscrt",),  # SigV4A for the CloudFront KeyValueStore API (lakegate keys --kvs-arn)
 }
 
 

@@ -32,6 +32,14 @@ MAX_CODE_BYTES = 10_240
 
 Target = Literal["cloudfront", "njs", "node"]
 
+# handler.parameters reads each integer from one strict spelling, which JSON Schema cannot
+# say: filters `[+-]?[0-9]{1,18}` (the function's default), the page parameters unsigned
+# digits only. tests/edge/test_gateway.py proves the two agree with the origin's parser.
+_PAGE_SPELLING = "^[0-9]{1,9}$"
+_PAGE_PARAMETERS = ("limit", "offset")
+# Beyond 2**53 a JSON number reaches JavaScript rounded: such bounds go as decimal text.
+_EXACT_IN_JAVASCRIPT = 2**53
+
 _RULES_LINE = "const RULES = {}; // generated: local/edge_function.py inlines the rules here"
 _CLOUDFRONT_IMPORT = "import cf from 'cloudfront';"
 _IMPORTS: dict[Target, str] = {
@@ -62,7 +70,9 @@ def edge_rules(
         declared = dataset.parameters
         params = {}
         for name, schema in declared.json_schema().items():
-            published = {k: v for k, v in schema.items() if k != "description"}
+            published = {k: _exact(v) for k, v in schema.items() if k != "description"}
+            if name in _PAGE_PARAMETERS:
+                published["x-spelling"] = _PAGE_SPELLING
             params[name] = {**published, "hint": declared.hints[name]}
         routes[dataset.route] = {
             "dataset": dataset.name,
@@ -70,6 +80,21 @@ def edge_rules(
             "params": params,
         }
     return {"routes": routes, "cors": list(cors_origins)}
+
+
+def _compact(code: str) -> str:
+    """The code without its comment lines and indentation: every target runs the same text.
+
+    gateway.js keeps each comment on a line of its own and has no multi-line strings, so
+    this is all a minifier would need to do to leave room for the rules."""
+    lines = (line.strip() for line in code.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_IN_JAVASCRIPT:
+        return str(value)
+    return value
 
 
 def function_code(rules: dict[str, Any], target: Target = "cloudfront") -> str:
@@ -80,7 +105,7 @@ def function_code(rules: dict[str, Any], target: Target = "cloudfront") -> str:
             raise EdgeFunctionError(f"{SOURCE} must hold exactly one line {marker!r}")
     inlined = json.dumps(rules, separators=(",", ":"), ensure_ascii=True)
     code = source.replace(_RULES_LINE, f"const RULES = {inlined};")
-    code = code.replace(_CLOUDFRONT_IMPORT, _IMPORTS[target]) + _EXPORTS[target]
+    code = _compact(code.replace(_CLOUDFRONT_IMPORT, _IMPORTS[target])) + _EXPORTS[target]
     if target == "cloudfront" and len(code.encode()) > MAX_CODE_BYTES:
         raise EdgeFunctionError(
             f"the edge function is {len(code.encode())} bytes with its rules, over "

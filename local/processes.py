@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 POLL_SECONDS = 0.05
 
@@ -55,17 +55,20 @@ def start_listening(
     timeout: float,
     *,
     new_session: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Run `command` (output discarded) and return it once it listens on host:port.
 
     `new_session` keeps the terminal's Ctrl-C from reaching the child, so the parent
-    can stop it in order. A child that never listens is stopped before the error."""
+    can stop it in order; `env` replaces the environment it inherits. A child that never
+    listens is stopped before the error."""
     process = subprocess.Popen(
         list(command),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=new_session,
+        env=dict(env) if env is not None else None,
     )
     try:
         wait_until_listening(host, port, timeout, process)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 
 from cache import CountingRecorder
+from handler.catalogue import Catalogue
 from handler.settings import load_settings
 from local.aws import (
     CACHE_BUCKET,
@@ -58,6 +59,7 @@ class EmbeddedStack:
         self.moto: MotoServer | None = None
         self.server: FunctionUrlServer | None = None
         self.recorder = CountingRecorder()
+        self.catalogue: Catalogue | None = None  # loaded by start()
         self.admin: AdminResources | None = None
         self.admin_token_generated = False
         self._admin_token: str | None = None
@@ -78,7 +80,7 @@ class EmbeddedStack:
         from handler.catalogue import load_catalogue  # the packaged catalogue loads here, once
         from handler.container import new_container, wire
 
-        catalogue = load_catalogue(self.config.catalogue_path)
+        catalogue = self.catalogue = load_catalogue(self.config.catalogue_path)
         with ThreadPoolExecutor(max_workers=1) as pool:
             # moto and its resources (mostly moto importing its services) start while the
             # emulator loads its data: the two take about as long.

@@ -1,14 +1,25 @@
-"""The local edge: nginx's proxy cache configured like the CDK's CloudFront cache policy.
+"""The local edge: nginx's proxy cache configured like the CDK's CloudFront cache policy,
+running the edge function (cdk/edge/gateway.js) in front of it.
 
-Needs nginx (`sudo apt-get install nginx`, `brew install nginx`). Without it these tests
-are skipped with one line saying how to install it; under CI=true or
-LAKEGATE_REQUIRE_EDGE=1 they fail instead. The configuration tests run either way.
+Needs nginx and its njs module (`sudo apt-get install nginx libnginx-mod-http-js`).
+Without them these tests are skipped with one line saying how to install them; under
+CI=true or LAKEGATE_REQUIRE_EDGE=1 they fail instead. The configuration tests run either way.
+
+Two edges: one in front of the embedded stack (the cache's behaviour on real responses),
+one in front of a recording origin that answers everything, to see what reaches it.
 """
 
+import hashlib
+import json
+import re
+import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,9 +34,11 @@ from local.edge import (
     EdgeTtls,
     load_edge_ttls,
     render_config,
+    write_modules,
 )
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
+from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_document
 
 TTL_SECONDS = 2
 
@@ -97,15 +110,22 @@ def test_accept_is_part_of_the_key(edge: Edge) -> None:
     assert csv.headers["Content-Type"].startswith("text/csv")
 
 
-def test_a_400_is_never_cached(edge: Edge) -> None:
-    bogus = get(edge, "/v1/drivers?state=Vermont&year=2002&bogus=1")
-    clean = get(edge, "/v1/drivers?state=Vermont&year=2002")
-    assert bogus.status_code == 400
-    assert clean.status_code == 200
-    assert edge_status(clean) == "edge; fwd=miss"
-    # Like CloudFront, the key holds only allow-listed parameters: once the clean
-    # response is stored, the bogus variant is answered from it, never rejected.
-    assert get(edge, "/v1/drivers?state=Vermont&year=2002&bogus=1").status_code == 200
+def test_order_case_and_defaults_make_one_edge_entry(edge: Edge) -> None:
+    first = get(edge, "/v1/drivers?year=2007&state=Nevada")
+    for variant in ("state=NEVADA&year=2007", "year=2007&limit=1000&state=nevada&offset=0"):
+        again = get(edge, f"/v1/drivers?{variant}")
+        assert edge_status(again) == "edge; hit", variant
+        assert again.headers["x-amzn-RequestId"] == first.headers["x-amzn-RequestId"]
+        assert again.json() == first.json()
+
+
+def test_a_4xx_from_the_origin_is_never_stored(edge: Edge) -> None:
+    # The function cannot judge Accept; the origin refuses it with a 406, every time.
+    first = get(edge, "/v1/drivers?year=2008", Accept="image/png")
+    second = get(edge, "/v1/drivers?year=2008", Accept="image/png")
+    assert first.status_code == second.status_code == 406
+    assert edge_status(second) == "edge; fwd=miss"
+    assert first.headers["x-amzn-RequestId"] != second.headers["x-amzn-RequestId"]
 
 
 def test_concurrent_misses_collapse_into_one_origin_request(edge: Edge) -> None:
@@ -134,11 +154,13 @@ def test_s_maxage_then_stale_while_revalidate(edge: Edge) -> None:
     stale = get(edge, path)
     assert stale.status_code == 200
     assert edge_status(stale).startswith("edge; hit; detail=stale")
-    # The background refresh reached the origin, whose entry was stale too.
+    # The edge's background refresh reached the origin, whose entry was stale too: it
+    # answered stale at once (max-age=0) and refreshed in its own background, so soon the
+    # edge holds the origin's fresh copy.
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         refreshed = get(edge, path)
-        if refreshed.headers["Cache-Status"] == "lakegate; fwd=stale; stored, edge; hit":
+        if re.match(r"lakegate; hit; ttl=[0-9]+, edge; ", refreshed.headers["Cache-Status"]):
             break
         time.sleep(0.1)
     else:
@@ -154,14 +176,223 @@ def test_admin_routes_are_never_cached(edge: Edge) -> None:
     assert first.headers["x-amzn-RequestId"] != second.headers["x-amzn-RequestId"]
 
 
+# --- the edge function, in front of a recording origin ---------------------------
+
+
+@dataclass
+class RecordingOrigin:
+    """Answers every GET with a cacheable 200 (and a CORS header of its own, which the
+    edge must replace), and remembers each request's path and headers."""
+
+    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [path for path, _ in self.seen]
+
+    def last(self) -> tuple[str, dict[str, str]]:
+        with self.lock:
+            return self.seen[-1]
+
+
+def recording_server(origin: RecordingOrigin) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with origin.lock:
+                origin.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            body = json.dumps({"path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=0, s-maxage=60")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+@dataclass
+class Gateway:
+    edge: Edge
+    origin: RecordingOrigin
+    keys_file: Path
+
+    def add_key(self, datasets: list[str], consumer: str = "acme-analytics") -> str:
+        key = secrets.token_urlsafe(32)
+        store = json.loads(self.keys_file.read_text())
+        store[hashlib.sha256(key.encode()).hexdigest()] = {
+            "consumer": consumer,
+            "datasets": datasets,
+            "tier": "standard",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        self.write(store)
+        return key
+
+    def revoke(self, key: str) -> None:
+        store = json.loads(self.keys_file.read_text())
+        del store[hashlib.sha256(key.encode()).hexdigest()]
+        self.write(store)
+
+    def write(self, store: dict[str, object]) -> None:
+        # Replaced whole, as `lakegate keys` does: never a half-written file.
+        partial = self.keys_file.with_suffix(".partial")
+        partial.write_text(json.dumps(store))
+        partial.replace(self.keys_file)
+
+
+@pytest.fixture(scope="module")
+def gateway(nginx: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    origin = RecordingOrigin()
+    server = recording_server(origin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    keys_file = tmp_path_factory.mktemp("keys") / "keys.json"
+    keys_file.write_text("{}")
+    catalogue = Catalogue.model_validate(gateway_document(ttl_seconds=60))
+    config = EdgeConfig(
+        origin_url=f"http://127.0.0.1:{server.server_port}",
+        catalogue=catalogue,
+        cors_origins=(ALLOWED_ORIGIN,),
+        keys_file=keys_file,
+    )
+    try:
+        with Edge(config) as running:
+            yield Gateway(running, origin, keys_file)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_typo_is_refused_at_the_edge_without_reaching_the_origin(gateway: Gateway) -> None:
+    before = len(gateway.origin.paths())
+    refused = get(gateway.edge, "/v1/drivers?year=2016&stat=California")
+    assert refused.status_code == 400
+    assert refused.headers["Cache-Control"] == "no-store"
+    assert refused.json()["error"]["code"] == "unknown_parameter"
+    assert refused.json()["error"]["parameter"] == "stat"
+    assert len(gateway.origin.paths()) == before
+
+
+def test_the_origin_gets_the_canonical_query_and_no_viewer_x_lakegate_header(
+    gateway: Gateway,
+) -> None:
+    first = get(gateway.edge, "/v1/drivers?year=2016&state=NEW+YORK&limit=1000")
+    path, headers = gateway.origin.last()
+    assert path == "/v1/drivers?state=new%20york&year=2016"
+    assert first.json() == {"path": path}
+    again = get(
+        gateway.edge, "/v1/drivers?state=new%20York&year=02016", **{"x-lakegate-consumer": "x"}
+    )
+    assert edge_status(again) == "edge; hit"
+    assert not [name for name in headers if name.startswith("x-lakegate-")]
+
+
+def test_a_preflight_is_answered_by_the_edge(gateway: Gateway) -> None:
+    before = len(gateway.origin.paths())
+    preflight = requests.options(
+        f"{gateway.edge.url}/v1/permits",
+        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    assert preflight.headers["Access-Control-Allow-Headers"] == "x-api-key, if-none-match, accept"
+    assert preflight.headers["Access-Control-Max-Age"] == "600"
+    assert "Access-Control-Allow-Credentials" not in preflight.headers
+    assert len(gateway.origin.paths()) == before
+
+
+def test_a_simple_request_from_an_allowed_origin_is_allowed_per_request(gateway: Gateway) -> None:
+    allowed = get(gateway.edge, "/v1/drivers?year=2015", Origin=ALLOWED_ORIGIN)
+    assert allowed.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    assert "origin" in allowed.headers["Vary"].lower()
+    # The same cached response, for another origin: the origin's own "*" is hidden.
+    other = get(gateway.edge, "/v1/drivers?year=2015", Origin="https://evil.example")
+    assert edge_status(other) == "edge; hit"
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_admin_routes_are_untouched_by_the_function(gateway: Gateway) -> None:
+    get(gateway.edge, "/admin/status?STATE=1&stat=", **{"x-lakegate-consumer": "ops"})
+    path, headers = gateway.origin.last()
+    assert path == "/admin/status?STATE=1&stat="
+    assert headers["x-lakegate-consumer"] == "ops"
+
+
+def test_a_key_only_dataset_refuses_a_missing_unknown_or_unallowed_key(gateway: Gateway) -> None:
+    before = len(gateway.origin.paths())
+    drivers_only = gateway.add_key(["drivers"])
+    missing = get(gateway.edge, "/v1/permits?year=2016")
+    unknown = get(gateway.edge, "/v1/permits?year=2016", **{"x-api-key": secrets.token_urlsafe(32)})
+    unallowed = get(gateway.edge, "/v1/permits?year=2016", **{"x-api-key": drivers_only})
+    assert (missing.status_code, unknown.status_code, unallowed.status_code) == (401, 401, 403)
+    assert missing.json()["error"]["code"] == unknown.json()["error"]["code"] == "unauthorized"
+    assert unallowed.json()["error"]["message"] == "This API key may not read dataset 'permits'."
+    assert len(gateway.origin.paths()) == before
+
+
+def test_an_allowed_key_names_its_consumer_to_the_origin_until_revoked(gateway: Gateway) -> None:
+    key = gateway.add_key(["permits"], consumer="acme-analytics")
+    allowed = get(gateway.edge, "/v1/permits?year=2017", **{"x-api-key": key})
+    assert allowed.status_code == 200
+    _, headers = gateway.origin.last()
+    assert headers["x-lakegate-consumer"] == "acme-analytics"
+    assert headers["x-lakegate-tier"] == "standard"
+    gateway.revoke(key)
+    deadline = time.monotonic() + 5
+    while (
+        status := get(gateway.edge, "/v1/permits?year=2017", **{"x-api-key": key}).status_code
+    ) != 401:
+        assert status == 200
+        assert time.monotonic() < deadline, "a revoked key is still accepted after 5 s"
+        time.sleep(0.1)
+
+
 # --- configuration -----------------------------------------------------------
 
 
-def test_the_cache_key_allow_list_is_the_catalogues_as_the_cdks_is() -> None:
-    names = load_catalogue().query_parameter_names()
+def test_data_routes_run_the_function_and_the_key_is_its_canonical_query() -> None:
     conf = render_config(EdgeConfig(origin_url="http://127.0.0.1:9"), Path("/p"), 8081)
-    args = "&".join(f"{n}=$arg_{n}" for n in names)
-    assert f'proxy_cache_key "$uri?{args}|$edge_encoding|$http_accept";' in conf
+    for dataset in load_catalogue().datasets:
+        assert f"location = {dataset.route} {{\n            js_content edge.handle;" in conf
+    assert 'proxy_cache_key "$edge_path?$args|$edge_encoding|$http_accept";' in conf
+    assert "js_import edge from edge_njs.js;" in conf
+    assert "\nenv LAKEGATE_KEYS_FILE;\n" in conf
+
+
+def test_cors_origins_become_a_map_computed_per_request() -> None:
+    config = EdgeConfig(origin_url="http://127.0.0.1:9", cors_origins=(ALLOWED_ORIGIN,))
+    conf = render_config(config, Path("/p"), 8081)
+    assert f'"{ALLOWED_ORIGIN}" "{ALLOWED_ORIGIN}";' in conf
+    assert "add_header Access-Control-Allow-Origin $edge_cors_origin always;" in conf
+    assert "proxy_hide_header Access-Control-Allow-Origin;" in conf
+    anyone = render_config(
+        EdgeConfig(origin_url="http://127.0.0.1:9", cors_origins=("*",)), Path("/p"), 1
+    )
+    assert 'default "*";' in anyone
+    without = render_config(EdgeConfig(origin_url="http://127.0.0.1:9"), Path("/p"), 8081)
+    assert "$edge_cors_origin" not in without
+    with pytest.raises(EdgeError, match="is not an origin"):
+        render_config(EdgeConfig(origin_url="http://x:9", cors_origins=('a" b',)), Path("/p"), 1)
+
+
+def test_the_function_is_written_for_njs_with_its_adapter(tmp_path: Path) -> None:
+    config = EdgeConfig(origin_url="http://127.0.0.1:9", require_keys=True)
+    directory = write_modules(config, tmp_path)
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "edge_kvs.js",
+        "edge_njs.js",
+        "gateway.js",
+    ]
+    gateway = (directory / "gateway.js").read_text()
+    assert gateway.startswith("import cf from 'edge_kvs.js';")
+    assert '"access":"key"' in gateway
 
 
 def test_the_template_is_filled_in() -> None:
@@ -208,8 +439,10 @@ def test_a_ttl_outside_the_cdk_bounds_is_refused(tmp_path: Path) -> None:
 def test_nginx_accepts_the_generated_configuration(nginx: str, tmp_path: Path) -> None:
     for directory in ("cache", "tmp"):
         (tmp_path / directory).mkdir()
+    config = EdgeConfig(origin_url="http://127.0.0.1:9", cors_origins=(ALLOWED_ORIGIN,))
+    write_modules(config, tmp_path)
     conf = tmp_path / "nginx.conf"
-    conf.write_text(render_config(EdgeConfig(origin_url="http://127.0.0.1:9"), tmp_path, 8081))
+    conf.write_text(render_config(config, tmp_path, 8081))
     result = subprocess.run(
         [nginx, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
         capture_output=True,
