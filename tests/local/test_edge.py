@@ -181,8 +181,9 @@ def test_admin_routes_are_never_cached(edge: Edge) -> None:
 
 @dataclass
 class RecordingOrigin:
-    """Answers every GET with a cacheable 200 (and a CORS header of its own, which the
-    edge must replace), and remembers each request's path and headers."""
+    """Answers every GET with a cacheable 200 (with a CORS header of its own, which the
+    edge must replace, and a Cache-Status the edge extends), and remembers each request's
+    path and headers."""
 
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -206,6 +207,7 @@ def recording_server(origin: RecordingOrigin) -> ThreadingHTTPServer:
             self.send_header("Content-Type", "application/json")
             self.send_header("Cache-Control", "public, max-age=0, s-maxage=60")
             self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Cache-Status", "recording-origin; fwd=miss")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -316,6 +318,8 @@ def test_a_simple_request_from_an_allowed_origin_is_allowed_per_request(gateway:
     other = get(gateway.edge, "/v1/drivers?year=2015", Origin="https://evil.example")
     assert edge_status(other) == "edge; hit"
     assert "Access-Control-Allow-Origin" not in other.headers
+    # One Cache-Status, the origin's members then the edge's (RFC 9211), not two headers.
+    assert other.raw.headers.getlist("Cache-Status") == ["recording-origin; fwd=miss, edge; hit"]
 
 
 def test_admin_routes_are_untouched_by_the_function(gateway: Gateway) -> None:
