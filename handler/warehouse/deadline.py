@@ -2,15 +2,24 @@
 
 Everything the client does for one request (execute, retries, polls, chunks)
 happens inside one Deadline derived from the Lambda's remaining time, so a slow
-warehouse turns into a clean 504 instead of a Lambda timeout.
+warehouse turns into a clean 504 instead of a Lambda timeout. Retry-After is read
+here too: the warehouse's value bounded on the way in, lakegate's own on the way out.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# A Retry-After the warehouse sends is believed up to this long; lakegate's own clients
+# are told to come back within CLIENT_RETRY_AFTER_RANGE, whatever upstream said.
+MAX_RETRY_AFTER_SECONDS = 30.0
+CLIENT_RETRY_AFTER_RANGE = (1, 30)
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 @dataclass
@@ -55,12 +64,21 @@ def poll_interval_seconds(poll: int, *, first: float = 0.05, cap: float = 1.0) -
     return min(cap, first * (2.0**poll))
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as delay-seconds (the HTTP-date form is not used by Databricks)."""
-    if not value:
+def parse_retry_after(value: str | None, *, cap: float = MAX_RETRY_AFTER_SECONDS) -> float | None:
+    """Retry-After as finite delay-seconds, capped; anything else is ignored (None).
+
+    Databricks sends whole seconds. An HTTP-date, "inf", "nan", a negative number or
+    garbage is not a delay lakegate can honour, and "999999" must not become a sleep
+    of days: the cap bounds it.
+    """
+    if not value or not _DELAY_SECONDS.fullmatch(value.strip()):
         return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+    return min(float(value.strip()), cap)  # only digits: an absurdly long one is inf, then cap
+
+
+def client_retry_after(seconds: float | None) -> int:
+    """The Retry-After lakegate gives its own clients: whole seconds, always in range."""
+    low, high = CLIENT_RETRY_AFTER_RANGE
+    if seconds is None or not math.isfinite(seconds):
+        return low
+    return max(low, min(high, math.ceil(seconds)))

@@ -1,16 +1,27 @@
 """The Statement Execution API 2.0 wire format, as pydantic models (only what lakegate reads).
 
 Unknown fields are ignored: Databricks adds fields over time and an older client
-must keep working.
+must keep working. What lakegate builds URLs from is constrained here: a statement id
+is a plain token, never a path.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"})
+
+
+def _code_text(value: Any) -> Any:
+    # The workspace gateway answers a bad token with `"error_code": 403`, a number.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ErrorCode = Annotated[str | None, BeforeValidator(_code_text)]
+# Databricks ids look like 01ef...-...-...; the client joins them into paths, so nothing else.
+StatementId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
 
 StatementState = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "CLOSED"]
 
@@ -20,7 +31,7 @@ class _Wire(BaseModel):
 
 
 class ServiceError(_Wire):
-    error_code: str | None = None
+    error_code: ErrorCode = None
     # `message` exists on the wire but is deliberately not modelled: it can carry
     # table names, SQL text and hosts, and lakegate never logs or forwards it.
 
@@ -59,12 +70,14 @@ class ResultData(_Wire):
     row_offset: int | None = None
     row_count: int | None = None
     data_array: list[list[str | None]] | None = None
+    # Present only for EXTERNAL_LINKS; lakegate asks for INLINE, so any link is a wrong answer.
+    external_links: list[Any] | None = None
     next_chunk_index: int | None = None
     next_chunk_internal_link: str | None = None
 
 
 class StatementResponse(_Wire):
-    statement_id: str
+    statement_id: StatementId
     status: StatementStatus
     manifest: ResultManifest | None = None
     result: ResultData | None = None
@@ -73,7 +86,7 @@ class StatementResponse(_Wire):
 class ErrorBody(_Wire):
     """The body of a non-2xx answer: `{"error_code": ..., "message": ...}` (message ignored)."""
 
-    error_code: str | None = None
+    error_code: ErrorCode = None
 
 
 class OAuthToken(_Wire):

@@ -1,6 +1,7 @@
-"""What each endpoint does: Databricks' paths, bearer-token checks, OAuth M2M, controls.
+"""What each endpoint does: Databricks' paths, bearer-token checks, faults, controls.
 
-Routes (the SDK's StatementExecutionAPI calls the first four):
+Routes (the SDK's StatementExecutionAPI calls the first four; oauth.py serves the next
+three):
 
     POST /api/2.0/sql/statements[/]                     execute
     GET  /api/2.0/sql/statements/{id}                   poll
@@ -10,50 +11,33 @@ Routes (the SDK's StatementExecutionAPI calls the first four):
     GET  /.well-known/databricks-config                 host metadata (SDK start-up probe)
     GET  /oidc/.well-known/oauth-authorization-server   OIDC discovery (SDK M2M auth)
     GET  /__emulator/stats, GET|POST /__emulator/faults, POST /__emulator/reset  (no auth)
+
+Like Databricks, a call without a bearer token is 401 and a call with an unknown one
+is 403 with a numeric `"error_code": 403` (what the workspace gateway sends; the SDK
+maps it by status to PermissionDenied).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import secrets
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-from local.emulator.config import EmulatorConfig, Faults
+from local.emulator.config import EmulatorConfig
 from local.emulator.engine import Engine, StatementRequest
-from local.emulator.translate import parse_parameters
+from local.emulator.faults import GARBAGE, Faults, distort_chunk, distort_statement
+from local.emulator.oauth import TokenStore, host_metadata, oauth_token, oidc_discovery
+from local.emulator.parameters import parse_parameters
 from local.emulator.wire import ApiError, invalid_parameter
 
-TOKEN_LIFETIME_S = 3600
 # Real seconds per wait_timeout second: tests shrink it to reach on_wait_timeout quickly.
 WAIT_SCALE = 1.0
-
-
-class TokenStore:
-    """OAuth access tokens handed out by /oidc/v1/token, each valid for an hour."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._expiry: dict[str, float] = {}
-
-    def issue(self) -> str:
-        # Real access tokens are JWTs, but clients must treat them as opaque: so can we.
-        token = "emulator-oauth-" + secrets.token_hex(16)
-        now = time.monotonic()
-        with self._lock:
-            self._expiry = {t: e for t, e in self._expiry.items() if e > now}
-            self._expiry[token] = now + TOKEN_LIFETIME_S
-        return token
-
-    def valid(self, token: str) -> bool:
-        with self._lock:
-            return self._expiry.get(token, 0.0) > time.monotonic()
+MAX_STATEMENT_BYTES = 16 * 1024 * 1024  # "The maximum query text size is 16 MiB."
+# What a gateway says when it gave up on an execute the warehouse had already taken.
+_GATEWAY_CODES = {500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 504: "DEADLINE_EXCEEDED"}
 
 
 @dataclass
@@ -75,7 +59,7 @@ class Request:
     base_url: str  # scheme://host:port as the client addressed us
 
 
-Reply = tuple[int, dict[str, Any]]
+Reply = tuple[int, dict[str, Any] | bytes]  # bytes: a body that is not JSON (a fault)
 Route = Callable[[Context, Request, re.Match[str]], Reply]
 STATEMENT = r"/api/2\.0/sql/statements/(?P<id>[^/]+)"
 
@@ -92,6 +76,8 @@ def parse_execute(body: dict[str, Any], warehouse_id: str) -> ExecuteCall:
     statement = body.get("statement")
     if not isinstance(statement, str) or not statement.strip():
         raise invalid_parameter("statement is required")
+    if len(statement.encode("utf-8")) > MAX_STATEMENT_BYTES:
+        raise invalid_parameter("statement is longer than the maximum of 16 MiB")
     if not body.get("warehouse_id"):
         raise invalid_parameter("warehouse_id is required")
     if body["warehouse_id"] != warehouse_id:
@@ -148,74 +134,44 @@ def _optional_count(body: dict[str, Any], name: str) -> int | None:
 
 def execute(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
     call = parse_execute(_json_object(request.body), ctx.config.warehouse_id)
+    now = ctx.faults.current()
     statement = ctx.engine.submit(call.request)
-    if not statement.done.wait(call.wait_s * WAIT_SCALE) and call.cancel_on_timeout:
+    if now.execute_status is not None:  # accepted, and it runs; the answer is lost
+        raise ApiError(
+            now.execute_status,
+            _GATEWAY_CODES[now.execute_status],
+            "The gateway gave up on the answer (emulator fault execute_status).",
+        )
+    if now.execute_stall:
+        ctx.faults.stall()
+    # wait_timeout=0s is the asynchronous mode: on_wait_timeout is ignored, never CANCEL.
+    waits = call.wait_s > 0 and now.slow_statement_ms is None
+    if waits and not statement.done.wait(call.wait_s * WAIT_SCALE) and call.cancel_on_timeout:
         ctx.engine.cancel(statement.id)
-    return 200, ctx.engine.describe(statement)
+    if now.garbage_body == "execute":
+        return 200, GARBAGE
+    return 200, distort_statement(ctx.engine.describe(statement), now, request.base_url)
 
 
 def get_statement(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
-    return 200, ctx.engine.describe(ctx.engine.get(match["id"]))
+    body = ctx.engine.describe(ctx.engine.get(match["id"]))
+    now = ctx.faults.current()
+    if now.garbage_body == "poll":
+        return 200, GARBAGE
+    return 200, distort_statement(body, now, request.base_url)
 
 
 def get_chunk(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
-    return 200, ctx.engine.result_chunk(match["id"], int(match["index"]))
+    body = ctx.engine.result_chunk(match["id"], int(match["index"]))
+    now = ctx.faults.current()
+    if now.garbage_body == "chunk":
+        return 200, GARBAGE
+    return 200, distort_chunk(body, match["id"], now, request.base_url)
 
 
 def cancel(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
     ctx.engine.cancel(match["id"])
     return 200, {}
-
-
-def oauth_token(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
-    """Client-credentials grant: client id/secret by HTTP Basic auth (SDK) or form fields."""
-    form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-    client_id, client_secret = form.get("client_id"), form.get("client_secret")
-    scheme, _sep, encoded = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            client_id, _sep, client_secret = base64.b64decode(encoded).decode().partition(":")
-        except ValueError:
-            client_id = client_secret = None
-    if form.get("grant_type") != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported")
-    if (client_id, client_secret) != (ctx.config.oauth_client_id, ctx.config.oauth_client_secret):
-        return _oauth_error(401, "invalid_client", "Client authentication failed")
-    scope = form.get("scope") or "all-apis"
-    token = ctx.tokens.issue()
-    return 200, {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": TOKEN_LIFETIME_S,
-        "scope": scope,
-    }
-
-
-def _oauth_error(status: int, error: str, description: str) -> Reply:
-    # RFC 6749 fields for OAuth clients plus the Databricks pair every other error carries.
-    return status, {
-        "error": error,
-        "error_description": description,
-        "error_code": "UNAUTHENTICATED" if status == 401 else "INVALID_PARAMETER_VALUE",
-        "message": description,
-    }
-
-
-def host_metadata(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
-    # databricks-sdk >= 0.70 reads this while building its Config; oidc_endpoint is the
-    # one field it needs to find the token endpoint for M2M OAuth.
-    return 200, {"oidc_endpoint": f"{request.base_url}/oidc"}
-
-
-def oidc_discovery(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
-    base = f"{request.base_url}/oidc"
-    return 200, {
-        "issuer": base,
-        "authorization_endpoint": f"{base}/v1/authorize",
-        "token_endpoint": f"{base}/v1/token",
-        "grant_types_supported": ["client_credentials"],
-        "scopes_supported": ["all-apis"],
-    }
 
 
 def stats(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
@@ -240,43 +196,56 @@ def reset(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
     return 200, {}
 
 
-ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
-    ("POST", re.compile(r"/api/2\.0/sql/statements/?"), execute),
-    ("GET", re.compile(STATEMENT), get_statement),
-    ("GET", re.compile(STATEMENT + r"/result/chunks/(?P<index>\d+)"), get_chunk),
-    ("POST", re.compile(STATEMENT + r"/cancel"), cancel),
-    ("POST", re.compile(r"/oidc/v1/token"), oauth_token),
-    ("GET", re.compile(r"/\.well-known/databricks-config"), host_metadata),
-    ("GET", re.compile(r"/oidc/\.well-known/oauth-authorization-server"), oidc_discovery),
-    ("GET", re.compile(r"/__emulator/stats"), stats),
-    ("GET", re.compile(r"/__emulator/faults"), get_faults),
-    ("POST", re.compile(r"/__emulator/faults"), set_faults),
-    ("POST", re.compile(r"/__emulator/reset"), reset),
+ROUTES: list[tuple[str, str, re.Pattern[str], Route]] = [
+    ("execute", "POST", re.compile(r"/api/2\.0/sql/statements/?"), execute),
+    ("poll", "GET", re.compile(STATEMENT), get_statement),
+    ("chunk", "GET", re.compile(STATEMENT + r"/result/chunks/(?P<index>\d+)"), get_chunk),
+    ("cancel", "POST", re.compile(STATEMENT + r"/cancel"), cancel),
+    ("oauth", "POST", re.compile(r"/oidc/v1/token"), oauth_token),
+    ("metadata", "GET", re.compile(r"/\.well-known/databricks-config"), host_metadata),
+    ("oidc", "GET", re.compile(r"/oidc/\.well-known/oauth-authorization-server"), oidc_discovery),
+    ("stats", "GET", re.compile(r"/__emulator/stats"), stats),
+    ("faults", "GET", re.compile(r"/__emulator/faults"), get_faults),
+    ("faults", "POST", re.compile(r"/__emulator/faults"), set_faults),
+    ("reset", "POST", re.compile(r"/__emulator/reset"), reset),
 ]
+# Calls counted as they arrive, before authentication and faults.
+_RECEIVED = {
+    "execute": "executes_received",
+    "poll": "polls_received",
+    "chunk": "chunk_fetches",
+    "cancel": "cancels_received",
+}
 
 
-def handle(ctx: Context, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Status, JSON body and extra headers for one request; never raises."""
+def handle(ctx: Context, request: Request) -> tuple[int, dict[str, Any] | bytes, dict[str, str]]:
+    """Status, body (JSON, or bytes a fault sends verbatim) and extra headers; never raises."""
     try:
+        name, route, match = "", None, None
+        for route_name, method, pattern, candidate in ROUTES:
+            found = pattern.fullmatch(request.path)
+            if found and method == request.method:
+                name, route, match = route_name, candidate, found
+                break
         if request.path.startswith("/api/"):
-            _guard_api(ctx, request)
-        for method, pattern, route in ROUTES:
-            match = pattern.fullmatch(request.path)
-            if match and method == request.method:
-                status, body = route(ctx, request, match)
-                return status, body, {}
-        raise ApiError(
-            404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {request.path}'"
-        )
+            _guard_api(ctx, request, name)
+        if route is None or match is None:
+            raise ApiError(
+                404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {request.path}'"
+            )
+        status, body = route(ctx, request, match)
+        return status, body, {}
     except ApiError as error:
         return error.status, error.body(), error.headers
     except Exception as error:  # a bug here must still answer in the documented shape
         return 500, {"error_code": "INTERNAL_ERROR", "message": repr(error)}, {}
 
 
-def _guard_api(ctx: Context, request: Request) -> None:
-    """Count, authenticate, then apply queued 429/503 faults, in the order a gateway would."""
+def _guard_api(ctx: Context, request: Request, route: str) -> None:
+    """Count, authenticate, then apply 429/503 faults, in the order a gateway would."""
     ctx.engine.count("requests")
+    if route in _RECEIVED:
+        ctx.engine.count(_RECEIVED[route])
     scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(
@@ -285,22 +254,22 @@ def _guard_api(ctx: Context, request: Request) -> None:
             "Credential was not sent or was of an unsupported type for this API.",
         )
     if not secrets.compare_digest(token, ctx.config.token) and not ctx.tokens.valid(token):
-        raise ApiError(401, "UNAUTHENTICATED", "Invalid access token.")
-    fault = ctx.faults.take_request_fault()
+        raise ApiError(403, 403, "Invalid access token.")
+    fault = ctx.faults.take_request_fault(route)
     if fault == 429:
         ctx.engine.count("throttled")
         raise ApiError(
             429,
             "TOO_MANY_REQUESTS",
-            "Too many requests (emulator fault throttle_next). Please retry later.",
-            {"Retry-After": "1"},
+            "Too many requests (emulator fault throttle_next/throttle_always). Retry later.",
+            {"Retry-After": ctx.faults.current().retry_after},
         )
     if fault == 503:
         ctx.engine.count("unavailable")
         raise ApiError(
             503,
             "TEMPORARILY_UNAVAILABLE",
-            "The service is temporarily unavailable (emulator fault unavailable_next).",
+            "The service is temporarily unavailable (emulator fault unavailable_*).",
         )
 
 

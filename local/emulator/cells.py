@@ -1,8 +1,7 @@
-"""Cell text and column types of the JSON_ARRAY format.
+"""Cell text of the JSON_ARRAY format (column types: schema.py).
 
-Databricks sends every cell as a string (or null) and describes columns with Spark
-type names; DuckDB hands back Python objects and its own types. This module is the
-one place that translates between the two.
+Databricks sends every cell as a string (or null); DuckDB hands back Python objects.
+This module is the one place that turns the second into the first.
 
 Conventions chosen (Databricks documents only "string representation"):
 
@@ -15,9 +14,13 @@ Conventions chosen (Databricks documents only "string representation"):
   always printed, microseconds only when present.
 - BINARY base64; ARRAY/MAP/STRUCT compact JSON text whose leaves follow the same
   rules (numbers stay JSON numbers, NaN/Infinity become strings as Spark's to_json does).
-- INTERVAL in the Hive form Databricks drivers show, "1 02:03:04.500000000", typed
-  INTERVAL DAY TO SECOND. DuckDB folds months into 30-day units on the way to Python,
-  so a year-month interval arrives as days; Spark cannot mix the two kinds anyway.
+- INTERVAL in the Hive forms Databricks drivers show: day-time "1 02:03:04.500000000"
+  (INTERVAL DAY TO SECOND), year-month "1-2" (INTERVAL YEAR TO MONTH). DuckDB has one
+  interval type, so the kind is decided per column from its values (queries.py reads
+  them as months/days/micros): only months means year-month; Spark cannot mix the two,
+  so a column mixing them is shown day-time with months as 30 days, as DuckDB would.
+- Any DuckDB type without a Databricks counterpart (UUID, TIME, BIT, ENUM...) is a
+  STRING column of the value's text.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import base64
 import datetime as dt
 import json
 import math
-import re
 import struct
 from collections.abc import Callable
 from decimal import Decimal
@@ -34,89 +36,20 @@ from typing import Any
 
 from duckdb.sqltypes import DuckDBPyType
 
+from local.emulator.schema import DAY_TIME, YEAR_MONTH, type_of
+
 Encoder = Callable[[Any], str]
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-# --- schema -----------------------------------------------------------------
-
-# DuckDB type id -> (Databricks type_name, type_text). HUGEINT maps to LONG because
-# DuckDB widens SUM(BIGINT) to HUGEINT where Databricks keeps BIGINT.
-_SIMPLE: dict[str, tuple[str, str]] = {
-    "boolean": ("BOOLEAN", "BOOLEAN"),
-    "tinyint": ("BYTE", "TINYINT"),
-    "smallint": ("SHORT", "SMALLINT"),
-    "integer": ("INT", "INT"),
-    "bigint": ("LONG", "BIGINT"),
-    "hugeint": ("LONG", "BIGINT"),
-    "utinyint": ("SHORT", "SMALLINT"),
-    "usmallint": ("INT", "INT"),
-    "uinteger": ("LONG", "BIGINT"),
-    "float": ("FLOAT", "FLOAT"),
-    "double": ("DOUBLE", "DOUBLE"),
-    "varchar": ("STRING", "STRING"),
-    "date": ("DATE", "DATE"),
-    "timestamp with time zone": ("TIMESTAMP", "TIMESTAMP"),
-    "timestamp": ("TIMESTAMP_NTZ", "TIMESTAMP_NTZ"),
-    "timestamp_s": ("TIMESTAMP_NTZ", "TIMESTAMP_NTZ"),
-    "timestamp_ms": ("TIMESTAMP_NTZ", "TIMESTAMP_NTZ"),
-    "timestamp_ns": ("TIMESTAMP_NTZ", "TIMESTAMP_NTZ"),
-    "blob": ("BINARY", "BINARY"),
-    "interval": ("INTERVAL", "INTERVAL DAY TO SECOND"),
-    "null": ("NULL", "VOID"),
-}
-_WIDE_UNSIGNED = {"ubigint": 20, "uhugeint": 39}
-
-
-def type_of(t: DuckDBPyType) -> tuple[str, str]:
-    """(type_name, type_text) of a DuckDB type; anything unknown is reported as STRING."""
-    kind = t.id
-    if kind in _SIMPLE:
-        return _SIMPLE[kind]
-    if kind in _WIDE_UNSIGNED:
-        return "DECIMAL", f"DECIMAL({min(_WIDE_UNSIGNED[kind], 38)},0)"
-    if kind == "decimal":
-        precision, scale = re.findall(r"\d+", str(t))  # str(t) is e.g. "DECIMAL(10,2)"
-        return "DECIMAL", f"DECIMAL({precision},{scale})"
-    children = _nested(t)
-    if kind in ("list", "array"):
-        return "ARRAY", f"ARRAY<{type_of(children[0][1])[1]}>"
-    if kind == "map":
-        return "MAP", f"MAP<{type_of(children[0][1])[1]}, {type_of(children[1][1])[1]}>"
-    if kind == "struct":
-        fields = ", ".join(f"{_field_name(n)}: {type_of(c)[1]}" for n, c in children)
-        return "STRUCT", f"STRUCT<{fields}>"
-    return "STRING", "STRING"
-
-
-def column_info(name: str, t: DuckDBPyType, position: int) -> dict[str, Any]:
-    """One manifest.schema.columns entry, field names as in the SDK's ColumnInfo."""
-    type_name, type_text = type_of(t)
-    column: dict[str, Any] = {"name": name, "type_text": type_text, "type_name": type_name}
-    if type_name == "DECIMAL":
-        precision, scale = re.findall(r"\d+", type_text)
-        column["type_precision"], column["type_scale"] = int(precision), int(scale)
-    if type_name == "INTERVAL":
-        column["type_interval_type"] = "DAY TO SECOND"
-    column["position"] = position
-    return column
-
-
-def _nested(t: DuckDBPyType) -> list[tuple[str, DuckDBPyType]]:
-    """Element, key/value or field types (children also lists sizes and enum values)."""
-    return [(name, child) for name, child in t.children if isinstance(child, DuckDBPyType)]
-
-
-def _field_name(name: str) -> str:
-    # Spark quotes struct field names only when they are not plain identifiers.
-    return name if _PLAIN_NAME.match(name) else "`" + name.replace("`", "``") + "`"
 
 
 # --- cells ------------------------------------------------------------------
 
 
-def encoder_for(t: DuckDBPyType) -> Encoder:
+def encoder_for(t: DuckDBPyType, qualifier: str | None = None) -> Encoder:
     """The function that turns one non-null DuckDB value of type t into cell text."""
+    if qualifier == YEAR_MONTH:
+        return year_month_text
+    if qualifier == DAY_TIME:
+        return day_time_text
     type_name = type_of(t)[0]
     if type_name in ("ARRAY", "MAP", "STRUCT"):
         return to_json_text
@@ -168,6 +101,22 @@ def interval_text(value: dt.timedelta) -> str:
     hours, minute = divmod(minutes, 60)
     days, hour = divmod(hours, 24)
     return f"{sign}{days} {hour:02d}:{minute:02d}:{second:02d}.{micro:06d}000"
+
+
+def year_month_text(parts: Any) -> str:
+    """Hive's year-month form, "1-2" for 14 months."""
+    months = parts["months"] if isinstance(parts, dict) else 0
+    sign = "-" if months < 0 else ""
+    years, month = divmod(abs(months), 12)
+    return f"{sign}{years}-{month}"
+
+
+def day_time_text(parts: Any) -> str:
+    """Hive's day-time form; months (only in a mixed column) count as 30 days."""
+    if isinstance(parts, dt.timedelta):
+        return interval_text(parts)
+    days = parts["days"] + 30 * parts["months"]
+    return interval_text(dt.timedelta(days=days, microseconds=parts["micros"]))
 
 
 def double_text(value: float) -> str:
@@ -245,11 +194,15 @@ def to_json_text(value: Any) -> str:
 
 
 def encode_rows(
-    types: list[DuckDBPyType], rows: list[tuple[Any, ...]], byte_limit: int | None
+    types: list[DuckDBPyType],
+    rows: list[tuple[Any, ...]],
+    byte_limit: int | None,
+    qualifiers: dict[int, str] | None = None,
 ) -> tuple[list[list[str | None]], int, bool]:
     """(data rows, byte count, cut by byte_limit?). Bytes are the compact JSON size, roughly:
     Databricks itself counts an internal representation, so only the order of magnitude matters."""
-    encoders = [encoder_for(t) for t in types]
+    kinds = qualifiers or {}
+    encoders = [encoder_for(t, kinds.get(i)) for i, t in enumerate(types)]
     encoded: list[list[str | None]] = []
     total = 0
     for row in rows:

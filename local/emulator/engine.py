@@ -1,9 +1,10 @@
-"""Statements: the store, the state machine and the DuckDB runs behind them.
+"""Statements: the store, the state machine, and the counters tests read.
 
 PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELED, and SUCCEEDED -> CLOSED once the
 result has been kept for result_ttl_s. Each accepted statement runs on its own daemon
-thread with its own DuckDB cursor on the one shared in-memory database; it spends
-half of the latency PENDING and the rest RUNNING, so pollers see both states.
+thread with its own DuckDB cursor on the one shared in-memory database (queries.py
+runs it); it spends half of the latency PENDING and the rest RUNNING, so pollers see
+both states.
 """
 
 from __future__ import annotations
@@ -19,20 +20,12 @@ from typing import Any
 
 import duckdb
 
-from local.emulator.cells import column_info, encode_rows
-from local.emulator.config import EmulatorConfig, Faults
-from local.emulator.translate import (
-    Parameter,
-    StatementError,
-    Translation,
-    sql_state_of,
-    translate,
-    use_statement,
-)
+from local.emulator import queries
+from local.emulator.config import EmulatorConfig
+from local.emulator.faults import Faults
+from local.emulator.parameters import Parameter
+from local.emulator.translate import StatementError, Translation, translate
 from local.emulator.wire import ApiError, Result, chunk_count, manifest, result_data
-
-# Databricks aborts an INLINE statement whose result is larger than this.
-INLINE_LIMIT_BYTES = 25 * 1024 * 1024
 
 
 class State(StrEnum):
@@ -45,6 +38,20 @@ class State(StrEnum):
 
 
 TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELED, State.CLOSED})
+
+# What /__emulator/stats reports: calls received (before authentication and faults) and
+# what came of them.
+COUNTERS = (
+    "requests",  # every /api/ call
+    "executes_received",  # POST /statements, even those answered 401/429/503
+    "polls_received",
+    "chunk_fetches",
+    "cancels_received",
+    "statements_executed",  # accepted and started
+    "cancelled",  # statements that a cancel actually moved to CANCELED
+    "throttled",  # answered 429
+    "unavailable",  # answered 503
+)
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,13 @@ class Engine:
             translation = translate(request.statement, request.parameters)
         except StatementError as problem:
             translation = problem
-        latency_ms = self._faults.latency_ms
-        latency_ms = self._config.latency_ms if latency_ms is None else latency_ms
-        plan = Plan(latency_ms / 1000, self._faults.hang, self._faults.take_statement_failure())
+        now = self._faults.current()
+        latency_ms = next(
+            ms
+            for ms in (now.slow_statement_ms, now.latency_ms, self._config.latency_ms)
+            if ms is not None
+        )
+        plan = Plan(latency_ms / 1000, now.hang, self._faults.take_statement_failure())
         statement = Statement(id=str(uuid.uuid4()), request=request)
         with self._lock:
             self._expire(time.monotonic())
@@ -203,10 +214,9 @@ class Engine:
         with self._lock:
             by_state = Counter(s.state.value for s in self._statements.values())
             counters = dict(self._counters)
-        stats: dict[str, Any] = {
-            name: counters.get(name, 0)
-            for name in ("statements_executed", "requests", "cancelled", "throttled", "unavailable")
-        }
+        stats: dict[str, Any] = {name: counters.get(name, 0) for name in COUNTERS}
+        # statements_executed is the older name of statements_run (load tests read it).
+        stats["statements_run"] = stats["statements_executed"]
         stats["by_state"] = {state.value: by_state.get(state.value, 0) for state in State}
         return stats
 
@@ -225,7 +235,13 @@ class Engine:
             statement.cancelled.wait()  # only cancel (or stop/reset) ends a hung statement
             return
         started = time.monotonic()
-        outcome = self._outcome(statement, translation, plan)
+        outcome = queries.outcome(
+            self._database,
+            statement.request,
+            translation,
+            doomed=plan.doomed,
+            attach=lambda cursor: self._attach(statement, cursor),
+        )
         remaining = plan.latency_s / 2 - (time.monotonic() - started)
         if remaining > 0 and statement.cancelled.wait(remaining):
             return
@@ -240,59 +256,12 @@ class Engine:
                 statement.sql_state = outcome[2]
                 self._settle(statement, State.FAILED)
 
-    def _outcome(
-        self, statement: Statement, translation: Translation | StatementError, plan: Plan
-    ) -> Result | tuple[str, str, str | None]:
-        """The result, or (error_code, message, sql_state) for a FAILED statement."""
-        if plan.doomed:
-            return (
-                "INTERNAL_ERROR",
-                "Statement failed: injected by the emulator's fail_next/error_rate",
-                "XX000",
-            )
-        if isinstance(translation, StatementError):
-            return "BAD_REQUEST", translation.message, translation.sql_state
-        try:
-            result = self._execute(statement, translation)
-        except duckdb.Error as error:
-            return "BAD_REQUEST", str(error), sql_state_of(error)
-        except Exception as error:  # a value the wire encoder cannot handle: never hang RUNNING
-            return "INTERNAL_ERROR", f"{type(error).__name__}: {error}", None
-        if result.byte_count > INLINE_LIMIT_BYTES:
-            message = "Result exceeds the 25 MiB INLINE limit; set byte_limit or row_limit"
-            return "BAD_REQUEST", message, None
-        return result
+    # --- helpers (callers hold the lock where noted) ---------------------
 
-    def _execute(self, statement: Statement, translation: Translation) -> Result:
-        request = statement.request
-        cursor = self._database.cursor()
+    def _attach(self, statement: Statement, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        """Remember the cursor a statement runs on, so cancel can interrupt it."""
         with self._lock:
             statement.cursor = cursor
-        try:
-            use = use_statement(request.catalog, request.schema)
-            if use:
-                cursor.execute(use)
-            cursor.execute(translation.sql, translation.values)
-            if cursor.description is None:  # DDL and the like: success without rows
-                return Result(columns=[], rows=[], truncated=False, byte_count=0)
-            names = [d[0] for d in cursor.description]
-            types = [d[1] for d in cursor.description]
-            limit = request.row_limit
-            raw = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
-        finally:
-            with self._lock:
-                statement.cursor = None
-            cursor.close()
-        truncated = limit is not None and len(raw) > limit
-        rows, byte_count, cut = encode_rows(
-            types, raw[:limit] if truncated else raw, request.byte_limit
-        )
-        columns = [
-            column_info(name, t, i) for i, (name, t) in enumerate(zip(names, types, strict=True))
-        ]
-        return Result(columns=columns, rows=rows, truncated=truncated or cut, byte_count=byte_count)
-
-    # --- helpers (callers hold the lock where noted) ---------------------
 
     def _find(self, statement_id: str) -> Statement:
         statement = self._statements.get(statement_id)

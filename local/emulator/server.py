@@ -16,6 +16,8 @@ from local.emulator.config import EmulatorConfig, Faults
 from local.emulator.engine import Engine
 from local.sample_data import load_into
 
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
 
 def respond(context: Context, request: http_server.Request) -> http_server.Response:
     """One HTTP exchange: the API's status, JSON body and headers."""
@@ -31,6 +33,10 @@ def respond(context: Context, request: http_server.Request) -> http_server.Respo
             base_url=f"http://{request.header('Host') or request.server_host}",
         ),
     )
+    if isinstance(payload, bytes):  # a fault's non-JSON body, as a proxy would send it
+        return http_server.Response(
+            status, [("Content-Type", "text/html"), *headers.items()], payload
+        )
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return http_server.Response(
         status, [("Content-Type", "application/json"), *headers.items()], data
@@ -60,6 +66,9 @@ class Emulator:
         server = http_server.HttpServer(
             (self.config.host, self.config.port), partial(respond, context)
         )
+        # Room for a statement just over the API's 16 MiB, so the API (400), not the
+        # transport (413), is what refuses it.
+        server.max_body_bytes = MAX_BODY_BYTES
         self._database, self._engine, self._server = database, engine, server
         server.start(name="emulator-http")
         return self
@@ -89,6 +98,7 @@ class Emulator:
         server, self._server = self._server, None
         if server is None:
             return
+        self.faults.release()  # stalled executes answer, so their threads end
         self.engine.close()
         server.stop()
         if self._database is not None:

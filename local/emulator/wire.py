@@ -7,10 +7,17 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """A non-2xx answer: always rendered as {"error_code": ..., "message": ...}."""
+    """A non-2xx answer: always rendered as {"error_code": ..., "message": ...}.
+
+    error_code is text, except where Databricks itself sends a number (a bad token: 403).
+    """
 
     def __init__(
-        self, status: int, error_code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        error_code: str | int,
+        message: str,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -18,7 +25,7 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, Any]:
         return {"error_code": self.error_code, "message": self.message}
 
 

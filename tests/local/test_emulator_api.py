@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.emulator import Emulator, EmulatorConfig
+from local.emulator import Emulator, EmulatorConfig, InitialFaults
 from local.emulator import api as emulator_api
 from local.sample_data import COHORTS, GENDERS, STATE_WEIGHTS, generate_rows
 
@@ -105,10 +106,8 @@ def stats(emulator: Emulator) -> dict[str, Any]:
 # --- authentication -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {'x' * 8}", "Bearer "])
-def test_requests_without_a_valid_bearer_token_get_401(
-    emulator: Emulator, header: str | None
-) -> None:
+@pytest.mark.parametrize("header", [None, f"Basic {'x' * 8}", "Bearer "])
+def test_requests_without_a_bearer_token_get_401(emulator: Emulator, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = requests.post(
         f"{emulator.url}/api/2.0/sql/statements",
@@ -119,6 +118,19 @@ def test_requests_without_a_valid_bearer_token_get_401(
     assert response.status_code == 401
     assert response.json()["error_code"] == "UNAUTHENTICATED"
     assert response.json()["message"]
+    assert stats(emulator)["statements_executed"] == 0
+
+
+def test_an_unknown_token_gets_403_with_a_numeric_error_code(emulator: Emulator) -> None:
+    """What the workspace gateway sends for a bad PAT: 403, and the code as a JSON number."""
+    response = requests.post(
+        f"{emulator.url}/api/2.0/sql/statements",
+        json={"statement": "SELECT 1", "warehouse_id": WAREHOUSE},
+        headers={"Authorization": "Bearer dapi-wrong-token"},
+        timeout=5,
+    )
+    assert response.status_code == 403
+    assert response.json() == {"error_code": 403, "message": "Invalid access token."}
     assert stats(emulator)["statements_executed"] == 0
 
 
@@ -560,10 +572,7 @@ def test_bad_fault_settings_are_400_and_change_nothing(emulator: Emulator) -> No
         response = requests.post(f"{emulator.url}/__emulator/faults", json=body, timeout=5)
         assert response.status_code == 400
         assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    assert emulator.faults.snapshot() == {
-        "throttle_next": 0, "unavailable_next": 0, "fail_next": 0,
-        "latency_ms": None, "hang": False, "error_rate": 0.0,
-    }  # fmt: skip
+    assert emulator.faults.snapshot() == dataclasses.asdict(InitialFaults())
 
 
 def test_stats_count_statements_requests_and_states(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import InvalidParameterValue, NotFound, Unauthenticated
+from databricks.sdk.errors import InvalidParameterValue, NotFound, PermissionDenied
 from databricks.sdk.service.sql import (
     ColumnInfoTypeName,
     ServiceErrorCode,
@@ -147,8 +147,9 @@ def test_http_errors_become_typed_sdk_exceptions(
             warehouse_id=WAREHOUSE,
             parameters=[StatementParameterListItem(name="n", value="many", type="INT")],
         )
+    # A bad PAT is 403 with "error_code": 403 (a number); the SDK maps it by status.
     stranger = WorkspaceClient(host=emulator.url, token="dapi-not-a-real-token")
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(PermissionDenied):
         stranger.statement_execution.get_statement("anything")
 
 

@@ -1,11 +1,12 @@
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 from pydantic import SecretStr
 
 from handler.settings import WarehouseSettings
-from handler.warehouse import WarehouseClient
+from handler.warehouse import Deadline, WarehouseClient
 from handler.warehouse.auth import StaticToken
 from local.emulator import Emulator, EmulatorConfig
 
@@ -47,3 +48,38 @@ def client_for(
     if pauses is None:
         return WarehouseClient(settings, tokens, requests.Session())
     return WarehouseClient(settings, tokens, requests.Session(), sleep=pauses)
+
+
+class FakeTime:
+    """A monotonic clock that only the client's sleeps move: budgets, backoff and the
+    container's throttle are asserted in fake seconds, and nothing waits for them."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.pauses: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+    def deadline(self, seconds: float) -> Deadline:
+        return Deadline(self.now + seconds, clock=self.monotonic)
+
+    def client(self, emulator: Emulator, **overrides: object) -> WarehouseClient:
+        settings = settings_for(emulator, **overrides)
+        tokens = StaticToken(emulator.config.token)
+        return WarehouseClient(
+            settings, tokens, requests.Session(), sleep=self.sleep, clock=self.monotonic
+        )
+
+
+def stats(emulator: Emulator) -> dict[str, Any]:
+    body: dict[str, Any] = requests.get(f"{emulator.url}/__emulator/stats", timeout=5).json()
+    return body
+
+
+def faults(emulator: Emulator, **values: object) -> None:
+    requests.post(f"{emulator.url}/__emulator/faults", json=values, timeout=5).raise_for_status()

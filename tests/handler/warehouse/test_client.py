@@ -10,7 +10,7 @@ from handler.settings import WarehouseSettings
 from handler.warehouse import Deadline, Parameter, Statement, WarehouseClient, token_provider
 from handler.warehouse.auth import StaticToken
 from local.emulator import Emulator
-from tests.handler.warehouse.conftest import Pauses, client_for, settings_for
+from tests.handler.warehouse.conftest import Pauses, client_for, faults, settings_for, stats
 
 CALIFORNIA_2016 = Statement(
     sql="SELECT year, state, cohort, gender, drivers FROM lakegate.dmv.licensed_drivers "
@@ -22,14 +22,6 @@ YEAR_2016 = Statement(
     "WHERE year = :year ORDER BY state, cohort, gender",
     parameters=(Parameter("year", "2016", "INT"),),
 )
-
-
-def stats(emulator: Emulator) -> dict[str, object]:
-    return dict(requests.get(f"{emulator.url}/__emulator/stats", timeout=5).json())
-
-
-def faults(emulator: Emulator, **values: object) -> None:
-    requests.post(f"{emulator.url}/__emulator/faults", json=values, timeout=5).raise_for_status()
 
 
 def test_named_typed_parameters_select_the_right_rows(emulator: Emulator) -> None:
@@ -81,10 +73,10 @@ def test_throttling_is_retried_honouring_retry_after(emulator: Emulator) -> None
 
 
 def test_unavailable_is_retried(emulator: Emulator) -> None:
-    faults(emulator, unavailable_next=3)
+    faults(emulator, unavailable_next=2)
     pauses = Pauses()
     result = client_for(emulator, pauses).run(CALIFORNIA_2016, Deadline.after(10))
-    assert len(result.rows) == 38 and len(pauses) == 3
+    assert len(result.rows) == 38 and len(pauses) == 2
 
 
 def test_throttling_beyond_the_budget_gives_up_with_retry_after(emulator: Emulator) -> None:

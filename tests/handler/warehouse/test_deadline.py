@@ -6,6 +6,7 @@ from handler.warehouse.deadline import (
     Deadline,
     backoff_seconds,
     budget_seconds,
+    client_retry_after,
     parse_retry_after,
     poll_interval_seconds,
 )
@@ -38,8 +39,19 @@ def test_polls_start_fast_and_slow_down() -> None:
     assert intervals[0] == 0.05 and intervals == sorted(intervals) and max(intervals) == 1.0
 
 
-def test_retry_after_parsing() -> None:
+def test_retry_after_is_finite_seconds_capped_or_ignored() -> None:
     assert parse_retry_after("2") == 2.0
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("-1") is None
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after("999999") == 30.0
+    assert parse_retry_after("9" * 400) == 30.0  # overflows a float: still just the cap
+    for ignored in (None, "", "-1", "inf", "Infinity", "nan", "1e3", "1_0", "soon", "+3"):
+        assert parse_retry_after(ignored) is None, ignored
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
+
+
+def test_clients_are_told_whole_seconds_in_range() -> None:
+    assert client_retry_after(0.2) == 1
+    assert client_retry_after(4.1) == 5
+    assert client_retry_after(999999) == 30
+    assert client_retry_after(None) == 1
+    assert client_retry_after(float("inf")) == 1

@@ -1,0 +1,108 @@
+"""Checks on a succeeded statement's answer, before any row of it is believed.
+
+The warehouse's answer decides which URL lakegate fetches next and how many rows a
+client gets, so each claim is checked against what was asked and what was read:
+
+- the manifest has a schema, and every row has its width;
+- no chunk carries `external_links` (lakegate asks for INLINE: a link would point at
+  storage it never agreed to fetch from);
+- a chunk link is the relative path of this statement's next chunk on the configured
+  host, `/api/2.0/sql/statements/{id}/result/chunks/{n}` with n increasing; anything
+  else (another host, an absolute URL, another statement, the chunk itself) is refused
+  before it is fetched, and the path fetched is built here, never copied from the link;
+- `total_row_count` and `total_chunk_count` match the rows and chunks read.
+
+Every refusal is a WarehouseRejected (502); the offending text is not logged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_lambda_powertools import Logger
+
+from handler.errors import WarehouseRejected
+from handler.result import ResultColumn
+from handler.warehouse.transport import STATEMENTS_PATH
+from handler.warehouse.wire import ResultData, ResultManifest, StatementResponse
+
+logger = Logger(service="lakegate", child=True)
+
+_CHUNK_LINK = re.compile(
+    r"/api/2\.0/sql/statements/(?P<statement>[A-Za-z0-9_-]+)/result/chunks/(?P<index>[0-9]{1,9})",
+    re.ASCII,
+)
+
+
+def reject(statement_id: str, reason: str) -> WarehouseRejected:
+    logger.warning(
+        "warehouse answer refused", extra={"statement_id": statement_id, "reason": reason}
+    )
+    return WarehouseRejected(f"warehouse answer refused: {reason}", statement_id=statement_id)
+
+
+def chunk_path(statement_id: str, index: int) -> str:
+    return f"{STATEMENTS_PATH}{statement_id}/result/chunks/{index}"
+
+
+def columns_of(response: StatementResponse) -> tuple[ResultColumn, ...]:
+    """The manifest's columns in position order."""
+    schema = (response.manifest or ResultManifest()).result_schema
+    if schema is None:
+        raise reject(response.statement_id, "succeeded without a schema")
+    return tuple(
+        ResultColumn(
+            name=c.name,
+            type_name=c.type_name or "STRING",
+            type_text=c.type_text or c.type_name or "STRING",
+            type_precision=c.type_precision,
+            type_scale=c.type_scale,
+        )
+        for c in sorted(schema.columns, key=lambda c: c.position or 0)
+    )
+
+
+def check_chunk(chunk: ResultData, index: int, statement_id: str) -> None:
+    """The chunk is the one asked for, and inline."""
+    if chunk.external_links:
+        raise reject(statement_id, "external links in an INLINE result")
+    if chunk.chunk_index is not None and chunk.chunk_index != index:
+        raise reject(statement_id, "chunk index is not the one asked for")
+
+
+def next_chunk(
+    chunk: ResultData, index: int, statement_id: str, total_chunks: int | None
+) -> int | None:
+    """The index of the chunk after `chunk` (number `index`), or None at the last one."""
+    following = chunk.next_chunk_index
+    link = chunk.next_chunk_internal_link
+    if link is not None:
+        match = _CHUNK_LINK.fullmatch(link)
+        if match is None or match["statement"] != statement_id:
+            raise reject(statement_id, "chunk link is not a chunk of this statement")
+        if following is not None and following != int(match["index"]):
+            raise reject(statement_id, "chunk link and next_chunk_index disagree")
+        following = int(match["index"])
+    if following is None:
+        return None
+    if following <= index:
+        raise reject(statement_id, "chunk index does not advance")
+    if total_chunks is not None and following >= total_chunks:
+        raise reject(statement_id, "chunk beyond the manifest's chunk count")
+    return following
+
+
+def check_totals(
+    manifest: ResultManifest,
+    rows: list[list[str | None]],
+    chunks: int,
+    columns: int,
+    statement_id: str,
+) -> None:
+    """What was read is what the manifest announced: rows, chunks, and each row's width."""
+    if manifest.total_row_count is not None and manifest.total_row_count != len(rows):
+        raise reject(statement_id, "row count differs from the manifest")
+    if manifest.total_chunk_count is not None and manifest.total_chunk_count != chunks:
+        raise reject(statement_id, "chunk count differs from the manifest")
+    if any(len(row) != columns for row in rows):
+        raise reject(statement_id, "row width differs from the schema")

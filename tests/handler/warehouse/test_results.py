@@ -1,0 +1,63 @@
+"""Checks on a succeeded statement's answer: which chunk comes next, and whether it adds up."""
+
+import pytest
+
+from handler.errors import WarehouseRejected
+from handler.warehouse.results import check_chunk, check_totals, next_chunk
+from handler.warehouse.wire import ResultData, ResultManifest
+
+ID = "01ef-statement"
+LINK = "/api/2.0/sql/statements/01ef-statement/result/chunks/{}"
+
+
+def chunk(**fields: object) -> ResultData:
+    return ResultData.model_validate(fields)
+
+
+def test_the_next_chunk_is_this_statements_next_index() -> None:
+    following = chunk(next_chunk_index=3, next_chunk_internal_link=LINK.format(3))
+    assert next_chunk(following, 2, ID, total_chunks=4) == 3
+    assert next_chunk(chunk(next_chunk_index=3), 2, ID, total_chunks=None) == 3
+    assert next_chunk(chunk(next_chunk_internal_link=LINK.format(3)), 2, ID, None) == 3
+    assert next_chunk(chunk(), 3, ID, total_chunks=4) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "index", "total"),
+    [
+        ({"next_chunk_internal_link": "https://elsewhere" + LINK.format(1)}, 0, None),
+        ({"next_chunk_internal_link": "//elsewhere" + LINK.format(1)}, 0, None),
+        ({"next_chunk_internal_link": LINK.format(1) + "?x=1"}, 0, None),
+        ({"next_chunk_internal_link": LINK.format(1) + "\n"}, 0, None),
+        ({"next_chunk_internal_link": LINK.format("\u0661")}, 0, None),  # Arabic-Indic 1
+        ({"next_chunk_internal_link": LINK.format(1).replace(ID, "another")}, 0, None),
+        ({"next_chunk_internal_link": LINK.format("1/../2")}, 0, None),
+        ({"next_chunk_internal_link": LINK.format(0)}, 0, None),  # itself
+        ({"next_chunk_index": 1, "next_chunk_internal_link": LINK.format(2)}, 0, None),
+        ({"next_chunk_index": 1}, 1, None),  # does not advance
+        ({"next_chunk_index": 4}, 3, 4),  # beyond the manifest
+    ],
+)
+def test_any_other_next_chunk_is_refused(
+    fields: dict[str, object], index: int, total: int | None
+) -> None:
+    with pytest.raises(WarehouseRejected) as caught:
+        next_chunk(chunk(**fields), index, ID, total)
+    assert caught.value.statement_id == ID
+
+
+def test_a_chunk_must_be_the_one_asked_for_and_inline() -> None:
+    check_chunk(chunk(chunk_index=2, data_array=[["x"]]), 2, ID)
+    with pytest.raises(WarehouseRejected):
+        check_chunk(chunk(chunk_index=1), 2, ID)
+    with pytest.raises(WarehouseRejected):
+        check_chunk(chunk(chunk_index=2, external_links=[{"external_link": "https://s3"}]), 2, ID)
+
+
+def test_totals_must_match_what_was_read() -> None:
+    manifest = ResultManifest.model_validate({"total_row_count": 2, "total_chunk_count": 1})
+    check_totals(manifest, [["a"], ["b"]], 1, 1, ID)
+    for rows, chunks, width in ([["a"]], 1, 1), ([["a"], ["b"]], 2, 1), ([["a"], ["b"]], 1, 2):
+        with pytest.raises(WarehouseRejected):
+            check_totals(manifest, rows, chunks, width, ID)
+    check_totals(ResultManifest(), [["a"]], 7, 1, ID)  # counts absent: nothing to compare
