@@ -7,6 +7,8 @@ from the dataset's one parameter model (`handler.parameters`), the same model th
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
@@ -61,6 +63,33 @@ class Resolver(LambdaFunctionUrlResolver):
     def __init__(self, catalogue: Catalogue, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._catalogue = catalogue
+        self._invocation = threading.local()
+
+    # Powertools keeps the current event and context on BaseRouter, the class: one value
+    # per process. Lambda runs one invocation per process at a time; the local Function
+    # URL stand-in runs its containers as threads of one process, where two requests
+    # would read each other's query. Kept per thread here; Powertools reads them through
+    # `self`, so its middlewares see the same.
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self._invocation.event = self._to_proxy_event(dict(event))
+        self._invocation.context = context
+        return super().resolve(event, context)
+
+    @property
+    def current_event(self) -> Any:
+        return self._invocation.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._invocation.event = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._invocation, "context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._invocation.context = value
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)

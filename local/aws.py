@@ -48,7 +48,7 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> MotoServer:
-        command = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        command = [sys.executable, "-m", "local.moto_server", self.host, str(self.port)]
         try:
             self._process = start_listening(command, self.host, self.port, timeout)
         except StartupError as error:

@@ -1,5 +1,6 @@
 """Warehouse failures become clean 502/503/504s; nothing from Databricks leaks to clients or logs."""
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -48,6 +49,41 @@ def test_warehouse_failures_are_clean_errors(
     assert ("Retry-After" in response.headers) is bool(retry_after)
     assert response.headers["Cache-Control"] == "no-store"
     assert_nothing_leaks(stack, response.text + capfd.readouterr().out)
+    if "throttle_next" in faults:
+        wait_out_the_throttle(stack, api)
+
+
+@pytest.mark.usefixtures("short_lambda")
+def test_after_a_429_the_container_holds_back_instead_of_every_key_retrying(
+    stack: EmbeddedStack, api: requests.Session
+) -> None:
+    set_faults(stack, throttle_next=1000)
+    first = api.get(f"{stack.url}{URL.format(year=2005)}", timeout=60)
+    assert first.status_code == 503
+    before = emulator_stats(stack)
+    others = [api.get(f"{stack.url}{URL.format(year=y)}", timeout=60) for y in (2006, 2007)]
+    assert [o.status_code for o in others] == [503, 503]
+    assert all(1 <= int(o.headers["Retry-After"]) <= 30 for o in others)
+    assert emulator_stats(stack)["executes_received"] == before["executes_received"], (
+        "other keys failed fast: no execute reached the throttling warehouse"
+    )
+    wait_out_the_throttle(stack, api)
+
+
+def wait_out_the_throttle(stack: EmbeddedStack, api: requests.Session) -> None:
+    """Clear the faults, then poll (bounded) until the container's hold has passed."""
+    requests.post(f"{warehouse_url(stack)}/__emulator/reset", timeout=5).raise_for_status()
+    for attempt in range(60):
+        # A new query each time: only a miss shows that executes are sent again.
+        fresh = f"/v1/drivers?state=Nevada&year=1999&limit={attempt + 1}"
+        if api.get(f"{stack.url}{fresh}", timeout=30).ok:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the container never sent to the warehouse again")
+
+
+def emulator_stats(stack: EmbeddedStack) -> dict[str, int]:
+    return dict(requests.get(f"{warehouse_url(stack)}/__emulator/stats", timeout=5).json())
 
 
 @pytest.mark.usefixtures("short_lambda")
