@@ -6,6 +6,8 @@
 Without --host it starts the embedded stack (and, with --edge, nginx in front of it),
 runs the scenario and stops everything. LAKEGATE_LOADTEST_HOST may name a running
 local stack instead; only --host may name anything but a loopback address.
+The embedded stack takes LAKEGATE_STATEMENT_BUDGET_PER_MINUTE and LAKEGATE_MISS_BUDGETS
+from this environment; LAKEGATE_REQUIRE_KEYS=1 requires API keys, one per dashboard user.
 Exit codes: 0 report written, 1 the run failed (or the 'loadtest' extra is missing),
 2 usage (bad scenario, refused host, bounds).
 """
@@ -63,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {missing}", file=sys.stderr)
         return EXIT_FAILED
     # After the check: the runner imports matplotlib, and the stack DuckDB and moto.
-    from loadtests.runner import LoadTestError, UsageError, run
+    from loadtests.errors import LoadTestError, UsageError
+    from loadtests.runner import run
 
     host, explicit = args.host, args.host is not None
     if host is None and os.environ.get(HOST_VARIABLE):

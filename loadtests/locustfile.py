@@ -7,17 +7,23 @@ by hand, e.g. with Locust's web UI against a running `lakegate serve`:
         --host http://127.0.0.1:8080
 
     LAKEGATE_SCENARIO          smoke | steady | step | spike | cold-start |
-                               invalidation-storm | brownout       (default: smoke)
+                               invalidation-storm | brownout | cache-buster  (default: smoke)
     LAKEGATE_USERS             dashboard users at the peak           (default: the scenario's)
     LAKEGATE_DURATION          seconds                               (default: the scenario's)
     LAKEGATE_WAREHOUSE_URL     the emulator, whose faults brownout switches
     LAKEGATE_ADMIN_TOKEN       enables OperatorUser
+    LAKEGATE_LOADTEST_KEYS     comma-separated API keys for the dashboard users
+    LAKEGATE_REQUIRE_KEYS      1: the target requires keys, so a key-less buster must be refused
     LAKEGATE_LOADTEST_OUT      directory for samples.csv and run.json when Locust quits
     LAKEGATE_PROGRESS_S        seconds between progress lines (0: none; default 5)
+
+Every response is judged as it is recorded (loadtests/answers.py): its error code, and
+whether it was a wrong answer, go to samples.csv beside its latency.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -28,16 +34,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
+import orjson
 import requests
 from locust import between, events
 from locust.env import Environment
 
 from loadtests import users as user_classes
-from loadtests.outcomes import OUTCOMES, classify
+from loadtests.answers import Answers
+from loadtests.buster import must_refuse
+from loadtests.gateway import NO_RETRY_AFTER
+from loadtests.outcomes import OUTCOMES, classify, header
 from loadtests.samples import SampleLog, write_samples
-from loadtests.scenarios import HEALTHY, SCENARIOS, Phase
+from loadtests.scenarios import BUSTER_PHASE, HEALTHY, SCENARIOS, Phase
 from loadtests.shapes import shape_for
-from loadtests.users import DashboardUser
+from loadtests.users import DRIVERS, DashboardUser
 
 SCENARIO = SCENARIOS[os.environ.get("LAKEGATE_SCENARIO", "smoke")]
 _users = os.environ.get("LAKEGATE_USERS")
@@ -53,12 +63,22 @@ if SCENARIO.operators is not None:
     OperatorUser.fixed_count = SCENARIO.operators.count
     OperatorUser.wait_time = between(*SCENARIO.operators.wait_s)
     __all__.append("OperatorUser")
+if SCENARIO.busters is not None:
+    CacheBusterUser = user_classes.CacheBusterUser
+    CacheBusterUser.fixed_count = SCENARIO.busters.count(Shape.users)
+    CacheBusterUser.wait_time = between(*SCENARIO.busters.wait_s)
+    __all__.append("CacheBusterUser")
+DashboardUser.api_keys = tuple(
+    k for k in os.environ.get("LAKEGATE_LOADTEST_KEYS", "").split(",") if k
+)
+REQUIRE_KEYS = os.environ.get("LAKEGATE_REQUIRE_KEYS") == "1"
 
 WAREHOUSE_URL = os.environ.get("LAKEGATE_WAREHOUSE_URL")
 OUT_DIR = os.environ.get("LAKEGATE_LOADTEST_OUT")
 PROGRESS_S = float(os.environ.get("LAKEGATE_PROGRESS_S", "5"))
 
 SAMPLES = SampleLog()
+ANSWERS = Answers(DRIVERS)
 _run: dict[str, Any] = {"faults": [], "peak_users": 0}
 
 
@@ -77,15 +97,37 @@ def _record(
     status = int(getattr(response, "status_code", 0) or 0)
     headers = getattr(response, "headers", None) or {}
     parts = urlsplit(url or name)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    code, wrong = _judge(name, path, status, headers, response)
     SAMPLES.record(
         route=name,
         outcome=classify(status, headers, failed=exception is not None),
         status=status,
         ms=float(response_time or 0.0),
         size=int(response_length or 0),
-        url=parts.path + (f"?{parts.query}" if parts.query else ""),
+        url=path,
         started=start_time if start_time is not None else time.time(),
+        code=code,
+        wrong=wrong,
     )
+
+
+def _judge(route: str, url: str, status: int, headers: Any, response: Any) -> tuple[str, str]:
+    """The error code of a refusal, and why the answer was wrong ("" each when none)."""
+    try:
+        body = bytes(response.content or b"") if status == 200 or status >= 400 else b""
+    except Exception:  # a broken body is Locust's failure to report, not ours
+        body = b""
+    code = ""
+    if status >= 400 and body.startswith(b"{"):
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
+            code = str(orjson.loads(body)["error"]["code"])
+    if status in (429, 503) and code and not header(headers, "retry-after"):
+        code += NO_RETRY_AFTER  # a budget's refusal must say when to come back
+    refused = must_refuse(route, require_keys=REQUIRE_KEYS)
+    content_type = header(headers, "content-type").lower()
+    wrong = ANSWERS.wrong(url, status, content_type, body, refused=refused)
+    return code, wrong or ""
 
 
 @events.test_start.add_listener
@@ -93,6 +135,9 @@ def _started(environment: Environment, **_: Any) -> None:
     SAMPLES.restart()
     _run["started_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     _run["started"] = time.time()
+    if SCENARIO.busters is not None:
+        start_s = SCENARIO.phase_start(BUSTER_PHASE, Shape.duration_s) or 0.0
+        user_classes.CacheBusterUser.starts_at = _run["started"] + start_s
     if WAREHOUSE_URL and any(p.faults is not None for p in SCENARIO.phases):
         gevent.spawn(_follow_phases, Shape.duration_s)
     if PROGRESS_S > 0:
@@ -120,6 +165,8 @@ def _quitting(environment: Environment, **_: Any) -> None:
         "users": Shape.users,
         "planned_duration_s": Shape.duration_s,
         "operators": SCENARIO.operators.count if SCENARIO.operators else 0,
+        "busters": SCENARIO.busters.count(Shape.users) if SCENARIO.busters else 0,
+        "require_keys": REQUIRE_KEYS,
         "operator_enabled": bool(
             user_classes.OperatorUser.admin_token or os.environ.get("LAKEGATE_ADMIN_TOKEN")
         ),

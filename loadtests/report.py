@@ -1,96 +1,141 @@
-"""The chart of a run: latency percentiles and throughput by cache outcome, second by second."""
+"""Writing a run's report: samples and the Locust process's facts in, summary.json, summary.md
+and latency.png out, plus the one-line headline the runner prints.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: reports are written on servers and in CI
-
-import matplotlib.pyplot as plt
-
-from loadtests.outcomes import OUTCOMES
-from loadtests.samples import Sample
-from loadtests.summary import percentile
-
-COLOURS = {
-    "edge-hit": "#1b9e77",
-    "edge-stale": "#66c2a5",
-    "lakegate-hit": "#377eb8",
-    "stale": "#a6cee3",
-    "refresh": "#984ea3",
-    "collapsed": "#ff7f00",
-    "miss": "#e6ab02",
-    "bypass": "#999999",
-    "error": "#e41a1c",
-}
+from loadtests.chart import write_chart
+from loadtests.markdown import render_markdown
+from loadtests.samples import read_samples
+from loadtests.scenarios import Scenario
+from loadtests.summary import RunFacts, summarise
+from loadtests.target import Target
+from loadtests.warehouse import Reading, write_readings
 
 
-WINDOW_S = (
-    3  # latency percentiles over the trailing seconds: a page load's requests finish together
-)
-
-
-def per_second(
-    samples: Sequence[Sample], duration_s: float, window_s: int = WINDOW_S
-) -> tuple[list[int], dict[str, list[float]], dict[str, list[int]]]:
-    """Seconds, trailing-window latency percentiles (NaN when idle), counts per outcome."""
-    seconds = list(range(max(1, math.ceil(duration_s))))
-    latencies: list[list[float]] = [[] for _ in seconds]
-    counts: dict[str, list[int]] = {o: [0] * len(seconds) for o in OUTCOMES}
-    for s in samples:
-        index = min(max(int(s.t), 0), len(seconds) - 1)
-        latencies[index].append(s.ms)
-        counts[s.outcome][index] += 1
-    percentiles: dict[str, list[float]] = {}
-    windows = [
-        sorted(v for values in latencies[max(0, i - window_s + 1) : i + 1] for v in values)
-        for i in seconds
-    ]
-    for p in (50, 95, 99):
-        percentiles[f"p{p}"] = [percentile(w, p) if w else math.nan for w in windows]
-    return seconds, percentiles, counts
-
-
-def write_chart(
-    path: Path,
-    samples: Sequence[Sample],
+def write_report(
+    spec: Scenario,
+    target: Target,
+    users: int,
     duration_s: float,
-    title: str,
-    phases: Sequence[tuple[str, float, float]] = (),
-) -> None:
-    seconds, percentiles, counts = per_second(samples, duration_s)
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=[1, 1])
-    for name, style in (("p50", "-"), ("p95", "--"), ("p99", ":")):
-        top.plot(seconds, percentiles[name], style, label=name, linewidth=1.4)
-    top.set_yscale("log")
-    top.set_ylabel(f"latency (ms, log; {WINDOW_S} s window)")
-    top.legend(loc="upper right", fontsize=8)
-    top.grid(True, which="both", alpha=0.3)
+    run_dir: Path,
+    statements: int | None,
+    readings: Sequence[Reading] = (),
+    admitted: Mapping[int, int | None] | None = None,
+) -> dict[str, Any]:
+    samples = read_samples(run_dir / "samples.csv")
+    facts_json = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    duration = float(facts_json.get("duration_s") or duration_s)
+    phases = [(p.name, start, end) for p, start, end in spec.phase_bounds(duration_s)]
+    facts = RunFacts(
+        scenario=spec.name,
+        target="local" + (" with nginx edge" if target.edge else "")
+        if target.local
+        else target.url,
+        edge=target.edge,
+        local=target.local,
+        started_at=facts_json.get("started_at", ""),
+        duration_s=duration,
+        users=users,
+        phases=phases,
+        statements=statements,
+        statement_readings=readings,
+        statements_admitted=admitted,
+        statement_budget=target.statement_budget,
+        busters=facts_json.get("busters", 0),
+        require_keys=target.require_keys,
+        locust_requests=facts_json["locust"]["requests"],
+        locust_failures=facts_json["locust"]["failures"],
+        operator=_operator(facts_json),
+        machine=machine(target.edge),
+        notes=[*target.notes, *_fault_notes(facts_json.get("faults", []))],
+    )
+    summary = summarise(samples, facts)
+    if readings:
+        write_readings(run_dir / "statements.csv", readings)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (run_dir / "summary.md").write_text(render_markdown(summary), encoding="utf-8")
+    title = (
+        f"lakegate {spec.name}{' + edge' if target.edge else ''}: {users} users, {duration:.0f} s"
+    )
+    write_chart(run_dir / "latency.png", samples, duration, title, phases)
+    return summary
 
-    present = [o for o in OUTCOMES if any(counts[o])]
-    if present:
-        bottom.stackplot(
-            seconds,
-            [counts[o] for o in present],
-            labels=present,
-            colors=[COLOURS[o] for o in present],
-            step="post",
+
+def _operator(facts_json: dict[str, Any]) -> dict[str, Any]:
+    operators = facts_json.get("operators", 0)
+    return {
+        "count": operators,
+        "status": (
+            "none in this scenario"
+            if not operators
+            else f"{operators}, enabled"
+            if facts_json.get("operator_enabled")
+            else f"{operators}, disabled (no admin token)"
+        ),
+    }
+
+
+def machine(edge: bool) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+        # At the end of the run: the 1- and 5-minute figures cover it. Other work on the
+        # machine shows here, and in every latency.
+        "load_average": _load_average(),
+    }
+    if edge:
+        from local.edge import nginx_path
+
+        nginx = nginx_path()
+        if nginx:
+            version = subprocess.run([nginx, "-v"], capture_output=True, text=True, check=False)
+            info["nginx"] = version.stderr.strip().removeprefix("nginx version: ")
+    return info
+
+
+def _load_average() -> str | None:
+    try:
+        return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return None
+
+
+def _memory_gib() -> float | None:
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return round(pages * size / 2**30, 1)
+
+
+def _fault_notes(faults: list[dict[str, Any]]) -> list[str]:
+    return [f"at {f['at_s']:.0f} s, phase {f['phase']}: warehouse {f['faults']}" for f in faults]
+
+
+def headline(summary: dict[str, Any], run_dir: Path) -> str:
+    ms = summary["latency_ms"]
+    text = (
+        f"done: {summary['requests']:,} requests, {summary['requests_per_s']:.1f}/s, "
+        f"{summary['failures']:,} errors, p50 {ms['p50']} ms, p99 {ms['p99']} ms"
+    )
+    if summary["warehouse"] is not None:
+        text += f", {summary['warehouse']['per_1000_requests']:.1f} statements per 1000 requests"
+    budget = summary["statement_budget"]
+    if budget is not None and budget["budget_per_minute"] is not None:
+        text += (
+            f"; at most {budget['max_per_minute']} statements a minute "
+            f"(budget {budget['budget_per_minute']})"
         )
-    bottom.set_ylabel("requests / s by outcome")
-    bottom.set_xlabel("seconds")
-    bottom.legend(loc="upper right", fontsize=8, ncol=3)
-    bottom.grid(True, alpha=0.3)
-
-    for name, start, _end in phases:
-        for axis in (top, bottom):
-            axis.axvline(start, color="black", linewidth=0.6, linestyle="--", alpha=0.5)
-        top.annotate(name, (start, 1), xycoords=("data", "axes fraction"), fontsize=8,
-                     xytext=(3, -12), textcoords="offset points")  # fmt: skip
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    text += f"; {summary['wrong_answers']['total']} wrong answers"
+    return f"{text}\nreport: {run_dir / 'summary.md'}"

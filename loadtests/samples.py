@@ -1,4 +1,5 @@
-"""One row per request: when it finished, its route, cache outcome, status, latency and URL.
+"""One row per request: when it finished, its route, cache outcome, status, latency and URL,
+the error code of a refusal, and why its answer was wrong (loadtests/answers.py), if it was.
 
 The Locust process records every request here (the same `request` events Locust's
 own statistics count, so the two always agree) and writes `samples.csv` when it
@@ -26,6 +27,13 @@ class Sample:
     ms: float
     bytes: int
     url: str
+    code: str = ""  # an error body's `error.code` (e.g. statement_budget_exceeded)
+    wrong: str = ""  # why the answer was wrong (loadtests/answers.py); "" when it was not
+
+    @property
+    def answer(self) -> str:
+        """`200`, `401 unauthorized`, `0` (no response): the status and its error code."""
+        return f"{self.status} {self.code}".strip()
 
 
 COLUMNS = tuple(f.name for f in fields(Sample))
@@ -52,10 +60,12 @@ class SampleLog:
         size: int,
         url: str,
         started: float,
+        code: str = "",
+        wrong: str = "",
     ) -> None:
         """`started` is the request's start (epoch seconds), as Locust reports it."""
-        finished = started + ms / 1000 - self.started
-        self.samples.append(Sample(round(finished, 4), route, outcome, status, ms, size, url))
+        finished = round(started + ms / 1000 - self.started, 4)
+        self.samples.append(Sample(finished, route, outcome, status, ms, size, url, code, wrong))
 
 
 def write_samples(path: Path, samples: list[Sample]) -> None:
@@ -77,6 +87,8 @@ def read_samples(path: Path) -> list[Sample]:
                 ms=float(row["ms"]),
                 bytes=int(row["bytes"]),
                 url=row["url"],
+                code=row.get("code") or "",
+                wrong=row.get("wrong") or "",
             )
             for row in rows
         ]

@@ -15,10 +15,17 @@ which the runner, hosting the embedded stack's threads, must not be.
     invalidation-storm  a steady audience while operators invalidate every few seconds
     brownout            the warehouse turns slow (3 s), then also fails half its statements,
                         then recovers; freshness is 10 s so entries go stale mid-run
+    cache-buster        a steady audience, then cache busters beside it: random valid URLs,
+                        made-up API keys and typos (loadtests/buster.py), against the
+                        origin's statement budget and key checks
+
+Any scenario runs with API keys required (`require_keys`, or LAKEGATE_REQUIRE_KEYS=1 in
+the runner's environment): the runner then creates a key per dashboard user.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +41,9 @@ HEALTHY: Mapping[str, Any] = {
 }
 MAX_USERS = 2000
 MAX_DURATION_S = 3600
+# The cache-buster's phases: dashboards alone (the baseline of their hit latency), then busters.
+BASELINE_PHASE = "baseline"
+BUSTER_PHASE = "buster"
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,18 @@ class Operators:
 
 
 @dataclass(frozen=True)
+class Busters:
+    """CacheBusterUsers: one per `per_dashboards` dashboard users (at least one), idle until
+    the phase named BUSTER_PHASE, then a request every `wait_s` seconds each."""
+
+    per_dashboards: int
+    wait_s: tuple[float, float]
+
+    def count(self, users: int) -> int:
+        return max(1, math.ceil(users / self.per_dashboards))
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     summary: str
@@ -67,6 +89,18 @@ class Scenario:
     invalidations_per_minute: int | None = None
     needs_emulator: bool = False  # faults are switched on the local emulator
     fresh_cache: bool = False  # the run means nothing on a warm cache
+    busters: Busters | None = None
+    # Every data route needs an API key; the runner creates one per dashboard user.
+    require_keys: bool = False
+
+    def extra_users(self, users: int) -> int:
+        """The fixed-count users beside `users` dashboard users: operators and busters."""
+        operators = self.operators.count if self.operators else 0
+        return operators + (self.busters.count(users) if self.busters else 0)
+
+    def phase_start(self, name: str, duration_s: float) -> float | None:
+        """The second phase `name` starts at; None when the scenario has no such phase."""
+        return next((p.start * duration_s for p in self.phases if p.name == name), None)
 
     def phase_at(self, elapsed_s: float, duration_s: float) -> Phase:
         fraction = elapsed_s / duration_s if duration_s > 0 else 0.0
@@ -143,6 +177,14 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             freshness_ttl_s=10,
             needs_emulator=True,
+        ),
+        Scenario(
+            "cache-buster",
+            "random valid URLs, unknown keys and typos beside the dashboards",
+            users=20,
+            duration_s=60,
+            phases=(Phase("ramp", 0.0), Phase(BASELINE_PHASE, 0.15), Phase(BUSTER_PHASE, 0.4)),
+            busters=Busters(per_dashboards=5, wait_s=(0.1, 0.3)),
         ),
     )
 }

@@ -27,9 +27,8 @@ class ScenarioShape(LoadTestShape):
         if elapsed >= self.duration_s:
             return None
         dashboards, rate = self.target(elapsed)
-        operators = self.scenario.operators
-        # OperatorUsers have a fixed_count: Locust places them first, on top of the audience.
-        return dashboards + (operators.count if operators else 0), rate
+        # Operators and busters have a fixed_count: Locust places them first, on top of the audience.
+        return dashboards + self.scenario.extra_users(self.users), rate
 
     def target(self, elapsed: float) -> tuple[int, float]:
         """(DashboardUsers, spawn rate per second) at `elapsed` seconds."""
@@ -85,6 +84,12 @@ class BrownoutShape(SteadyShape):
     abstract: ClassVar[bool] = True  # concrete only through shape_for()
 
 
+class CacheBusterShape(SteadyShape):
+    """The steady audience; the busters, there from the start, wait for their phase."""
+
+    abstract: ClassVar[bool] = True  # concrete only through shape_for()
+
+
 SHAPES: dict[str, type[ScenarioShape]] = {
     "smoke": SmokeShape,
     "steady": SteadyShape,
@@ -93,6 +98,7 @@ SHAPES: dict[str, type[ScenarioShape]] = {
     "cold-start": ColdStartShape,
     "invalidation-storm": InvalidationStormShape,
     "brownout": BrownoutShape,
+    "cache-buster": CacheBusterShape,
 }
 
 

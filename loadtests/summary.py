@@ -1,24 +1,29 @@
-"""The arithmetic of a run: samples (and Locust's own totals) in, `summary.json`/`summary.md` out.
+"""The arithmetic of a run: samples (and Locust's own totals) in, `summary.json` out.
 
-Percentiles are nearest-rank over the exact latencies (Locust's own tables round to
-two significant digits), so the overall, per-route and per-outcome figures agree with
-each other. Every request lands in exactly one outcome: the outcome counts add up to
-the request count, and the test suite holds the summary to that.
+Percentiles are nearest-rank over the exact latencies (loadtests/percentiles.py), so
+the overall, per-route and per-outcome figures agree with each other. Every request
+lands in exactly one outcome: the outcome counts add up to the request count, and the
+test suite holds the summary to that. Wrong answers (loadtests/answers.py), statements
+per budget minute (loadtests/warehouse.py) and the cache busters' block
+(loadtests/gateway.py) are summed up by their own modules; loadtests/markdown.py
+renders the result as summary.md.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadtests.answers import tally
+from loadtests.buster import kind_of
+from loadtests.gateway import buster_report
 from loadtests.outcomes import OUTCOMES, Outcome
+from loadtests.percentiles import latency
 from loadtests.samples import Sample
+from loadtests.warehouse import Reading, budget_report
 
-PERCENTILES = (50, 95, 99)
 DATA_ROUTE_PREFIX = "/v1/"  # requests an uncached API would answer with one statement each
 STALE_OUTCOMES: tuple[Outcome, ...] = ("edge-stale", "stale")
 REQUIRED_FIELDS = (
@@ -42,6 +47,9 @@ REQUIRED_FIELDS = (
     "warehouse",
     "errors",
     "operator",
+    "wrong_answers",
+    "statement_budget",
+    "buster",
     "locust",
     "machine",
     "notes",
@@ -61,33 +69,16 @@ class RunFacts:
     users: int
     phases: Sequence[tuple[str, float, float]] = ()  # name, start second, end second
     statements: int | None = None  # warehouse statements during the run (local only)
+    statement_readings: Sequence[Reading] = ()  # the emulator's count, each second (local only)
+    statement_budget: int | None = None  # the origin's budget per dataset and minute, if known
+    statements_admitted: Mapping[int, int | None] | None = None  # its counters, by epoch minute
+    busters: int = 0
+    require_keys: bool = False
     locust_requests: int | None = None
     locust_failures: int | None = None
     operator: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
     notes: Sequence[str] = ()
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100] of already sorted values; 0.0 for none."""
-    if not sorted_values:
-        return 0.0
-    rank = math.ceil(p / 100 * len(sorted_values))
-    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
-
-
-def latency(ms: Iterable[float]) -> dict[str, float | None]:
-    """p50/p95/p99/max/mean in milliseconds (None for no requests), to 0.1 ms."""
-    values = sorted(ms)
-    keys = [f"p{p}" for p in PERCENTILES] + ["max", "mean"]
-    if not values:
-        return dict.fromkeys(keys)
-    result: dict[str, float | None] = {
-        f"p{p}": round(percentile(values, p), 1) for p in PERCENTILES
-    }
-    result["max"] = round(values[-1], 1)
-    result["mean"] = round(statistics.fmean(values), 1)
-    return result
 
 
 def summarise(samples: Sequence[Sample], facts: RunFacts) -> dict[str, Any]:
@@ -116,6 +107,13 @@ def summarise(samples: Sequence[Sample], facts: RunFacts) -> dict[str, Any]:
         "warehouse": warehouse(samples, facts.statements),
         "errors": errors(samples),
         "operator": facts.operator,
+        "wrong_answers": tally(samples),
+        "statement_budget": budget_report(
+            facts.statement_readings, facts.statement_budget, facts.statements_admitted
+        ),
+        "buster": buster_report(
+            samples, facts.phases, busters=facts.busters, require_keys=facts.require_keys
+        ),
         "locust": {
             "requests": facts.locust_requests,
             "failures": facts.locust_failures,
@@ -189,7 +187,9 @@ def warehouse(samples: Sequence[Sample], statements: int | None) -> dict[str, An
     if statements is None:
         return None
     requests = len(samples)
-    data_requests = sum(1 for s in samples if s.route.startswith(DATA_ROUTE_PREFIX))
+    data_requests = sum(
+        1 for s in samples if s.route.startswith(DATA_ROUTE_PREFIX) or kind_of(s.route) == "valid"
+    )
     per_1000 = 1000 * statements / requests if requests else 0.0
     saved = 1000 * (data_requests - statements) / requests if requests else 0.0
     return {
@@ -209,11 +209,13 @@ def errors(samples: Sequence[Sample]) -> dict[str, Any]:
     served: set[str] = set()
     never, before = 0, 0
     by_status: Counter[str] = Counter()
+    by_answer: Counter[str] = Counter()
     for s in sorted(samples, key=lambda s: s.t):
         if s.outcome != "error":
             served.add(s.url)
             continue
         by_status[str(s.status)] += 1
+        by_answer[s.answer] += 1
         if s.url in served:
             before += 1
         else:
@@ -223,113 +225,9 @@ def errors(samples: Sequence[Sample]) -> dict[str, Any]:
         "on_urls_never_served": never,
         "on_urls_served_before": before,
         "by_status": dict(sorted(by_status.items())),
+        "by_answer": dict(sorted(by_answer.items())),  # status and error code
     }
 
 
 def _ratio(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
-
-
-def render_markdown(summary: dict[str, Any]) -> str:
-    """summary.md: the setup, the headline numbers, then by outcome, by route and by phase."""
-    s = summary
-    tiers = "nginx edge → " if s["edge"] else ""
-    setup = (
-        f"{tiers}Function URL server → result cache (moto) → warehouse emulator"
-        if s["local"]
-        else f"{s['target']}"
-    )
-    operator = s["operator"] or {}
-    lines = [
-        f"# {s['scenario']}{' with the edge' if s['edge'] else ''} — {s['started_at']}",
-        "",
-        f"- Target: {setup}",
-        f"- Load: {s['users']} dashboard users, {s['duration_s']:.0f} s"
-        + (f"; operators: {operator.get('status')}" if operator else ""),
-        f"- Machine: {_machine(s['machine'])}",
-        "",
-        "| requests | req/s | errors | p50 | p95 | p99 | max |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {s['requests']:,} | {s['requests_per_s']:.1f} | {s['failures']:,} "
-        f"({100 * s['error_rate']:.2f}%) | {_ms_cells(s['latency_ms'])} |",
-        "",
-    ]
-    wh = s["warehouse"]
-    if wh is not None:
-        lines += [
-            f"Warehouse: {wh['statements']:,} statements for {s['requests']:,} requests = "
-            f"**{wh['per_1000_requests']:.1f} per 1000 requests**; an uncached API would have "
-            f"run one per data request, so **{wh['saved_per_1000_requests']:.1f} per 1000 "
-            "were saved**.",
-            "",
-        ]
-    lines += [
-        "## By cache outcome",
-        "",
-        "| outcome | requests | share | p50 | p95 | p99 | max |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for outcome, row in s["by_outcome"].items():
-        if row["requests"]:
-            lines.append(
-                f"| {outcome} | {row['requests']:,} | {100 * row['share']:.1f}% "
-                f"| {_ms_cells(row['latency_ms'])} |"
-            )
-    total = sum(row["requests"] for row in s["by_outcome"].values())
-    lines += [
-        f"| **total** | {total:,} | 100% | | | | |",
-        "",
-        f"304 Not Modified: {s['not_modified']:,}; statuses: "
-        + ", ".join(f"{k}: {v:,}" for k, v in s["status_counts"].items()),
-        "",
-        "## By route",
-        "",
-        "| route | requests | req/s | errors | p50 | p95 | p99 | max |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for route, row in s["by_route"].items():
-        lines.append(
-            f"| `{route}` | {row['requests']:,} | {row['requests_per_s']:.1f} "
-            f"| {row['failures']:,} | {_ms_cells(row['latency_ms'])} |"
-        )
-    lines += [
-        "",
-        "## By phase",
-        "",
-        "| phase | seconds | requests | req/s | errors | served stale | p50 | p99 | outcomes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for p in s["phases"]:
-        mix = ", ".join(f"{o} {n:,}" for o, n in p["outcomes"].items())
-        lines.append(
-            f"| {p['phase']} | {p['start_s']:.0f}-{p['end_s']:.0f} | {p['requests']:,} "
-            f"| {p['requests_per_s']:.1f} | {p['failures']:,} | {100 * p['stale_share']:.1f}% "
-            f"| {_ms(p['latency_ms']['p50'])} | {_ms(p['latency_ms']['p99'])} | {mix} |"
-        )
-    err = s["errors"]
-    lines += [
-        "",
-        f"Errors: {err['total']:,} ({err['on_urls_never_served']:,} on URLs never served "
-        f"before, {err['on_urls_served_before']:,} on URLs served before)"
-        + (f"; by status {err['by_status']}" if err["by_status"] else "")
-        + ".",
-    ]
-    if s["notes"]:
-        lines += ["", "## Notes", "", *(f"- {note}" for note in s["notes"])]
-    return "\n".join(lines) + "\n"
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f} ms" if value < 10 else f"{value:,.0f} ms"
-
-
-def _ms_cells(row: dict[str, float | None]) -> str:
-    return " | ".join(_ms(row[k]) for k in ("p50", "p95", "p99", "max"))
-
-
-def _machine(machine: dict[str, Any]) -> str:
-    if not machine:
-        return "not recorded"
-    return ", ".join(f"{k} {v}" for k, v in machine.items())

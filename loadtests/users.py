@@ -1,4 +1,4 @@
-"""Who loads the API: dashboard viewers, and the odd operator invalidating a dataset.
+"""Who loads the API: dashboard viewers, the odd operator invalidating a dataset, cache busters.
 
 A DashboardUser opens a dashboard page every few seconds: a table for one state and
 year, that state's trend over all years, a national map for the year and a second
@@ -6,6 +6,10 @@ state to compare, all four requested at once as a browser would. States, years a
 table columns are drawn from Zipf distributions over the real sample values (big
 states and recent years first), every request sends `Accept-Encoding: gzip`, and a
 URL seen before is often revalidated with `If-None-Match`, as a browser refresh does.
+When keys are required each sends its own `x-api-key` (`DashboardUser.api_keys`).
+
+A CacheBusterUser walks the URL space beside them (loadtests/buster.py): random valid
+URLs, made-up keys, typos, a request every fraction of a second.
 """
 
 from __future__ import annotations
@@ -14,12 +18,18 @@ import itertools
 import os
 import random
 import sys
+import time
+from typing import ClassVar
 from urllib.parse import quote
 
+import gevent
 from gevent.pool import Group
 from locust import FastHttpUser, between, task
 
 from handler.admin import ADMIN_TOKEN_HEADER
+from handler.catalogue import load_catalogue
+from handler.consumers import API_KEY_HEADER
+from loadtests.buster import CacheBuster
 from loadtests.zipf import Zipf
 from local.sample_data import STATE_WEIGHTS, YEARS
 
@@ -34,10 +44,15 @@ TABLE_FIELDS: tuple[str | None, ...] = (None, "cohort,gender,drivers", "year,sta
 TREND_FIELDS = "year,cohort,gender,drivers"  # 25 years x 38 cohort/gender rows = 950 rows
 MAP_FIELDS = "state,drivers"  # 51 states x 38 rows = 1938 rows
 
+_drivers = load_catalogue().get("drivers")
+assert _drivers is not None, "the packaged catalogue serves drivers"
+DRIVERS = _drivers
+
 REVALIDATE_SHARE = 0.5  # of URLs seen before, sent with If-None-Match
 CSV_DOWNLOAD_SHARE = 0.05  # of page loads that also download the table as CSV
 
 _seeds = itertools.count(int(os.environ.get("LAKEGATE_LOADTEST_SEED", "6")) * 1000)
+_users = itertools.count()
 
 
 class DashboardUser(FastHttpUser):
@@ -45,9 +60,14 @@ class DashboardUser(FastHttpUser):
     # Every request ends in well under the origin's 31 s read timeout, or it is a failure.
     network_timeout = 35.0
     connection_timeout = 5.0
+    # One per user when keys are required (the locustfile sets them); shared round-robin
+    # when there are fewer keys than users.
+    api_keys: ClassVar[tuple[str, ...]] = ()
 
     def on_start(self) -> None:
         seed = next(_seeds)
+        number = next(_users)
+        self.api_key = self.api_keys[number % len(self.api_keys)] if self.api_keys else None
         self.states = Zipf(STATES, s=1.0, seed=seed)
         self.years = Zipf(RECENT_FIRST, s=1.2, seed=seed + 1)
         self.table_fields = Zipf(TABLE_FIELDS, s=1.5, seed=seed + 2)
@@ -76,6 +96,8 @@ class DashboardUser(FastHttpUser):
 
     def fetch(self, name: str, url: str, accept: str) -> None:
         headers = {"Accept-Encoding": "gzip", "Accept": accept}
+        if self.api_key is not None:
+            headers[API_KEY_HEADER] = self.api_key
         etag = self.etags.get((url, accept))
         if etag is not None and self.random.random() < REVALIDATE_SHARE:
             headers["If-None-Match"] = etag
@@ -113,6 +135,35 @@ class OperatorUser(FastHttpUser):
             name=INVALIDATE_ROUTE,
             headers={ADMIN_TOKEN_HEADER: token, "x-amz-content-sha256": EMPTY_BODY_SHA256},
         )
+
+
+class CacheBusterUser(FastHttpUser):
+    """Random valid URLs, made-up keys and typos (loadtests/buster.py), from `starts_at` on.
+
+    Present from the start (a fixed count, like the operators), idle until the locustfile's
+    `starts_at` (epoch seconds), so the run's first phases are the dashboards' baseline.
+    """
+
+    wait_time = between(0.1, 0.3)
+    fixed_count = 1
+    network_timeout = 35.0
+    connection_timeout = 5.0
+    starts_at: ClassVar[float] = 0.0
+
+    def on_start(self) -> None:
+        self.buster = CacheBuster(DRIVERS, STATES, YEARS, seed=next(_seeds))
+
+    @task
+    def bust(self) -> None:
+        idle = self.starts_at - time.time()
+        if idle > 0:
+            gevent.sleep(min(idle, 1.0))
+            return
+        request = self.buster()
+        headers = {"Accept-Encoding": "gzip"}
+        if request.api_key is not None:
+            headers[API_KEY_HEADER] = request.api_key
+        self.client.get(request.url, name=request.route, headers=headers)
 
 
 def _q(value: str) -> str:

@@ -55,3 +55,13 @@ def test_usage_errors(
     err = capsys.readouterr().err
     assert err.startswith("lakegate loadtest: ") and message in err
     assert not list(tmp_path.iterdir()), "nothing started, no report directory"
+
+
+def test_required_keys_are_refused_against_a_host(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LAKEGATE_REQUIRE_KEYS", "1")
+    argv = ["--scenario", "cache-buster", "--host", "http://127.0.0.1:9", "--output", str(tmp_path)]
+    assert main(argv) == EXIT_USAGE
+    assert "key store" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

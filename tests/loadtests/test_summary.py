@@ -4,16 +4,11 @@ from typing import Any
 
 import pytest
 
+from loadtests.markdown import render_markdown
 from loadtests.outcomes import OUTCOMES, Outcome
+from loadtests.percentiles import latency, percentile
 from loadtests.samples import Sample, read_samples, write_samples
-from loadtests.summary import (
-    REQUIRED_FIELDS,
-    RunFacts,
-    latency,
-    percentile,
-    render_markdown,
-    summarise,
-)
+from loadtests.summary import REQUIRED_FIELDS, RunFacts, summarise
 
 ROUTE = "/v1/drivers?state&year"
 
@@ -136,6 +131,7 @@ def test_errors_split_by_url_history() -> None:
         "on_urls_never_served": 1,
         "on_urls_served_before": 1,
         "by_status": {"502": 1, "503": 1},
+        "by_answer": {"502": 1, "503": 1},
     }
 
 
