@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.
 PORT ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install serve test unit lint typecheck bench synth clean loadtest
+.PHONY: install serve test unit lint typecheck bench faults synth clean loadtest
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ unit: install
 
 bench: install
 	$(BIN)/python -m local.bench
+
+# Every warehouse fault against no entry, a fresh and a stale entry (local/faults.py).
+faults: install
+	$(BIN)/python -m local.faults
 
 # A Locust scenario against the embedded stack (or HOST), report under reports/:
 #   make loadtest SCENARIO=brownout USERS=30 DURATION=60 EDGE=1

@@ -1,0 +1,307 @@
+"""The fault matrix: every warehouse fault against every cache state, and what must happen.
+
+One declaration (FAULTS by STATES) is run by `python -m local.faults` (a markdown table,
+non-zero exit on any miss) and by tests/e2e/test_fault_matrix.py (one test per cell).
+The requirement ("Under faults"): never a 500; clean 502/503/504, with Retry-After on
+503/504; a fresh entry never touches the warehouse; a stale entry is answered at once
+while one background refresh (an asynchronous self-invocation) meets the fault; no
+statement runs twice; every give-up that knows a statement id cancels it.
+
+Each cell asks its own query: a failure holds its key failing for a while
+(LAKEGATE_ERROR_HOLD_SECONDS), and the cells must not see each other's entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import requests
+import yaml
+
+from cache.metrics import STATEMENTS
+from handler.catalogue import DEFAULT_CATALOGUE
+from local.emulator import EmulatorConfig
+from local.stack import EmbeddedStack, StackConfig
+
+State = Literal["no entry", "fresh entry", "stale entry"]
+STATES: tuple[State, ...] = ("no entry", "fresh entry", "stale entry")
+
+TTL_SECONDS = 1  # "stale" costs one second's wait
+HIT = r"lakegate; hit; ttl=\d+"
+STALE = r"lakegate; hit; ttl=-\d+; detail=stale-while-revalidate"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One way the warehouse goes wrong, and the answer it must get with no entry to fall back on."""
+
+    name: str
+    switches: Mapping[str, Any]  # POST /__emulator/faults
+    status: int
+    statements: int  # statements the warehouse runs for one request (or one refresh)
+    cancels: int  # cancels lakegate sends
+    retry_after: bool  # a Retry-After (1..30 s) on the error
+    executes: int | None = None  # executes received, where the fault pins it
+
+    def expected(self, state: State) -> Expected:
+        if state == "fresh entry":
+            return Expected(200, HIT, statements=0, cancels=0, executes=0)
+        if state == "stale entry":  # the background refresh meets the fault, once
+            return Expected(200, STALE, self.statements, self.cancels, executes=self.executes)
+        return Expected(
+            self.status, None, self.statements, self.cancels, self.retry_after, self.executes
+        )
+
+
+@dataclass(frozen=True)
+class Expected:
+    status: int
+    cache_status: str | None  # a full-match pattern; None: errors carry no Cache-Status
+    statements: int
+    cancels: int
+    retry_after: bool = False
+    executes: int | None = None  # executes received, where the cell pins it
+
+
+@dataclass(frozen=True)
+class Observed:
+    fault: str
+    state: State
+    status: int
+    cache_status: str | None
+    retry_after: str | None
+    executes: int
+    statements: int
+    cancels: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# The order matters once: a 429 holds the container back, so the throttle runs last.
+FAULTS: tuple[Fault, ...] = (
+    Fault("non-JSON 200 on execute", {"garbage_body": "execute"}, 502, 1, 0, False),
+    Fault("external_links in an INLINE result", {"external_links": True}, 502, 1, 1, False),
+    Fault("manifest row count off by one", {"wrong_counts": "rows"}, 502, 1, 1, False),
+    Fault("chunk link to another host", {"chunk_link": "other_host"}, 502, 1, 1, False),
+    Fault("statement slower than the budget", {"slow_statement_ms": 20_000}, 504, 1, 1, True),
+    Fault(
+        "polls 503 until the budget ends",
+        {"unavailable_polls": True, "slow_statement_ms": 1_000},
+        503,
+        1,
+        1,
+        True,
+    ),
+    # An upstream 5xx is the warehouse being unavailable: 503, come back later; the
+    # statement it accepted runs, and execute is never sent again.
+    Fault("500 on execute after accepting", {"execute_status": 500}, 503, 1, 0, True, 1),
+    Fault(
+        "always 429, Retry-After inf",
+        {"throttle_always": True, "retry_after": "inf"},
+        503,
+        0,
+        0,
+        True,
+    ),
+)
+
+_STATES_BY_FAULT = ("Ohio", "Iowa", "Utah", "Texas", "Maine", "Idaho", "Alaska", "Hawaii")
+
+
+_PROBE = "/v1/drivers?state=Oregon&year=1999"  # settle()'s queries, one limit each
+
+
+def cell_path(fault_index: int, state: State) -> str:
+    """A query no other cell asks."""
+    year = 2001 + STATES.index(state)
+    return f"/v1/drivers?state={_STATES_BY_FAULT[fault_index]}&year={year}"
+
+
+def write_short_catalogue(directory: Path) -> Path:
+    """The packaged catalogue with a 1 s freshness window and a long grace period."""
+    document = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
+    for dataset in document["datasets"]:
+        dataset["freshness"] = {"ttl_seconds": TTL_SECONDS, "stale_seconds": 300}
+    path = directory / "catalogue.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def stack_config(catalogue_path: Path) -> StackConfig:
+    """Small chunks (so chunk links are followed) and a 6 s Lambda: a ~4 s warehouse budget."""
+    return StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=50, chunk_rows=10),
+        max_containers=8,
+        catalogue_path=catalogue_path,
+        admin=False,
+        environment=MappingProxyType({"LAKEGATE_ERROR_HOLD_SECONDS": "0.5"}),
+        lambda_timeout_seconds=6.0,
+    )
+
+
+# --- running it -------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    stack: EmbeddedStack
+    session: requests.Session = field(default_factory=requests.Session)
+    # Never asked twice: a probe asked again once stale would refresh in the background,
+    # into the next cell's faults.
+    probes: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def warehouse(self) -> str:
+        assert self.stack.emulator is not None, "the matrix needs the emulator"
+        return self.stack.emulator.url
+
+    def get(self, path: str) -> requests.Response:
+        return self.session.get(f"{self.stack.url}{path}", timeout=30)
+
+    def reset(self) -> None:
+        self.session.post(f"{self.warehouse}/__emulator/reset", timeout=5).raise_for_status()
+
+    def set_faults(self, switches: Mapping[str, Any]) -> None:
+        url = f"{self.warehouse}/__emulator/faults"
+        self.session.post(url, json=dict(switches), timeout=5).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.session.get(f"{self.warehouse}/__emulator/stats", timeout=5).json())
+
+    def computes(self) -> int:
+        """Warehouse runs finished (in line or in the background), failed or not."""
+        return self.stack.recorder.counts[STATEMENTS]
+
+
+def until(check: Callable[[], bool], what: str, seconds: float = 15.0) -> None:
+    """Poll `check` every 0.1 s until it holds; AssertionError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}")
+        time.sleep(0.1)
+
+
+def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
+    """Prepare the state with a healthy warehouse, switch the fault on, ask once, observe."""
+    path = cell_path(index, state)
+    for _attempt in range(3):
+        run.reset()
+        if state != "no entry":
+            # Retried: a container may still hold back after an earlier 429.
+            until(lambda: run.get(path).status_code == 200, f"{path} stored an entry")
+        stored = time.monotonic()
+        if state == "stale entry":
+            time.sleep(TTL_SECONDS + 0.1)  # the freshness window passes; nothing to poll for
+        run.reset()  # zero the counters the preparation ran up
+        before = run.computes()
+        run.set_faults(fault.switches)
+        # A fresh entry must still be fresh when asked: on a stalled machine, set it up again
+        # (the fault has not been met yet, so nothing is hidden).
+        if state != "fresh entry" or time.monotonic() - stored < TTL_SECONDS / 2:
+            break
+        run.reset()
+    response = run.get(path)
+    if state == "stale entry" and response.status_code == 200:
+        until(lambda: run.computes() > before, "the background refresh finished")
+    stats = run.stats()
+    observed = Observed(
+        fault=fault.name,
+        state=state,
+        status=response.status_code,
+        cache_status=response.headers.get("Cache-Status"),
+        retry_after=response.headers.get("Retry-After"),
+        executes=int(stats["executes_received"]),
+        statements=int(stats["statements_run"]),
+        cancels=int(stats["cancels_received"]),
+    )
+    return _judged(observed, fault.expected(state))
+
+
+def _judged(seen: Observed, want: Expected) -> Observed:
+    problems = []
+    if seen.status != want.status:
+        problems.append(f"status {seen.status}, wanted {want.status}")
+    if want.cache_status is None and seen.cache_status is not None:
+        problems.append(f"Cache-Status {seen.cache_status!r} on an error")
+    if want.cache_status is not None and not re.fullmatch(
+        want.cache_status, seen.cache_status or ""
+    ):
+        problems.append(f"Cache-Status {seen.cache_status!r}, wanted /{want.cache_status}/")
+    if want.status >= 500:
+        has = seen.retry_after is not None and seen.retry_after.isdigit()
+        if want.retry_after and not (has and 1 <= int(seen.retry_after or 0) <= 30):
+            problems.append(f"Retry-After {seen.retry_after!r}, wanted 1..30")
+        if not want.retry_after and seen.retry_after is not None:
+            problems.append(f"Retry-After {seen.retry_after!r} on a {want.status}")
+    if seen.statements != want.statements:
+        problems.append(f"{seen.statements} statements run, wanted {want.statements}")
+    if want.executes is not None and seen.executes != want.executes:
+        problems.append(f"{seen.executes} executes received, wanted {want.executes}")
+    if seen.cancels != want.cancels:
+        problems.append(f"{seen.cancels} cancels, wanted {want.cancels}")
+    return Observed(**{**seen.__dict__, "problems": tuple(problems)})
+
+
+def settle(run: _Run) -> None:
+    """Faults off, and wait until a new query is answered again (a 429's hold has passed)."""
+    run.reset()
+    until(lambda: run.get(f"{_PROBE}&limit={next(run.probes)}").ok, "answered again")
+
+
+def run_matrix(stack: EmbeddedStack) -> list[Observed]:
+    """Every cell, in declaration order, against a started stack (its emulator reset after)."""
+    run = _Run(stack)
+    rows = []
+    try:
+        for index, fault in enumerate(FAULTS):
+            for state in STATES:
+                rows.append(run_cell(run, index, fault, state))
+                settle(run)
+    finally:
+        run.session.close()
+    return rows
+
+
+def markdown(rows: list[Observed]) -> str:
+    lines = [
+        "| fault | cache state | status | Cache-Status | Retry-After "
+        "| executes / statements | cancels | |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mark = "✓" if row.ok else "✗ " + "; ".join(row.problems)
+        lines.append(
+            f"| {row.fault} | {row.state} | {row.status} | {row.cache_status or '—'} "
+            f"| {row.retry_after or '—'} | {row.executes} / {row.statements} "
+            f"| {row.cancels} | {mark} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as directory:
+        config = stack_config(write_short_catalogue(Path(directory)))
+        with EmbeddedStack(config) as stack:
+            rows = run_matrix(stack)
+    print(markdown(rows))
+    failed = sum(not row.ok for row in rows)
+    print(f"\n{len(rows) - failed}/{len(rows)} cells as required")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
