@@ -150,3 +150,17 @@ def test_health_and_openapi(stack: EmbeddedStack, api: requests.Session) -> None
     assert {"200", "400", "502", "503", "504"} <= set(operation["responses"])
     row = operation["responses"]["200"]["content"]["application/json"]["schema"]["items"]
     assert set(row["properties"]) == {"year", "state", "cohort", "gender", "drivers"}
+
+
+def test_head_answers_what_get_would_without_a_body(
+    stack: EmbeddedStack, api: requests.Session
+) -> None:
+    path = f"{stack.url}/v1/drivers?state=Alabama&year=2012"
+    got = api.get(path, headers={"Accept-Encoding": "identity"})
+    head = api.head(path, headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["ETag"] == got.headers["ETag"]
+    assert head.headers["Content-Length"] == str(len(got.content))
+    assert head.headers["Cache-Status"].startswith("lakegate; hit")
+    refused = api.head(f"{stack.url}/v1/drivers?stat=Alabama")
+    assert refused.status_code == 400 and refused.content == b""
