@@ -6,6 +6,7 @@ sys.modules between runs.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -13,6 +14,9 @@ import sys
 from local.bench import Table
 
 RUNS = 5
+# A fresh interpreter has no lakegate settings: its container says so in an ERROR line,
+# which would land in the table.
+QUIET = {**os.environ, "POWERTOOLS_LOG_LEVEL": "CRITICAL"}
 
 
 def _import_seconds(statement: str) -> float:
@@ -20,7 +24,12 @@ def _import_seconds(statement: str) -> float:
     samples = []
     for _ in range(RUNS):
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+            env=QUIET,
         ).stdout
         samples.append(float(out.strip().splitlines()[-1]))
     return statistics.median(samples)
@@ -52,6 +61,7 @@ def section() -> Table:
         text=True,
         check=True,
         timeout=120,
+        env=QUIET,
     ).stdout.strip()
     return Table(
         title=f"Cold start: import time (median of {RUNS} fresh interpreters)",
