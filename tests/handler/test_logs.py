@@ -9,8 +9,6 @@ it fails upstream), the admin routes, health and the OpenAPI document.
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,31 +29,6 @@ TARGETS = [
     ("GET", "/healthz"),
     ("GET", "/swagger?format=json"),
 ]
-
-
-@pytest.fixture
-def every_log_line(caplog: pytest.LogCaptureFixture) -> Iterator[io.StringIO]:
-    """Python's own loggers (Powertools' internals) via caplog, and lakegate's Powertools
-    logger, which does not propagate, through a handler of its own; all at DEBUG."""
-    caplog.set_level(logging.DEBUG)
-    lakegate = logging.getLogger("lakegate")
-    captured = io.StringIO()
-    stream = logging.StreamHandler(captured)
-    stream.setFormatter(lakegate.handlers[0].formatter)
-    # Powertools gives each child logger (lakegate.handler.serving, …) a level of its own.
-    family = [lakegate] + [
-        logging.getLogger(name)
-        for name in list(logging.root.manager.loggerDict)
-        if name.startswith("lakegate.")
-    ]
-    previous = [logger.level for logger in family]
-    lakegate.addHandler(stream)
-    for logger in family:
-        logger.setLevel(logging.DEBUG)
-    yield captured
-    lakegate.removeHandler(stream)
-    for logger, level in zip(family, previous, strict=True):
-        logger.setLevel(level)
 
 
 def test_no_credential_reaches_a_log_line_even_at_debug(
