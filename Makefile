@@ -23,14 +23,14 @@ $(STAMP): pyproject.toml
 serve: install
 	$(BIN)/lakegate serve --port $(PORT)
 
-# Formatting, lint, types, the import contracts (PYTHONPATH=cdk: the CDK app's package), then
+# Formatting, lint, types, the import contracts, then
 # every test. Without nginx the local-edge tests are skipped (one line says how to install
 # it), unless CI=true or LAKEGATE_REQUIRE_EDGE=1 makes that a failure.
 test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	PYTHONPATH=cdk $(BIN)/lint-imports
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fast tests alone: no servers, subprocesses or CDK synth (tests/conftest.py marks those
