@@ -25,6 +25,7 @@ from cache.errors import (
     OverConsumerBudget,
     OverStatementBudget,
     Refused,
+    Superseded,
 )
 from cache.invalidation import invalidate_dataset, invalidate_key
 from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest
@@ -66,6 +67,7 @@ __all__ = [
     "Scalar",
     "Served",
     "StatementBudget",
+    "Superseded",
     "UncachedResults",
     "build_entry",
     "cache_key",

@@ -2,6 +2,7 @@
 
     CacheError
     ├── CacheUnavailable    the store (DynamoDB/S3) failed or was slow; callers fail open
+    ├── Superseded          our lease lapsed and another invocation stored the key's result
     └── NoResultInTime      no result for this request now (all carry Retry-After)
         ├── LeaseWaitTimeout    waited out its budget for the lease holder's result
         ├── KeyFailing          a statement for this key failed moments ago
@@ -27,6 +28,11 @@ class CacheUnavailable(CacheError):
         super().__init__(detail)
         self.detail = detail
         self.error_code = error_code
+
+
+class Superseded(CacheError):
+    """Our lease had lapsed and another invocation stored this key's result since we took it:
+    that result stands (ours is not written over it)."""
 
 
 class NoResultInTime(CacheError):

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from cache.entry import Entry, GenerationInfo, Lookup
-from cache.errors import CacheUnavailable
+from cache.errors import CacheUnavailable, Superseded
 
 
 @dataclass
@@ -66,9 +66,14 @@ class MemoryCacheStore:
             slot.lease_owner, slot.lease_until_ms = owner, now_ms + lease_ms
             return True
 
-    def put(self, entry: Entry) -> Entry:
+    def put(self, entry: Entry, *, owner: str | None = None, leased_at_ms: int = 0) -> Entry:
         self._check()
         with self._lock:
+            slot = self.slots.get(entry.key)
+            if owner is not None and slot is not None and slot.lease_owner != owner:
+                stored = slot.entry
+                if stored is not None and stored.created_ms >= leased_at_ms:
+                    raise Superseded("another invocation stored this key meanwhile")
             self.slots[entry.key] = _Slot(entry=entry)
         return entry
 

@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 
 from cache import metrics
 from cache.entry import Entry, Lookup, Renderable
-from cache.errors import CacheUnavailable, NoResultInTime, Refused
+from cache.errors import CacheUnavailable, NoResultInTime, Refused, Superseded
 from cache.policy import Budget, CappedBudget, FlightPolicy
 from cache.served import (
     OUTCOME_METRIC,
@@ -102,7 +102,9 @@ class ResultCache:
         # The generation read when the lease was taken, not before waiting: an invalidation
         # seen while waiting must not stamp our new result as already retired.
         generation = flight.lookup.generation
-        return self._store_and_serve(request, flight.owner, generation, fresh, "miss", timings)
+        return self._store_and_serve(
+            request, flight.owner, generation, fresh, "miss", timings, flight.leased_at_ms
+        )
 
     def _stale(
         self,
@@ -137,7 +139,9 @@ class ResultCache:
             fresh = self._compute_under_lease(request, owner, budget, timings)
         except Exception as exc:  # any failure or refusal: the stale copy is the better answer
             return self._served(entry, "stale-if-error", self._now_ms(), timings, error=exc)
-        return self._store_and_serve(request, owner, lookup.generation, fresh, "refreshed", timings)
+        return self._store_and_serve(
+            request, owner, lookup.generation, fresh, "refreshed", timings, now
+        )
 
     def refresh(self, request: CacheRequest, owner: str) -> Outcome | None:
         """Run a refresh handed off by `refresh_later`, under the lease it took for us.
@@ -147,13 +151,14 @@ class ResultCache:
         stale copy stays, and a failure holds the key failing, as in line)."""
         timings: dict[str, float] = {}
         try:
-            if not self._store.renew_lease(
-                request.key, owner, self._now_ms() + self._flight.lease_ms
-            ):
+            renewed_at = self._now_ms()
+            if not self._store.renew_lease(request.key, owner, renewed_at + self._flight.lease_ms):
                 return None
             generation = self._store.lookup(request.dataset, request.key).generation
             fresh = self._compute_under_lease(request, owner, request.budget, timings)
-            self._store_and_serve(request, owner, generation, fresh, "refreshed", timings)
+            self._store_and_serve(
+                request, owner, generation, fresh, "refreshed", timings, renewed_at
+            )
         except Exception as exc:  # nobody waits for this answer: log it, keep the stale copy
             logger.warning("asynchronous refresh failed", extra={"error": type(exc).__name__})
             return None
@@ -196,10 +201,18 @@ class ResultCache:
         fresh: Renderable,
         outcome: Outcome,
         timings: dict[str, float],
+        leased_at_ms: int,
     ) -> Served:
         entry = build_entry(request.key, generation, request.freshness, fresh, self._now_ms())
         try:
-            entry, stored = self._store.put(entry), True
+            entry, stored = self._store.put(entry, owner=owner, leased_at_ms=leased_at_ms), True
+        except Superseded:
+            # Our lease lapsed and another invocation stored the key meanwhile: its result
+            # stands, and it is what we answer, as any waiter would.
+            theirs = self._store.lookup(request.dataset, request.key).current_entry()
+            if theirs is not None:
+                return self._served(theirs, "collapsed", self._now_ms(), timings)
+            stored = False
         except CacheUnavailable as exc:
             # A failed write never fails the request. Free the waiters if we still can.
             logger.warning("cache write failed", extra={"error_code": exc.error_code})

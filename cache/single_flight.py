@@ -31,6 +31,7 @@ class Led:
 
     owner: str
     lookup: Lookup
+    leased_at_ms: int
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def lead_or_join(
             if store.try_lease(
                 key, owner, now, settings.lease_ms, lookup.generation, as_seen=lookup
             ):
-                return Led(owner=owner, lookup=lookup)
+                return Led(owner=owner, lookup=lookup, leased_at_ms=now)
         pause = min(settings.max_pause_s, settings.first_pause_s * (2.0**pauses))
         if budget.remaining() <= pause:
             raise LeaseWaitTimeout(

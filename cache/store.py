@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cache.entry import Entry, GenerationInfo, Lookup
-from cache.errors import CacheUnavailable
+from cache.errors import CacheUnavailable, Superseded
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,8 +55,11 @@ class CacheStore(Protocol):
     def renew_lease(self, key: str, owner: str, until_ms: int) -> bool:
         """Extend our lease to `until_ms`; False when it is no longer ours."""
 
-    def put(self, entry: Entry) -> Entry:
-        """Store an entry with its body (releasing any lease); returns it as stored."""
+    def put(self, entry: Entry, *, owner: str | None = None, leased_at_ms: int = 0) -> Entry:
+        """Store an entry with its body (releasing any lease); returns it as stored.
+
+        With `owner`, only while that lease holds, or when nothing was stored since it
+        was taken (`leased_at_ms`): else Superseded, and the stored result stands."""
 
     def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
         """Drop our lease, optionally marking the key as failing until then."""
@@ -72,6 +75,20 @@ class CacheStore(Protocol):
 
     def count_invalidation(self, dataset: str, now_ms: int, limit: int) -> bool:
         """Count one invalidation of `dataset` this minute; False (not counted) once `limit` were."""
+
+
+def _holding(owner: str | None, leased_at_ms: int) -> dict[str, Any]:
+    """put_item's condition for a holder: its lease still holds, or nothing newer is stored."""
+    if owner is None:
+        return {}
+    return {
+        "ConditionExpression": "lease_owner = :owner OR attribute_not_exists(created_ms) "
+        "OR created_ms < :leased",
+        "ExpressionAttributeValues": {
+            ":owner": {"S": owner},
+            ":leased": {"N": str(leased_at_ms)},
+        },
+    }
 
 
 def _boto_failure(operation: str, exc: Exception) -> CacheUnavailable:
@@ -173,7 +190,7 @@ class DynamoCacheStore:
             raise _boto_failure("lease", exc) from exc
         return True
 
-    def put(self, entry: Entry) -> Entry:
+    def put(self, entry: Entry, *, owner: str | None = None, leased_at_ms: int = 0) -> Entry:
         gzip_body = entry.gzip_body
         if gzip_body is None:
             raise ValueError("put needs the entry's body")
@@ -197,8 +214,12 @@ class DynamoCacheStore:
             else:
                 item["body"] = {"B": gzip_body}
                 stored = entry
-            self._db.put_item(TableName=self._table, Item=item)
-        except (BotoCoreError, ClientError) as exc:
+            self._db.put_item(TableName=self._table, Item=item, **_holding(owner, leased_at_ms))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise Superseded("another invocation stored this key meanwhile") from exc
+            raise _boto_failure("write", exc) from exc
+        except BotoCoreError as exc:
             raise _boto_failure("write", exc) from exc
         return stored
 

@@ -410,7 +410,7 @@ def test_a_broken_store_is_bypassed_and_the_warehouse_answers(rig: Rig) -> None:
 def test_a_failed_write_still_serves_the_result_and_is_counted(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(entry: Entry) -> Entry:
+    def refuse(entry: Entry, **holder: object) -> Entry:
         raise CacheUnavailable("cache write failed", error_code="ProvisionedThroughputExceeded")
 
     monkeypatch.setattr(rig.store, "put", refuse)
@@ -675,3 +675,29 @@ def test_a_hand_off_that_fails_frees_the_key_and_still_answers_stale(rig: Rig) -
     served = rig.cache.serve(request(KEY, rig.warehouse, rig.deadline(), refresh_later=broken))
     assert served.outcome == "stale" and served.entry == entry
     assert rig.store.slots[KEY].lease_owner is None
+
+
+def test_a_late_holder_serves_what_another_stored_instead_of_writing_over_it(rig: Rig) -> None:
+    """Our lease lapsed mid-statement; another invocation took the key and stored first."""
+
+    def lease_lapses_and_another_stores(_budget: Deadline) -> Page:
+        rig.warehouse.calls += 1
+        rig.advance(FLIGHT.lease_ms / 1000 + 1)
+        assert rig.store.try_lease(KEY, "the-other-invocation", rig.now, FLIGHT.lease_ms, 0)
+        rig.stored(b'{"the other": true}')
+        return Page(body=b'{"ours, too late": true}')
+
+    served = rig.cache.serve(request(KEY, lease_lapses_and_another_stores, rig.deadline(30)))
+    assert served.outcome == "collapsed"
+    assert body_of(served) == b'{"the other": true}'
+    assert body_of(rig.serve()) == b'{"the other": true}', "the stored result stands"
+
+
+def test_a_holder_whose_lease_lapsed_still_stores_when_nothing_newer_exists(rig: Rig) -> None:
+    def lease_lapses(_budget: Deadline) -> Page:
+        rig.advance(FLIGHT.lease_ms / 1000 + 1)
+        return Page(body=b'{"late but alone": true}')
+
+    served = rig.cache.serve(request(KEY, lease_lapses, rig.deadline(30)))
+    assert served.outcome == "miss" and served.stored
+    assert body_of(rig.serve()) == b'{"late but alone": true}'

@@ -29,6 +29,7 @@ from cache import (
     Freshness,
     Renderable,
     ResultCache,
+    Superseded,
 )
 from local.aws import REGION, MotoServer, create_cache_resources, use_local_credentials
 
@@ -187,6 +188,25 @@ def test_no_lease_once_the_entry_is_no_longer_the_one_the_caller_saw(
     assert not store.try_lease(key, "late", later, LEASE_MS, 0, as_seen=saw_nothing)
     saw_it = store.lookup(dataset, key)
     assert store.try_lease(key, "refresher", later, LEASE_MS, 0, as_seen=saw_it)
+
+
+def test_a_holders_write_stands_down_for_an_entry_stored_since_its_lease(
+    store: DynamoCacheStore, dataset: str, key: str
+) -> None:
+    assert store.try_lease(key, "late", NOW_MS, LEASE_MS, 0)
+    assert store.try_lease(key, "other", NOW_MS + LEASE_MS + 1, LEASE_MS, 0)
+    theirs = store.put(replace(entry_for(key), created_ms=NOW_MS + LEASE_MS + 5))
+    with pytest.raises(Superseded):
+        store.put(
+            replace(entry_for(key), created_ms=NOW_MS + LEASE_MS + 9),
+            owner="late",
+            leased_at_ms=NOW_MS,
+        )
+    assert store.lookup(dataset, key).entry == theirs
+    other_key = f"{key}-held"
+    assert store.try_lease(other_key, "holder", NOW_MS, LEASE_MS, 0)
+    ours = store.put(entry_for(other_key), owner="holder", leased_at_ms=NOW_MS)
+    assert store.lookup(dataset, other_key).entry == ours, "the holder's own write goes through"
 
 
 def test_only_the_holder_renews_its_lease(store: DynamoCacheStore, dataset: str, key: str) -> None:

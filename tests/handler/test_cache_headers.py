@@ -138,7 +138,7 @@ def test_stale_if_error_says_what_the_warehouse_answered(error: UpstreamError, s
 def test_a_miss_whose_write_failed_does_not_claim_it_was_stored() -> None:
     store = MemoryCacheStore()
 
-    def refuse(entry: Entry) -> Entry:
+    def refuse(entry: Entry, **holder: object) -> Entry:
         raise CacheUnavailable("cache write failed")
 
     store.put = refuse  # type: ignore[method-assign]

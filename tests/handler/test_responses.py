@@ -12,6 +12,7 @@ from cache import (
     OverConsumerBudget,
     OverStatementBudget,
     Refused,
+    Superseded,
 )
 from handler.errors import (
     ApiKeyRefused,
@@ -147,7 +148,8 @@ def _leaves(base: type[Exception]) -> list[type[Exception]]:
     [
         k
         for k in _leaves(LakegateError) + _leaves(CacheError)
-        if k not in (CatalogueError, UpstreamError, NoResultInTime, Refused)
+        # Bases, and Superseded: the cache settles it itself, it never reaches a response.
+        if k not in (CatalogueError, UpstreamError, NoResultInTime, Refused, Superseded)
     ],
     ids=lambda k: k.__name__,
 )
