@@ -2,6 +2,7 @@
 // stdin: {"module", "keys": {digest: record}, "requests": [{kind, method, uri, raw, headers}],
 // "iterations"}; stdout: {kind: {"n", "p50_us", "p99_us"}}, and "all" over every request.
 import { readFileSync } from 'node:fs';
+import { querystring } from '../cloudfront_query.mjs';
 
 const input = JSON.parse(readFileSync(0, 'utf8'));
 globalThis.cloudfront = {
@@ -13,18 +14,6 @@ globalThis.cloudfront = {
     }),
 };
 const { handler } = await import(input.module);
-
-function querystring(raw) {
-    const query = {};
-    for (const pair of raw ? raw.split('&') : []) {
-        const at = pair.indexOf('=');
-        const name = at < 0 ? pair : pair.slice(0, at);
-        const value = { value: at < 0 ? '' : pair.slice(at + 1) };
-        if (!Object.hasOwn(query, name)) query[name] = value;
-        else (query[name].multiValue ??= [{ value: query[name].value }]).push(value);
-    }
-    return query;
-}
 
 function event(r) {
     const headers = {};

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, test } from 'node:test';
+import { querystring } from '../../local/cloudfront_query.mjs';
 
 const MODULE = process.env.LAKEGATE_GATEWAY_MODULE;
 if (!MODULE) throw new Error('LAKEGATE_GATEWAY_MODULE is not set: run `pytest tests/edge`');
@@ -33,20 +34,6 @@ const digest = (key) => createHash('sha256').update(key).digest('hex');
 function addKey(key, datasets, consumer = 'acme-analytics', tier = 'standard') {
     const record = { consumer, datasets, tier, created_at: '2026-01-01T00:00:00Z' };
     store.set(digest(key), JSON.stringify(record));
-}
-
-// ?a=1&b=2&a=3 as CloudFront hands it to a function: names and values as sent.
-function querystring(raw) {
-    const query = {};
-    for (const pair of raw ? raw.split('&') : []) {
-        if (!pair) continue;
-        const at = pair.indexOf('=');
-        const name = at < 0 ? pair : pair.slice(0, at);
-        const value = { value: at < 0 ? '' : pair.slice(at + 1) };
-        if (!Object.hasOwn(query, name)) query[name] = value;
-        else (query[name].multiValue ??= [{ value: query[name].value }]).push(value);
-    }
-    return query;
 }
 
 function event(uri, raw = '', headers = {}, method = 'GET') {

@@ -4,6 +4,7 @@
 // {"status": n, "error": {...}} when it answers. Every request carries a key that may
 // read every dataset, so that only the query decides.
 import { createHash } from 'node:crypto';
+import { querystring } from '../../local/cloudfront_query.mjs';
 
 const KEY = 'batch-key';
 const RECORD = { consumer: 'batch', datasets: ['*'], tier: 'standard', created_at: 'x' };
@@ -17,19 +18,6 @@ globalThis.cloudfront = {
     }),
 };
 const { handler } = await import(process.env.LAKEGATE_GATEWAY_MODULE);
-
-function querystring(raw) {
-    const query = {};
-    for (const pair of raw ? raw.split('&') : []) {
-        if (!pair) continue;
-        const at = pair.indexOf('=');
-        const name = at < 0 ? pair : pair.slice(0, at);
-        const value = { value: at < 0 ? '' : pair.slice(at + 1) };
-        if (!Object.hasOwn(query, name)) query[name] = value;
-        else (query[name].multiValue ??= [{ value: query[name].value }]).push(value);
-    }
-    return query;
-}
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
