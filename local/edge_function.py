@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from handler.catalogue import Catalogue
+from handler.catalogue import Catalogue, Dataset
 
 SOURCE = Path(__file__).resolve().parents[1] / "cdk" / "edge" / "gateway.js"
 # CloudFront Functions' quota on a function's code (cloudfront-limits.html, "Quotas on
@@ -63,10 +63,15 @@ def edge_rules(
     *,
     require_keys: bool = False,
     cors_origins: Sequence[str] = (),
+    datasets: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """What the function enforces, per route: access and every parameter's schema and hint."""
+    """What the function enforces, per route: access and every parameter's schema and hint.
+
+    `datasets` picks the routes (all by default): CloudFront runs one function per
+    dataset, each with its own rules, so the quota bounds a dataset, not the catalogue."""
     routes: dict[str, Any] = {}
-    for dataset in catalogue.datasets:
+    chosen = catalogue.datasets if datasets is None else [_dataset(catalogue, n) for n in datasets]
+    for dataset in chosen:
         declared = dataset.parameters
         params = {}
         for name, schema in declared.json_schema().items():
@@ -80,6 +85,13 @@ def edge_rules(
             "params": params,
         }
     return {"routes": routes, "cors": list(cors_origins)}
+
+
+def _dataset(catalogue: Catalogue, name: str) -> Dataset:
+    dataset = catalogue.get(name)
+    if dataset is None:
+        raise EdgeFunctionError(f"no dataset {name!r} in the catalogue")
+    return dataset
 
 
 def _compact(code: str) -> str:
