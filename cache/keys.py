@@ -4,8 +4,8 @@ The handler turns a validated query into a `CanonicalQuery` (parameter order gon
 case folded where the filter is case-insensitive, defaults filled in), so equivalent
 requests share a key. Different results never share one because everything that
 shapes the response is in the form: catalogue version, dataset, a digest of its
-declaration (so editing the catalogue retires old entries), filters, projection, page
-and format.
+declaration (so editing the catalogue retires old entries), filters, projection or
+groups and measures, the whole order, page and format.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import orjson
 
 Scalar = int | float | str | dt.date
+Value = Scalar | tuple[Scalar, ...]  # a tuple: a list filter's items
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +27,14 @@ class CanonicalQuery:
     catalogue_version: int
     dataset: str
     declaration: str  # digest of the dataset's declaration, see `digest`
-    filters: tuple[tuple[str, Scalar], ...]
+    filters: tuple[tuple[str, Value], ...]  # (parameter, value): ("year[gte]", 2010)
     fields: tuple[str, ...]
     limit: int
     offset: int
     format: str
+    group_by: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    sort: tuple[str, ...] = ()  # the whole order, "-name" descending
 
 
 def canonical_form(query: CanonicalQuery) -> bytes:
@@ -45,6 +49,9 @@ def canonical_form(query: CanonicalQuery) -> bytes:
         "limit": query.limit,
         "offset": query.offset,
         "format": query.format,
+        "group_by": list(query.group_by),
+        "measures": list(query.measures),
+        "sort": list(query.sort),
     }
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
 
@@ -59,7 +66,10 @@ def digest(document: object) -> str:
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def _typed(value: Scalar) -> list[str | int | float]:
+def _typed(value: Value) -> list[object]:
+    if isinstance(value, tuple):
+        # The handler sorts and de-duplicates list items: their order is already one form.
+        return ["l", [_typed(item) for item in value]]
     if isinstance(value, bool):  # never produced by the parser; guards the int branch
         raise TypeError("boolean filter values are not supported")
     if isinstance(value, int):

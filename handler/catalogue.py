@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import cache
 from handler.errors import CatalogueError
@@ -24,15 +24,21 @@ if TYPE_CHECKING:
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.yaml")
 
-# Query parameters every dataset accepts besides its own filters.
-COMMON_PARAMETERS = ("fields", "limit", "offset", "format")
+# Query parameters a dataset may accept besides its own filters (group_by and measures
+# when it declares dimensions and measures, sort when anything is sortable).
+COMMON_PARAMETERS = ("fields", "group_by", "measures", "sort", "limit", "offset", "format")
 
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
 
 ColumnType = Literal["integer", "number", "decimal", "string", "boolean", "date", "timestamp"]
 FilterType = Literal["integer", "number", "string", "date"]
-Operator = Literal["eq", "gte", "lte"]
+# How a filter may compare: `name=v` (eq), `name[gte]=v` … and `name[in]=a,b,c`.
+Operator = Literal["eq", "gt", "gte", "lt", "lte", "in"]
+OPERATORS: tuple[Operator, ...] = ("eq", "gt", "gte", "lt", "lte", "in")
+MeasureFunction = Literal["sum", "count", "min", "max", "avg", "count_distinct"]
+Granularity = Literal["day", "week", "month", "quarter", "year"]
+GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "quarter", "year")
 
 Identifier = Annotated[str, Field(pattern=_IDENTIFIER, max_length=64)]
 
@@ -51,12 +57,16 @@ class Column(_Strict):
 
 
 class Filter(_Strict):
-    """A query-string filter: `?name=value` becomes `column <op> :name`."""
+    """A query-string filter on a warehouse column, in the forms its `operators` allow.
+
+    `?name=v` is `column = v`; `?name[gte]=v` (also gt, lt, lte) a bound; `?name[in]=a,b`
+    a list of at most `max_items` values (a value holding a comma cannot be listed)."""
 
     name: Identifier
     column: Identifier
     type: FilterType
-    op: Operator = "eq"
+    operators: tuple[Operator, ...] = ("eq",)
+    max_items: int | None = Field(default=None, ge=2, le=100)
     pattern: str | None = None
     # int first: an integer filter's bounds stay exact (a float loses them past 2**53).
     minimum: int | float | None = None
@@ -64,6 +74,7 @@ class Filter(_Strict):
     max_length: int | None = Field(default=None, ge=1, le=1024)
     case_insensitive: bool = False
     description: str = ""
+    examples: tuple[str, ...] = ()  # values the OpenAPI document shows, as a client types them
 
     @model_validator(mode="after")
     def _coherent(self) -> Filter:
@@ -87,6 +98,48 @@ class Filter(_Strict):
             raise ValueError(f"filter {self.name!r}: minimum/maximum apply to numbers only")
         if self.type == "string" and self.max_length is None:
             raise ValueError(f"filter {self.name!r}: string filters need max_length")
+        if "__" in self.name:
+            raise ValueError(f"filter {self.name!r}: '__' is kept for parameter markers")
+        _unique(list(self.operators), f"filter {self.name!r}: operator")
+        if not self.operators:
+            raise ValueError(f"filter {self.name!r}: needs at least one operator")
+        if ("in" in self.operators) != (self.max_items is not None):
+            raise ValueError(f"filter {self.name!r}: operator 'in' and max_items go together")
+        ranged = set(self.operators) & {"gt", "gte", "lt", "lte"}
+        if ranged and self.type == "string":
+            raise ValueError(f"filter {self.name!r}: ranges apply to numbers and dates only")
+        return self
+
+    def parameter(self, op: Operator) -> str:
+        """The query parameter of one of its forms: `year`, `year[gte]`, `state[in]`."""
+        return self.name if op == "eq" else f"{self.name}[{op}]"
+
+
+class Dimension(_Strict):
+    """A public column results may be grouped by; a date may also be grouped by period.
+
+    `group_by=date:month` groups by the month the date falls in (a date, its first day)."""
+
+    column: Identifier
+    granularities: tuple[Granularity, ...] = ()
+
+    def tokens(self) -> tuple[str, ...]:
+        """How `group_by` names it: `state`, or `date`, `date:month`, …"""
+        return (self.column, *(f"{self.column}:{g}" for g in self.granularities))
+
+
+class Measure(_Strict):
+    """A named aggregate over a public column: `total_drivers` = sum of drivers."""
+
+    name: Identifier
+    function: MeasureFunction
+    column: Identifier | None = None  # None: count rows (function count only)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Measure:
+        if self.column is None and self.function != "count":
+            raise ValueError(f"measure {self.name!r}: {self.function} needs a column")
         return self
 
 
@@ -120,12 +173,27 @@ class Dataset(_Strict):
     table: str = Field(pattern=_TABLE)
     columns: tuple[Column, ...] = Field(min_length=1)
     filters: tuple[Filter, ...] = ()
+    # The row key, in the default order: a later sort key breaks ties on it, so pages
+    # are deterministic.
     order_by: tuple[Identifier, ...] = ()
+    # Columns and measures `sort` may name (measures are always sortable).
+    sortable: tuple[Identifier, ...] = ()
+    dimensions: tuple[Dimension, ...] = ()
+    measures: tuple[Measure, ...] = ()
     limit: Limits
     freshness: Freshness
     # "key": every request needs a consumer's API key (x-api-key) allowed for this
     # dataset; "public": anyone may read it (a key, if sent, must still be valid).
     access: Literal["public", "key"] = "public"
+
+    @field_validator("dimensions", mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        # `dimensions: [state, {column: date, granularities: [month]}]`: a name alone is
+        # a dimension without periods.
+        if isinstance(value, list | tuple):
+            return [{"column": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> Dataset:
@@ -138,9 +206,26 @@ class Dataset(_Strict):
                 raise ValueError(f"dataset {self.name!r}: filter name {f.name!r} is reserved")
             if f.column not in sources:
                 raise ValueError(f"dataset {self.name!r}: filter {f.name!r} uses unknown column")
-        for o in self.order_by:
+        for o in (*self.order_by, *self.sortable):
             if o not in names:
-                raise ValueError(f"dataset {self.name!r}: order_by {o!r} is not a public column")
+                raise ValueError(f"dataset {self.name!r}: order {o!r} is not a public column")
+        _unique([d.column for d in self.dimensions], f"dataset {self.name!r}: dimension")
+        for d in self.dimensions:
+            if d.column not in names:
+                raise ValueError(f"dataset {self.name!r}: dimension {d.column!r} is not a column")
+            if d.granularities and self.column(d.column).type not in ("date", "timestamp"):
+                raise ValueError(f"dataset {self.name!r}: {d.column!r} has no periods to group")
+            if "day" in d.granularities and self.column(d.column).type == "date":
+                raise ValueError(f"dataset {self.name!r}: {d.column!r} is already a day")
+        _unique(
+            [*names, *(m.name for m in self.measures)], f"dataset {self.name!r}: column or measure"
+        )
+        for m in self.measures:
+            if m.column is not None and m.column not in names:
+                raise ValueError(f"dataset {self.name!r}: measure {m.name!r} uses unknown column")
+            numeric = ("integer", "number", "decimal")
+            if m.function in ("sum", "avg") and self.column(m.column or "").type not in numeric:
+                raise ValueError(f"dataset {self.name!r}: measure {m.name!r} needs numbers")
         return self
 
     @property
@@ -169,9 +254,23 @@ class Dataset(_Strict):
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    def measure(self, name: str) -> Measure:
+        return next(m for m in self.measures if m.name == name)
+
+    @cached_property
+    def group_tokens(self) -> tuple[str, ...]:
+        """Every `group_by` item, in the canonical (catalogue) order."""
+        return tuple(t for d in self.dimensions for t in d.tokens())
+
+    @cached_property
+    def sort_keys(self) -> tuple[str, ...]:
+        """What `sort` may name: sortable columns (raw rows), group items and measures."""
+        keys = (*self.sortable, *self.group_tokens, *(m.name for m in self.measures))
+        return tuple(dict.fromkeys(keys))
+
     def query_parameter_names(self) -> tuple[str, ...]:
         """Every query parameter this dataset's route accepts (the edge cache key allow list)."""
-        return tuple(f.name for f in self.filters) + COMMON_PARAMETERS
+        return self.parameters.names
 
 
 class Catalogue(_Strict):
@@ -191,7 +290,7 @@ class Catalogue(_Strict):
         return tuple(sorted({n for d in self.datasets for n in d.query_parameter_names()}))
 
 
-_PROSE = {"title", "description", "access"}  # none of them shapes a row
+_PROSE = {"title", "description", "examples", "access"}  # none of them shapes a row
 
 
 def _without_prose(value: object) -> object:

@@ -110,19 +110,22 @@ class Resolver(LambdaFunctionUrlResolver):
 def query_parameters(dataset: Dataset) -> list[Parameter]:
     """The dataset's query parameters as OpenAPI Parameter objects, from its one model."""
     published = []
-    for name, schema in dataset.parameters.json_schema().items():
+    declared = dataset.parameters
+    for name, schema in declared.json_schema().items():
         description = schema.pop("description", None)
-        published.append(
-            Parameter.model_validate(
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": False,
-                    "description": description,
-                    "schema": schema,
-                }
-            )
-        )
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema,
+        }
+        if schema["type"] == "array":
+            # `state[in]=Ohio,Texas`: one comma-separated value, not `state[in]=Ohio&…`.
+            parameter.update(style="form", explode=False)
+        if name in declared.examples:
+            parameter["example"] = declared.examples[name]
+        published.append(Parameter.model_validate(parameter))
     return published
 
 

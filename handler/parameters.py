@@ -1,7 +1,9 @@
 """A dataset's query parameters, declared once, from the catalogue.
 
-`parameters_of(dataset)` (kept as `Dataset.parameters`) builds one pydantic model per dataset with a field per query
-parameter (its filters, then `fields`, `limit`, `offset`, `format`). That model is the
+`parameters_of(dataset)` (kept as `Dataset.parameters`) builds one pydantic model per
+dataset with a field per query parameter: each form of each filter (`year`,
+`year[gte]`, `state[in]`, …), then `fields`, `group_by`, `measures`, `sort`, `limit`,
+`offset`, `format`. Lists are comma-separated and published as OpenAPI arrays. That model is the
 only declaration: `handler.query` parses requests with it, and `handler.openapi`
 publishes its JSON Schema as the operation's parameters, so what the document promises
 is exactly what the parser enforces (tests/handler/test_openapi.py checks both agree
@@ -21,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from handler.catalogue import Dataset, Filter
+from handler.catalogue import OPERATORS, Dataset, Filter, Measure, Operator
 
 MAX_OFFSET = 1_000_000
 FORMATS = ("json", "csv")
@@ -38,6 +40,7 @@ class Parameters:
 
     model: type[BaseModel]
     hints: dict[str, str]  # parameter → "must be …", the message when its value is refused
+    examples: dict[str, str]  # parameter → a value as a client would type it (OpenAPI)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -67,14 +70,70 @@ def parameters_of(dataset: Dataset) -> Parameters:
     fields: dict[str, Any] = {}
     hints: dict[str, str] = {}
     for spec in dataset.filters:
-        fields[_field(spec.name)], hints[spec.name] = _filter(spec)
-    names = "|".join(re.escape(n) for n in dataset.column_names)
-    fields[_field("fields")] = _text(
-        pattern=f"^({names})(,({names}))*$",
-        description=f"Comma-separated columns to return: {', '.join(dataset.column_names)}.",
-        alias="fields",
+        scalar, hint = _filter(spec)
+        for op in OPERATORS:
+            if op not in spec.operators:
+                continue
+            name = spec.parameter(op)
+            if op == "in":
+                assert spec.max_items is not None  # the catalogue pairs them
+                fields[_field(name)] = _listed(
+                    scalar,
+                    name,
+                    f"{_describe(spec)} Any of up to {spec.max_items} comma-separated values.",
+                    most=spec.max_items,
+                    unordered=True,
+                )
+                hints[name] = (
+                    f"must be a comma-separated list of up to {spec.max_items} values; each {hint}"
+                )
+            else:
+                fields[_field(name)] = (
+                    scalar,
+                    Field(default=None, alias=name, description=_describe(spec, op)),
+                )
+                hints[name] = hint
+    columns = dataset.column_names
+    fields[_field("fields")] = _listed(
+        Literal[columns],
+        "fields",
+        f"Columns to return, comma-separated: {', '.join(columns)}. Raw rows only.",
     )
-    hints["fields"] = f"must be a comma-separated list of: {', '.join(dataset.column_names)}"
+    hints["fields"] = f"must be a comma-separated list of: {', '.join(columns)}"
+    if dataset.dimensions:
+        tokens = dataset.group_tokens
+        fields[_field("group_by")] = _listed(
+            Literal[tokens],
+            "group_by",
+            "Group rows by these, comma-separated (one row per group): "
+            f"{', '.join(tokens)}. `date:month` groups a date by its month.",
+            unordered=True,
+        )
+        hints["group_by"] = f"must be a comma-separated list of: {', '.join(tokens)}"
+    if dataset.measures:
+        names = tuple(m.name for m in dataset.measures)
+        fields[_field("measures")] = _listed(
+            Literal[names],
+            "measures",
+            "Aggregates to compute per group (over all rows without group_by): "
+            + "; ".join(f"{m.name}, {_measure_text(m)}" for m in dataset.measures)
+            + ".",
+            unordered=True,
+        )
+        hints["measures"] = f"must be a comma-separated list of: {', '.join(names)}"
+    if dataset.sort_keys:
+        keys = tuple(k for key in dataset.sort_keys for k in (key, f"-{key}"))
+        fields[_field("sort")] = _listed(
+            Literal[keys],
+            "sort",
+            "Order, comma-separated; a leading minus sorts descending. Raw rows sort by "
+            f"{', '.join(dataset.sortable) or 'nothing'}; grouped rows by their group items "
+            "and measures. Ties are broken on the row (or group) key.",
+        )
+        hints["sort"] = (
+            f"must be a comma-separated list of: {', '.join(dataset.sort_keys)}, "
+            "each optionally preceded by -"
+        )
     maximum = dataset.limit.maximum
     fields[_field("limit")] = _page("limit", 1, maximum, dataset.limit.default, "Rows per page.")
     hints["limit"] = f"must be an integer from 1 to {maximum}"
@@ -96,7 +155,74 @@ def parameters_of(dataset: Dataset) -> Parameters:
         ),
         **fields,
     )
-    return Parameters(model, hints)
+    return Parameters(model, hints, _examples(dataset))
+
+
+def _examples(dataset: Dataset) -> dict[str, str]:
+    examples: dict[str, str] = {}
+    for spec in dataset.filters:
+        if not spec.examples:
+            continue
+        for op in spec.operators:
+            examples[spec.parameter(op)] = (
+                ",".join(spec.examples) if op == "in" else spec.examples[0]
+            )
+    if dataset.dimensions:
+        examples["group_by"] = ",".join(dataset.group_tokens[:2])
+    if dataset.measures:
+        examples["measures"] = dataset.measures[0].name
+    if dataset.measures and dataset.dimensions:
+        examples["sort"] = f"-{dataset.measures[0].name},{dataset.group_tokens[0]}"
+    elif dataset.sortable:
+        examples["sort"] = f"-{dataset.sortable[0]}"
+    return examples
+
+
+_OPERATOR_TEXT = {
+    "gt": "greater than",
+    "gte": "at least",
+    "lt": "less than",
+    "lte": "at most",
+}
+
+
+def _describe(spec: Filter, op: Operator = "eq") -> str:
+    description = spec.description or f"Filter on {spec.name}."
+    if op in _OPERATOR_TEXT:
+        return f"{description} Only rows whose {spec.name} is {_OPERATOR_TEXT[op]} this."
+    return description
+
+
+def _measure_text(measure: Measure) -> str:
+    over = "rows" if measure.column is None else measure.column
+    return f"{measure.function.replace('_', ' ')} of {over}"
+
+
+def _listed(
+    item: Any,
+    alias: str,
+    description: str,
+    *,
+    most: int | None = None,
+    unordered: bool = False,
+) -> tuple[Any, Any]:
+    """A comma-separated list parameter, published as an OpenAPI array (form, not exploded).
+
+    `unordered`: its order means nothing, so the edge may sort it to share a cache entry."""
+    annotated = Annotated[
+        tuple[item, ...],
+        Field(
+            min_length=1,
+            max_length=most,
+            json_schema_extra={"x-unordered": True} if unordered else None,
+        ),
+        BeforeValidator(_split),
+    ]
+    return annotated, Field(default=None, alias=alias, description=description)
+
+
+def _split(raw: object) -> object:
+    return tuple(raw.split(",")) if isinstance(raw, str) else raw
 
 
 def _field(name: str) -> str:
@@ -104,20 +230,14 @@ def _field(name: str) -> str:
     return f"{name}_"
 
 
-def _filter(spec: Filter) -> tuple[tuple[Any, Any], str]:
-    description = spec.description or f"Filter on {spec.name}."
+def _filter(spec: Filter) -> tuple[Any, str]:
+    """A value of the filter's type, checked and published as its one form; its hint."""
     if spec.type == "string":
         hint = f"must be 1 to {spec.max_length} characters"
         if spec.pattern is not None:
             hint += f" matching {spec.pattern}"
-        field = _text(
-            pattern=spec.pattern,
-            max_length=spec.max_length,
-            description=description,
-            alias=spec.name,
-            fold=spec.case_insensitive,
-        )
-        return field, hint
+        text = _text(pattern=spec.pattern, max_length=spec.max_length, fold=spec.case_insensitive)
+        return text, hint
     if spec.type == "date":
         annotated: Any = Annotated[dt.date, Field(strict=True), BeforeValidator(_date)]
         hint = "must be a date, YYYY-MM-DD"
@@ -133,7 +253,7 @@ def _filter(spec: Filter) -> tuple[tuple[Any, Any], str]:
             BeforeValidator(_number),
         ]
         hint = "must be a number" + _range(spec.minimum, spec.maximum)
-    return (annotated, Field(default=None, alias=spec.name, description=description)), hint
+    return annotated, hint
 
 
 def _bound(value: float | None) -> int | None:
@@ -148,14 +268,7 @@ def _range(low: float | None, high: float | None) -> str:
     return "" if high is None else f" of at most {high}"
 
 
-def _text(
-    *,
-    pattern: str | None,
-    description: str,
-    alias: str,
-    max_length: int | None = None,
-    fold: bool = False,
-) -> tuple[Any, Any]:
+def _text(*, pattern: str | None, max_length: int | None = None, fold: bool = False) -> Any:
     # JSON Schema (ECMAScript) `$` ends the text; Python's also matches before a final
     # newline ("year\n"): validate with `\Z` where the document says `$`.
     constraints = Field(
@@ -173,7 +286,7 @@ def _text(
             AfterValidator(str.lower),
             Field(json_schema_extra={"x-case-insensitive": True}),
         ]
-    return annotated, Field(default=None, alias=alias, description=description)
+    return annotated
 
 
 def _python_end_anchors(pattern: str) -> str:

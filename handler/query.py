@@ -9,7 +9,6 @@ with commas, which would hide `?state=a&state=b`; and it is decoded strictly, so
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -18,11 +17,13 @@ from urllib.parse import unquote_to_bytes
 from pydantic import ValidationError
 
 from cache import CanonicalQuery
+from handler import combinations
 from handler.catalogue import Dataset
+from handler.combinations import Condition, FilterValue
 from handler.errors import BadRequest, NotAcceptable
 
 OutputFormat = Literal["json", "csv"]
-FilterValue = int | float | str | dt.date
+__all__ = ["Condition", "FilterValue", "OutputFormat", "Query", "parse_query", "single_valued"]
 
 MAX_PARAMETERS = 64
 _MEDIA = {"json": "application/json", "csv": "text/csv"}
@@ -32,14 +33,26 @@ _SHOWN = 64  # an overlong parameter name is cut to this in messages
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A validated request: typed filter values (sorted by name), projection and page."""
+    """A validated request in canonical form: equivalent requests are equal Queries.
+
+    Conditions are normalised (a one-item list is an equality, an integer or date `gt`
+    is a `gte` of the next value, equal bounds are an equality); `group_by` and
+    `measures` are in catalogue order; `sort` is the whole order the statement uses,
+    its ties broken on the row key (raw rows) or the group (aggregates)."""
 
     dataset: str
-    filters: tuple[tuple[str, FilterValue], ...]
-    fields: tuple[str, ...]
+    filters: tuple[Condition, ...]
+    fields: tuple[str, ...]  # raw rows: the columns to return; aggregates: ()
+    group_by: tuple[str, ...]
+    measures: tuple[str, ...]
+    sort: tuple[str, ...]  # "-key" is descending
     limit: int
     offset: int
     format: OutputFormat
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.group_by or self.measures)
 
     def canonical(self, dataset: Dataset, catalogue_version: int) -> CanonicalQuery:
         """What the cache key is made of (`cache.keys`)."""
@@ -47,16 +60,22 @@ class Query:
             catalogue_version=catalogue_version,
             dataset=dataset.name,
             declaration=dataset.digest,
-            filters=self.filters,
+            filters=tuple((c.parameter, c.value) for c in self.filters),
             fields=self.fields,
             limit=self.limit,
             offset=self.offset,
             format=self.format,
+            group_by=self.group_by,
+            measures=self.measures,
+            sort=self.sort,
         )
 
 
 def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> Query:
-    """Validate every parameter; raise BadRequest naming the first parameter at fault."""
+    """Validate every parameter; raise BadRequest naming the first parameter at fault.
+
+    Each value is judged alone first (`handler.parameters`), in declaration order, then
+    how they combine (`handler.combinations`)."""
     declared = dataset.parameters
     params = single_valued(raw_query)
     for name in params:
@@ -76,14 +95,14 @@ def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> 
             "invalid_parameter", f"Parameter {name!r} {declared.hints[name]}.", name
         ) from None
     typed = {name: getattr(values, declared.field_of(name)) for name in declared.names}
-    fields = typed["fields"]
+    shape = combinations.shape_of(dataset, typed)
     return Query(
         dataset=dataset.name,
-        filters=tuple(
-            sorted((f.name, typed[f.name]) for f in dataset.filters if typed[f.name] is not None)
-        ),
-        # A repeated column is harmless: keep its first position.
-        fields=dataset.column_names if fields is None else tuple(dict.fromkeys(fields.split(","))),
+        filters=combinations.conditions(dataset, typed),
+        fields=shape.fields,
+        group_by=shape.group_by,
+        measures=shape.measures,
+        sort=shape.sort,
         limit=typed["limit"],
         offset=typed["offset"],
         format=typed["format"] or negotiate(accept),

@@ -1,20 +1,29 @@
 """SQL for a validated query, generated only from the catalogue and parameter markers.
 
-No request text is ever spliced into SQL: identifiers come from the catalogue (already
-restricted to `[A-Za-z_][A-Za-z0-9_]*`), filter values travel as named parameters,
-and LIMIT/OFFSET are integers that `handler.query` produced.
+No request text is ever spliced into SQL: identifiers, functions and periods come from
+the catalogue (identifiers restricted to `[A-Za-z_][A-Za-z0-9_]*`) or from the
+parser's own vocabulary, filter values travel as named parameters (one marker per
+list item), and LIMIT/OFFSET are integers that `handler.query` produced.
+
+Raw rows select the projected columns renamed to their public names; aggregates
+select each group item and measure under the name the request used (`date:month`,
+`total_drivers`) and group by the same expressions. Every measure is cast to the type
+it is published with, so that the answer's types do not depend on the engine's
+widening rules (DuckDB sums BIGINT into HUGEINT, Databricks keeps BIGINT).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from handler.catalogue import Dataset, Filter
-from handler.query import FilterValue, Query
+from handler.catalogue import Dataset, Filter, Measure
+from handler.query import Condition, FilterValue, Query
 from handler.warehouse import Parameter, Statement
 
-_OPERATORS = {"eq": "=", "gte": ">=", "lte": "<="}
+_COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _PARAMETER_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "date": "DATE"}
+_FUNCTIONS = {"sum": "sum", "count": "count", "min": "min", "max": "max", "avg": "avg"}
+_PERIODS = {"week": "WEEK", "month": "MONTH", "quarter": "QUARTER", "year": "YEAR"}
 _TABLE_ALIAS = "t"
 
 
@@ -23,38 +32,99 @@ def quote(identifier: str) -> str:
 
 
 def build_statement(dataset: Dataset, query: Query) -> Statement:
-    """SELECT the projected columns (renamed to their public names), filtered and paged.
+    """The query's one statement: raw rows or aggregates, filtered, ordered and paged.
 
     One row more than the page is fetched, so the caller knows whether a next page exists.
     """
     table = ".".join(quote(part) for part in dataset.table.split("."))
-    select = ", ".join(
-        f"{_TABLE_ALIAS}.{quote(dataset.column(name).source)} AS {quote(name)}"
-        for name in query.fields
-    )
     specs = {f.name: f for f in dataset.filters}
-    conditions = [_condition(specs[name]) for name, _ in query.filters]
-    parameters = tuple(_parameter(specs[name], value) for name, value in query.filters)
-    sql = f"SELECT {select} FROM {table} AS {_TABLE_ALIAS}"
+    conditions: list[str] = []
+    parameters: list[Parameter] = []
+    for condition in query.filters:
+        text, markers = _condition(specs[condition.filter], condition)
+        conditions.append(text)
+        parameters.extend(markers)
+    if query.aggregated:
+        groups = [_group_expression(dataset, token) for token in query.group_by]
+        outputs = [
+            *(
+                f"{expr} AS {quote(token)}"
+                for expr, token in zip(groups, query.group_by, strict=True)
+            ),
+            *(f"{_measure(dataset, dataset.measure(m))} AS {quote(m)}" for m in query.measures),
+        ]
+        # Grouped rows are ordered by their output names, which both engines accept.
+        order = [_ordering(quote(key.removeprefix("-")), key) for key in query.sort]
+    else:
+        outputs = [f"{_column(dataset, name)} AS {quote(name)}" for name in query.fields]
+        order = [_ordering(_column(dataset, key.removeprefix("-")), key) for key in query.sort]
+        groups = []
+    sql = f"SELECT {', '.join(outputs)} FROM {table} AS {_TABLE_ALIAS}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
-    if dataset.order_by:
-        order = ", ".join(
-            f"{_TABLE_ALIAS}.{quote(dataset.column(name).source)}" for name in dataset.order_by
-        )
-        sql += f" ORDER BY {order}"
+    if groups:
+        sql += " GROUP BY " + ", ".join(groups)
+    if order:
+        sql += " ORDER BY " + ", ".join(order)
     sql += f" LIMIT {int(query.limit) + 1} OFFSET {int(query.offset)}"
-    return Statement(sql=sql, parameters=parameters)
+    return Statement(sql=sql, parameters=tuple(parameters))
 
 
-def _condition(spec: Filter) -> str:
+def _column(dataset: Dataset, name: str) -> str:
+    return f"{_TABLE_ALIAS}.{quote(dataset.column(name).source)}"
+
+
+def _ordering(expression: str, key: str) -> str:
+    # Spelled out: Databricks puts NULLs first ascending and last descending; DuckDB
+    # always last. Saying so makes both engines, and every page, agree.
+    return (
+        f"{expression} DESC NULLS LAST" if key.startswith("-") else f"{expression} ASC NULLS FIRST"
+    )
+
+
+def _group_expression(dataset: Dataset, token: str) -> str:
+    name, _, period = token.partition(":")
+    column = _column(dataset, name)
+    if not period:
+        return column
+    # date_trunc answers a TIMESTAMP on Databricks: cast back to the column's type.
+    kind = "DATE" if dataset.column(name).type == "date" else "TIMESTAMP"
+    return f"CAST(date_trunc('{_PERIODS.get(period, 'DAY')}', {column}) AS {kind})"
+
+
+def _measure(dataset: Dataset, measure: Measure) -> str:
+    if measure.column is None:
+        return "CAST(count(*) AS BIGINT)"
+    column = _column(dataset, measure.column)
+    if measure.function == "count_distinct":
+        return f"CAST(count(DISTINCT {column}) AS BIGINT)"
+    call = f"{_FUNCTIONS[measure.function]}({column})"
+    kind = dataset.column(measure.column).type
+    if measure.function == "count":
+        return f"CAST({call} AS BIGINT)"
+    if measure.function == "avg" or (measure.function == "sum" and kind != "integer"):
+        return f"CAST({call} AS DOUBLE)"
+    if measure.function == "sum":
+        return f"CAST({call} AS BIGINT)"
+    return call  # min and max keep the column's type
+
+
+def _condition(spec: Filter, condition: Condition) -> tuple[str, list[Parameter]]:
     column = f"{_TABLE_ALIAS}.{quote(spec.column)}"
     if spec.case_insensitive:
-        # The parameter value is lower-cased by handler.query, so one side suffices.
+        # The parameter values are lower-cased by handler.parameters, so one side suffices.
         column = f"lower({column})"
-    return f"{column} {_OPERATORS[spec.op]} :{spec.name}"
+    if isinstance(condition.value, tuple):
+        markers = [
+            _parameter(spec, f"{spec.name}__in{i}", item) for i, item in enumerate(condition.value)
+        ]
+        listed = ", ".join(f":{marker.name}" for marker in markers)
+        return f"{column} IN ({listed})", markers
+    name = spec.name if condition.op == "eq" else f"{spec.name}__{condition.op}"
+    marker = _parameter(spec, name, condition.value)
+    return f"{column} {_COMPARISONS[condition.op]} :{name}", [marker]
 
 
-def _parameter(spec: Filter, value: FilterValue) -> Parameter:
+def _parameter(spec: Filter, name: str, value: FilterValue) -> Parameter:
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return Parameter(name=spec.name, value=text, type=_PARAMETER_TYPES[spec.type])
+    return Parameter(name=name, value=text, type=_PARAMETER_TYPES[spec.type])

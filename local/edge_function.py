@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from handler.catalogue import Catalogue, Dataset
+from local.js_compact import compact
 
 SOURCE = Path(__file__).resolve().parents[1] / "cdk" / "edge" / "gateway.js"
 # CloudFront Functions' quota on a function's code (cloudfront-limits.html, "Quotas on
@@ -70,21 +71,75 @@ def edge_rules(
     `datasets` picks the routes (all by default): CloudFront runs one function per
     dataset, each with its own rules, so the quota bounds a dataset, not the catalogue."""
     routes: dict[str, Any] = {}
+    schemas: list[dict[str, Any]] = []
     chosen = catalogue.datasets if datasets is None else [_dataset(catalogue, n) for n in datasets]
     for dataset in chosen:
         declared = dataset.parameters
         params = {}
         for name, schema in declared.json_schema().items():
-            published = {k: _exact(v) for k, v in schema.items() if k != "description"}
+            hint = declared.hints[name]
+            rule = _rule(schema, schemas, hint)
             if name in _PAGE_PARAMETERS:
-                published["x-spelling"] = _PAGE_SPELLING
-            params[name] = {**published, "hint": declared.hints[name]}
+                rule["x-spelling"] = _PAGE_SPELLING
+            params[name] = _shared(rule, schemas)
         routes[dataset.route] = {
             "dataset": dataset.name,
             "access": "key" if require_keys else dataset.access,
             "params": params,
         }
-    return {"routes": routes, "cors": list(cors_origins)}
+    return {"routes": routes, "schemas": schemas, "cors": list(cors_origins)}
+
+
+def parameter_rule(rules: dict[str, Any], route: str, name: str) -> dict[str, Any]:
+    """One parameter's rule with its references resolved, as the function sees it."""
+    schemas = rules["schemas"]
+    rule = dict(schemas[rules["routes"][route]["params"][name]])
+    rule.setdefault("hint", listed_hint(rule, schemas))
+    if "items" in rule:
+        rule["items"] = schemas[rule["items"]]
+    return rule
+
+
+def _rule(schema: dict[str, Any], schemas: list[dict[str, Any]], hint: str) -> dict[str, Any]:
+    """A parameter's JSON Schema and hint as the function reads them, made small.
+
+    No prose; a single allowed value as an enum; a minimum length or count of 1 left
+    implicit (the function's default: handler.parameters never allows an empty value or
+    list); a list's items shared with the parameter of the same schema, and its hint left
+    out where the function composes the same one from its items (`listed_hint`)."""
+    rule: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "description" or (key in ("minLength", "minItems") and value == 1):
+            continue
+        if key == "const":
+            rule["enum"] = [value]
+        elif key == "items":
+            item_hint = hint.partition("; each ")[2]
+            rule["items"] = _shared(_rule(value, schemas, item_hint), schemas)
+        else:
+            rule[key] = _exact(value)
+    if hint and hint != listed_hint(rule, schemas):
+        rule["hint"] = hint
+    return rule
+
+
+def listed_hint(rule: dict[str, Any], schemas: list[dict[str, Any]]) -> str | None:
+    """The hint gateway.js composes for a list (keep the two in step), or None."""
+    if rule.get("type") != "array":
+        return None
+    items = schemas[rule["items"]]
+    if "enum" in items:
+        return f"must be a comma-separated list of: {', '.join(items['enum'])}"
+    if "maxItems" in rule and "hint" in items:
+        return f"must be a comma-separated list of up to {rule['maxItems']} values; each {items['hint']}"
+    return None
+
+
+def _shared(rule: dict[str, Any], schemas: list[dict[str, Any]]) -> int:
+    """The index of `rule` in `schemas`, added once: `year`, `year[gte]`… share one rule."""
+    if rule not in schemas:
+        schemas.append(rule)
+    return schemas.index(rule)
 
 
 def _dataset(catalogue: Catalogue, name: str) -> Dataset:
@@ -92,15 +147,6 @@ def _dataset(catalogue: Catalogue, name: str) -> Dataset:
     if dataset is None:
         raise EdgeFunctionError(f"no dataset {name!r} in the catalogue")
     return dataset
-
-
-def _compact(code: str) -> str:
-    """The code without its comment lines and indentation: every target runs the same text.
-
-    gateway.js keeps each comment on a line of its own and has no multi-line strings, so
-    this is all a minifier would need to do to leave room for the rules."""
-    lines = (line.strip() for line in code.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
 
 
 def _exact(value: Any) -> Any:
@@ -117,7 +163,7 @@ def function_code(rules: dict[str, Any], target: Target = "cloudfront") -> str:
             raise EdgeFunctionError(f"{SOURCE} must hold exactly one line {marker!r}")
     inlined = json.dumps(rules, separators=(",", ":"), ensure_ascii=True)
     code = source.replace(_RULES_LINE, f"const RULES = {inlined};")
-    code = _compact(code.replace(_CLOUDFRONT_IMPORT, _IMPORTS[target])) + _EXPORTS[target]
+    code = compact(code.replace(_CLOUDFRONT_IMPORT, _IMPORTS[target])) + _EXPORTS[target]
     if target == "cloudfront" and len(code.encode()) > MAX_CODE_BYTES:
         raise EdgeFunctionError(
             f"the edge function is {len(code.encode())} bytes with its rules, over "

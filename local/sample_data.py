@@ -1,9 +1,16 @@
-"""The sample dataset: licensed drivers by state, year, age cohort and gender.
+"""The sample datasets: licensed drivers, and daily road crashes, by state.
 
-Invented but plausible numbers in the shape of the FHWA "licensed drivers by sex and
-age group" tables, generated from a fixed seed so every run (and every test) sees the
-same rows. load_into() also creates lakegate.test.all_types, one row of every type
-the emulator maps plus one row of NULLs, for end-to-end type tests.
+Invented but plausible numbers, the same on every run (and in every test):
+
+- drivers by state, year, age cohort and gender, in the shape of the FHWA "licensed
+  drivers by sex and age group" tables, from a fixed seed;
+- crashes per state and day, 2010–2025 (about 300,000 rows), with a fatality rate
+  (DECIMAL(6,3)), a weekend flag and a revision timestamp: the types the drivers
+  table lacks. DuckDB computes them from integer hashes of the day and state, so
+  loading them costs milliseconds, not a Python loop.
+
+load_into() also creates lakegate.test.all_types, one row of every type the emulator
+maps plus one row of NULLs, for end-to-end type tests.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ COHORTS = [
 GENDERS = ["Male", "Female"]
 TABLE = "lakegate.dmv.licensed_drivers"
 ALL_TYPES_TABLE = "lakegate.test.all_types"
+CRASHES_TABLE = "lakegate.safety.daily_crashes"
+CRASH_DAYS = ("2010-01-01", "2026-01-01")  # [first, end)
+CRASHES_PER_MILLION = 50  # a day's crashes per million residents, about the US average
 
 # Rough 2010 population in millions: only the proportions matter.
 STATE_WEIGHTS: dict[str, float] = {
@@ -89,8 +99,41 @@ def load_into(connection: Any) -> float:
         "UNNEST($3::VARCHAR[]), UNNEST($4::VARCHAR[]), UNNEST($5::BIGINT[])",
         [list(column) for column in columns],
     )
+    _load_crashes(connection)
     _load_all_types(connection)
     return time.perf_counter() - started
+
+
+def _load_crashes(connection: Any) -> None:
+    connection.execute("CREATE SCHEMA IF NOT EXISTS lakegate.safety")
+    states = ", ".join(
+        f"('{name}', {weight}, {index})"
+        for index, (name, weight) in enumerate(STATE_WEIGHTS.items())
+    )
+    first, end = CRASH_DAYS
+    # Noise from integer hashes of (day, state): deterministic everywhere, unlike random().
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TABLE {CRASHES_TABLE} AS
+        WITH days AS (
+            SELECT CAST(d AS DATE) AS crash_date, CAST(row_number() OVER (ORDER BY d) AS BIGINT) AS i
+            FROM range(DATE '{first}', DATE '{end}', INTERVAL 1 DAY) AS r(d)
+        ), states(state, weight, j) AS (VALUES {states})
+        SELECT
+            crash_date,
+            state,
+            CAST(round(weight * {CRASHES_PER_MILLION}
+                * (1 + 0.15 * sin(2 * pi() * dayofyear(crash_date) / 365.25))
+                * CASE WHEN isodow(crash_date) >= 6 THEN 1.12 ELSE 1.0 END
+                * (0.85 + ((i * 7919 + j * 104729) % 1000) / 3333.0)) AS INTEGER) AS crashes,
+            CAST(0.4 + ((i * 104723 + j * 7927) % 1000) / 800.0 AS DECIMAL(6,3)) AS fatality_rate,
+            isodow(crash_date) >= 6 AS weekend,
+            timezone('UTC', CAST(crash_date AS TIMESTAMP) + INTERVAL 30 HOUR
+                + to_minutes(CAST((i + j) % 120 AS BIGINT))) AS updated_at
+        FROM days CROSS JOIN states
+        ORDER BY crash_date, state
+        """
+    )
 
 
 def _load_all_types(connection: Any) -> None:

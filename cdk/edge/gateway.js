@@ -24,6 +24,17 @@ const TIER = /^[a-z][a-z0-9_-]{0,31}$/;
 const KEY_REFUSED = 'Missing or invalid API key.';
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 const compiled = {};
+// local/edge_function.py shares each schema between the parameters (and lists) using it.
+const S = RULES.schemas;
+for (var r in RULES.routes) for (var n in RULES.routes[r].params) RULES.routes[r].params[n] = S[RULES.routes[r].params[n]];
+for (var j = 0; j < S.length; j++) {
+    const s = S[j];
+    if (!('items' in s)) continue;
+    s.items = S[s.items];
+    // The hint local/edge_function.py's listed_hint() leaves out.
+    const list = 'must be a comma-separated list of';
+    s.hint = s.hint || ('enum' in s.items ? `${list}: ${s.items.enum.join(', ')}` : `${list} up to ${s.maxItems} values; each ${s.items.hint}`);
+}
 
 // PCRE-based engines (njs, and CloudFront's) let `$` match before a final line feed, as
 // Python does and V8 does not: a value ending in one never matches an end-anchored pattern.
@@ -99,16 +110,30 @@ function isDate(value) {
 function fits(value, s) {
     // Lengths in code points, as Python counts them.
     const length = value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '_').length;
-    if (length < (s.minLength || 0) || length > (s.maxLength || Infinity)) return false;
+    if (length < (s.minLength || 1) || length > (s.maxLength || Infinity)) return false;
     if ('pattern' in s && !matches(regex(s.pattern), value, /\$$/.test(s.pattern))) return false;
     if ('enum' in s && s.enum.indexOf(value) < 0) return false;
     return s.format !== 'date' || isDate(value);
 }
 
 // The canonical text of a valid value; null: it is the default; undefined: invalid.
-function canonical(name, value, s) {
+function canonical(value, s) {
     let text = value;
-    if (s.type === 'integer') {
+    if (s.type === 'array') {
+        // A comma-separated list (handler/parameters.py): each item valid, counted as sent,
+        // then each kept once; sorted where its order means nothing.
+        const items = value.split(',');
+        if (items.length > (s.maxItems || Infinity)) return;
+        const seen = {};
+        const kept = [];
+        for (var i = 0; i < items.length; i++) {
+            const item = canonical(items[i], s.items);
+            if (item === undefined) return;
+            if (!own(seen, item)) kept.push(item);
+            seen[item] = 1;
+        }
+        text = (s['x-unordered'] ? kept.sort() : kept).join(',');
+    } else if (s.type === 'integer') {
         if (!matches(s['x-spelling'] ? regex(s['x-spelling']) : INTEGER, value, true)) return;
         const digits = value.replace(/^[+-]?0*/, '') || '0';
         text = value[0] === '-' && digits !== '0' ? '-' + digits : digits;
@@ -125,11 +150,6 @@ function canonical(name, value, s) {
             // can then fold a character differently from Python's str.lower().
             const folded = value.replace(/[A-Z]+/g, (w) => w.toLowerCase());
             if (fits(folded, s)) text = folded;
-        }
-        if (name === 'fields') {
-            // A repeated column is harmless to the origin, which keeps its first position.
-            const seen = {};
-            text = text.split(',').filter((c) => !own(seen, c) && (seen[c] = 1)).join(',');
         }
     }
     return 'default' in s && text === String(s.default) ? null : text;
@@ -168,7 +188,7 @@ function canonicalQuery(params, querystring) {
     const texts = {};
     for (var name in params) {
         if (!(name in given)) continue;
-        const text = canonical(name, given[name], params[name]);
+        const text = canonical(given[name], params[name]);
         if (text === undefined) {
             throw refuse('invalid_parameter', `Parameter ${repr(name)} ${params[name].hint}.`, name);
         }

@@ -74,8 +74,11 @@ def query_keys(
         for fmt in formats
     )
     described: dict[str, object] = {
-        "filters": {name: _plain(value) for name, value in query.filters},
+        "filters": {c.parameter: _plain(c.value) for c in query.filters},
         "fields": list(query.fields),
+        "group_by": list(query.group_by),
+        "measures": list(query.measures),
+        "sort": list(query.sort),
         "limit": query.limit,
         "offset": query.offset,
         "formats": list(formats),
@@ -83,5 +86,7 @@ def query_keys(
     return described, keys
 
 
-def _plain(value: FilterValue) -> str | int | float:
+def _plain(value: FilterValue | tuple[FilterValue, ...]) -> object:
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
     return value.isoformat() if isinstance(value, dt.date) else value

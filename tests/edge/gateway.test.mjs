@@ -28,7 +28,7 @@ globalThis.cloudfront = {
 const { handler } = await import(MODULE);
 
 const ALLOWED_ORIGIN = 'https://dashboards.example.com';
-const DRIVERS = 'fields, format, limit, offset, state, year';
+const DRIVERS = 'cohort, cohort[in], fields, format, group_by, limit, measures, offset, sort, state, state[in], year, year[gt], year[gte], year[in], year[lt], year[lte]';
 const digest = (key) => createHash('sha256').update(key).digest('hex');
 
 function addKey(key, datasets, consumer = 'acme-analytics', tier = 'standard') {

@@ -40,8 +40,35 @@ def test_the_packaged_catalogue_declares_drivers() -> None:
     assert drivers.route == "/v1/drivers"
     assert drivers.table == "lakegate.dmv.licensed_drivers"
     assert drivers.column_names == ("year", "state", "cohort", "gender", "drivers")
-    assert [f.name for f in drivers.filters] == ["year", "state"]
-    assert drivers.query_parameter_names() == ("year", "state", *COMMON_PARAMETERS)
+    assert [f.name for f in drivers.filters] == ["year", "state", "cohort"]
+    assert drivers.query_parameter_names() == (
+        *("year", "year[gt]", "year[gte]", "year[lt]", "year[lte]", "year[in]"),
+        *("state", "state[in]", "cohort", "cohort[in]"),
+        *COMMON_PARAMETERS,
+    )
+    assert drivers.group_tokens == ("year", "state", "cohort", "gender")
+    assert [(m.name, m.function, m.column) for m in drivers.measures] == [
+        ("total_drivers", "sum", "drivers")
+    ]
+
+
+def test_the_packaged_catalogue_declares_crashes_with_rich_types_and_periods() -> None:
+    crashes = load_catalogue().get("crashes")
+    assert crashes is not None
+    assert {c.name: c.type for c in crashes.columns} == {
+        "date": "date",
+        "state": "string",
+        "crashes": "integer",
+        "fatality_rate": "decimal",
+        "weekend": "boolean",
+        "updated_at": "timestamp",
+    }
+    assert crashes.group_tokens == (
+        *("date", "date:week", "date:month", "date:quarter", "date:year"),
+        *("state", "weekend"),
+    )
+    assert "date[gte]" in crashes.query_parameter_names()
+    assert "state[in]" in crashes.query_parameter_names()
 
 
 def test_a_minimal_dataset_loads(tmp_path: Path) -> None:
@@ -56,7 +83,66 @@ def test_a_minimal_dataset_loads(tmp_path: Path) -> None:
     [
         ({"table": "widgets"}, "table"),
         ({"table": "cat.sch.widgets; drop table x"}, "table"),
-        ({"order_by": ["nope"]}, "order_by 'nope'"),
+        ({"order_by": ["nope"]}, "order 'nope'"),
+        ({"sortable": ["nope"]}, "order 'nope'"),
+        (
+            {
+                "filters": [
+                    {
+                        "name": "c",
+                        "column": "colour",
+                        "type": "string",
+                        "max_length": 5,
+                        "operators": ["eq", "in"],
+                    }
+                ]
+            },
+            "max_items go together",
+        ),
+        (
+            {
+                "filters": [
+                    {
+                        "name": "c",
+                        "column": "colour",
+                        "type": "string",
+                        "max_length": 5,
+                        "operators": ["gte"],
+                    }
+                ]
+            },
+            "ranges apply to numbers and dates",
+        ),
+        (
+            {
+                "filters": [
+                    {
+                        "name": "c",
+                        "column": "colour",
+                        "type": "string",
+                        "max_length": 5,
+                        "operators": ["eq", "eq"],
+                    }
+                ]
+            },
+            "declared twice",
+        ),
+        (
+            {"filters": [{"name": "a__b", "column": "colour", "type": "string", "max_length": 5}]},
+            "parameter markers",
+        ),
+        ({"dimensions": ["nope"]}, "dimension 'nope' is not a column"),
+        (
+            {"dimensions": [{"column": "colour", "granularities": ["month"]}]},
+            "no periods to group",
+        ),
+        ({"measures": [{"name": "id", "function": "count"}]}, "'id' is declared twice"),
+        ({"measures": [{"name": "total", "function": "sum"}]}, "sum needs a column"),
+        (
+            {"measures": [{"name": "total", "function": "sum", "column": "colour"}]},
+            "needs numbers",
+        ),
+        ({"measures": [{"name": "n", "function": "max", "column": "nope"}]}, "unknown column"),
         (
             {"filters": [{"name": "x", "column": "nope", "type": "string", "max_length": 5}]},
             "unknown column",

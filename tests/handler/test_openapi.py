@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler.catalogue import Catalogue, Dataset, load_catalogue
+from handler.catalogue import OPERATORS, Catalogue, Dataset, load_catalogue
+from handler.combinations import COMBINATION_CODES
 from handler.errors import BadRequest, ConfigurationError
 from handler.query import parse_query
 from handler.routes import create_app
@@ -51,6 +52,7 @@ EVERY_TYPE = Dataset.model_validate(
     }
 )
 CATALOGUE = Catalogue(version=1, datasets=(*load_catalogue().datasets, EVERY_TYPE))
+DRIVERS = CATALOGUE.datasets[0]
 DOCUMENT = (
     create_app(CATALOGUE, ConfigurationError("not needed"))
     .get_openapi_schema()
@@ -79,6 +81,10 @@ PublishedSchema = jsonschema.validators.extend(
 
 def values_around(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values a client might send: valid ones by construction, and near misses."""
+    if schema["type"] == "array":
+        # A list travels comma-separated, so no item of one can hold a comma.
+        items = values_around(schema["items"]).filter(lambda v: "," not in as_text(v))
+        return st.lists(items, min_size=0, max_size=schema.get("maxItems", 6) + 2)
     if "enum" in schema:
         return st.sampled_from(schema["enum"]) | st.text(max_size=6)
     kind = schema["type"]
@@ -97,8 +103,14 @@ def values_around(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     return candidates
 
 
+def as_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(as_text(item) for item in value)
+    return value if isinstance(value, str) else repr(value)
+
+
 def as_query_text(value: Any) -> str:
-    return quote(value if isinstance(value, str) else repr(value), safe="")
+    return quote(as_text(value), safe="")
 
 
 @pytest.mark.parametrize(
@@ -123,6 +135,11 @@ def test_the_parser_accepts_exactly_what_the_document_publishes(
             parsed = True
         except BadRequest as refused:
             assert refused.parameter == parameter["name"]
+            # A value the document allows may still not combine with the defaults (sort
+            # by a measure needs measures): refused as a combination, never as a value.
+            if published:
+                assert refused.code in COMBINATION_CODES, refused
+                return
             parsed = False
         assert parsed == published, f"{parameter['name']}={value!r}: document {published}"
 
@@ -133,12 +150,40 @@ def test_every_declared_parameter_is_published_and_nothing_else() -> None:
     for dataset in CATALOGUE.datasets:
         published = [p["name"] for p in DOCUMENT["paths"][dataset.route]["get"]["parameters"]]
         assert published == [
-            *(f.name for f in dataset.filters),
+            *(f.parameter(op) for f in dataset.filters for op in OPERATORS if op in f.operators),
             "fields",
+            *(("group_by",) if dataset.dimensions else ()),
+            *(("measures",) if dataset.measures else ()),
+            *(("sort",) if dataset.sort_keys else ()),
             "limit",
             "offset",
             "format",
         ]
+
+
+def test_lists_are_published_as_comma_separated_arrays_with_examples() -> None:
+    parameters = {p["name"]: p for p in DOCUMENT["paths"]["/v1/drivers"]["get"]["parameters"]}
+    listed = parameters["state[in]"]
+    assert (listed["style"], listed["explode"]) == ("form", False)
+    assert listed["schema"]["type"] == "array" and listed["schema"]["maxItems"] == 51
+    assert listed["schema"]["items"]["x-case-insensitive"] is True
+    assert "," not in listed["example"].split(",")[0] and listed["example"].count(",") >= 1
+    assert parameters["group_by"]["schema"]["items"]["enum"] == [
+        "year",
+        "state",
+        "cohort",
+        "gender",
+    ]
+    assert parameters["sort"]["schema"]["items"]["enum"][:2] == ["year", "-year"]
+
+    def example(*names: str) -> str:
+        return "&".join(f"{n}={quote(parameters[n]['example'], safe=',')}" for n in names)
+
+    # Each example is one a client could send: the filters alone, the aggregate together.
+    for name in ("year[gte]", "year[in]", "state[in]", "cohort"):
+        assert parse_query(DRIVERS, example(name)).filters, name
+    grouped = parse_query(DRIVERS, example("group_by", "measures", "sort"))
+    assert grouped.group_by and grouped.measures and grouped.sort[0].startswith("-")
 
 
 def test_integer_filters_are_published_as_integers_with_their_bounds() -> None:

@@ -6,10 +6,14 @@ import pytest
 
 from handler.catalogue import Dataset, load_catalogue
 from handler.errors import BadRequest, NotAcceptable
-from handler.query import negotiate, parse_query
+from handler.query import Condition, Query, negotiate, parse_query
 
 DRIVERS = load_catalogue().get("drivers")
 assert DRIVERS is not None
+
+
+def values(query: Query) -> dict[str, object]:
+    return {c.parameter: c.value for c in query.filters}
 
 
 def refused(raw: str, accept: str | None = None, dataset: Dataset = DRIVERS) -> BadRequest:
@@ -20,7 +24,7 @@ def refused(raw: str, accept: str | None = None, dataset: Dataset = DRIVERS) -> 
 
 def test_the_articles_example_is_typed_and_case_folded() -> None:
     query = parse_query(DRIVERS, "state=California&year=2016")
-    assert query.filters == (("state", "california"), ("year", 2016))
+    assert query.filters == (Condition("state", "eq", "california"), Condition("year", "eq", 2016))
     assert query.fields == DRIVERS.column_names
     assert (query.limit, query.offset, query.format) == (1000, 0, "json")
 
@@ -43,7 +47,7 @@ def test_repeated_fields_keep_their_first_position() -> None:
 
 def test_percent_encoded_values_are_decoded() -> None:
     query = parse_query(DRIVERS, "state=New%20York")
-    assert query.filters == (("state", "new york"),)
+    assert query.filters == (Condition("state", "eq", "new york"),)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +130,7 @@ TYPED = Dataset.model_validate(
 
 def typed(raw: str) -> object:
     name = raw.partition("=")[0]
-    return dict(parse_query(TYPED, raw).filters)[name]
+    return values(parse_query(TYPED, raw))[name]
 
 
 def test_filter_types_ranges_and_dates() -> None:
@@ -152,8 +156,8 @@ def test_malformed_percent_encoding_and_utf8_are_refused_by_name(raw: str) -> No
 
 
 def test_plus_is_a_space_and_utf8_is_decoded() -> None:
-    assert dict(parse_query(DRIVERS, "state=New+York").filters)["state"] == "new york"
-    assert dict(parse_query(DRIVERS, "state=Cura%C3%A7ao").filters)["state"] == "curaçao"
+    assert values(parse_query(DRIVERS, "state=New+York"))["state"] == "new york"
+    assert values(parse_query(DRIVERS, "state=Cura%C3%A7ao"))["state"] == "curaçao"
 
 
 def test_too_many_parameters_says_so() -> None:

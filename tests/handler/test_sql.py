@@ -18,7 +18,8 @@ def test_the_articles_query() -> None:
         "t.`gender` AS `gender`, t.`drivers` AS `drivers` "
         "FROM `lakegate`.`dmv`.`licensed_drivers` AS t "
         "WHERE lower(t.`state`) = :state AND t.`year` = :year "
-        "ORDER BY t.`year`, t.`state`, t.`cohort`, t.`gender` "
+        "ORDER BY t.`year` ASC NULLS FIRST, t.`state` ASC NULLS FIRST, "
+        "t.`cohort` ASC NULLS FIRST, t.`gender` ASC NULLS FIRST "
         "LIMIT 1001 OFFSET 0"
     )
     assert statement.parameters == (

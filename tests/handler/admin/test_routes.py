@@ -144,7 +144,7 @@ def test_without_a_distribution_the_edge_is_skipped_and_says_why() -> None:
     assert answer.status == 202
     assert answer.json["edge"] == {
         "status": "skipped",
-        "paths": ["/v1/drivers*"],
+        "paths": ["/v1/drivers*", "/v1/crashes*"],
         "reason": "no distribution configured",
     }
 
@@ -254,8 +254,9 @@ def test_the_status_route_reports_generations_and_freshness(admin: Admin) -> Non
     admin.call("POST", "/admin/invalidate?dataset=drivers")
     status = admin.call("GET", "/admin/cache")
     assert status.status == 200 and status.headers["Cache-Control"] == "no-store"
-    (drivers,) = status.json["datasets"]
-    assert drivers["generation"] == 1
+    drivers, crashes = status.json["datasets"]
+    assert (drivers["dataset"], crashes["dataset"]) == ("drivers", "crashes")
+    assert (drivers["generation"], crashes["generation"]) == (1, 0)
     assert drivers["invalidated_by"] == token_id(TOKEN, "current")
     assert drivers["invalidated_at"].endswith("+00:00")
     assert drivers["freshness"] == {"ttl_seconds": 300, "stale_seconds": 3600}
