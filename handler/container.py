@@ -12,6 +12,7 @@ request would cost every request tens of milliseconds.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ from handler.admin.edge import EdgeInvalidator, ssm_distribution_id
 from handler.catalogue import Catalogue
 from handler.consumers import Consumers, EdgeAsserted, KeyFile
 from handler.errors import ConfigurationError
+from handler.observability import TracedCacheStore, record_response, trace_invocations
 from handler.refresh import Invoker, LambdaInvoker, RefreshOrder
 from handler.routes import create_app, dataset_servers
 from handler.serving import Gate
@@ -84,11 +86,15 @@ def new_container(
     app = create_app(catalogue, wiring, servers)
 
     @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @trace_invocations
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             order = RefreshOrder.from_event(event)
             if order is None:
-                return app.resolve(event, context)
+                started = time.perf_counter()
+                response = app.resolve(event, context)
+                record_response(recorder, response, (time.perf_counter() - started) * 1000)
+                return response
             server = (servers or {}).get(order.route)
             outcome = (
                 server.refresh(order, context.get_remaining_time_in_millis()) if server else None
@@ -163,7 +169,8 @@ def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
         if cache.bucket
         else None
     )
-    store = DynamoCacheStore(
+    # Its lookups are X-Ray subsegments in Lambda (a no-op elsewhere).
+    store = TracedCacheStore(
         dynamodb, cache.table, s3, cache.bucket, overflow_bytes=cache.overflow_bytes
     )
     return store, dynamodb

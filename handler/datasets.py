@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handler.catalogue import Dataset
+from handler.observability import traced
 from handler.query import Query
 from handler.responses import CSV, JSON
 from handler.result import StatementResult
@@ -29,7 +30,8 @@ class Page:
 
 def fetch_page(client: WarehouseClient, dataset: Dataset, query: Query, deadline: Deadline) -> Page:
     """Run the query's statement and encode one page of rows."""
-    result = client.run(build_statement(dataset, query), deadline)
+    with traced("statement"):
+        result = client.run(build_statement(dataset, query), deadline)
     rows = result.rows
     # The statement asks for limit+1 rows: the extra one only says "there is more".
     # A truncated result (a warehouse size cap) also means more rows exist.
@@ -42,11 +44,12 @@ def fetch_page(client: WarehouseClient, dataset: Dataset, query: Query, deadline
     )
     from handler import encoding, shaping  # deferred: polars costs ~150 ms of cold start
 
-    frame = shaping.to_frame(page)
-    if query.format == "csv":
-        body, content_type = encoding.to_csv(frame), CSV
-    else:
-        body, content_type = encoding.to_json(frame), JSON
+    with traced("shaping"):
+        frame = shaping.to_frame(page)
+        if query.format == "csv":
+            body, content_type = encoding.to_csv(frame), CSV
+        else:
+            body, content_type = encoding.to_json(frame), JSON
     return Page(
         body=body,
         content_type=content_type,

@@ -1,9 +1,51 @@
-"""Metrics through Powertools (CloudWatch Embedded Metric Format)."""
+"""What the operator sees: metrics (CloudWatch EMF through Powertools) and X-Ray traces.
+
+Metrics: the cache records its outcomes through `PowertoolsRecorder`; `record_response`
+adds the function's own view of every answer, which Lambda's `Errors` never sees (a
+502/503/504 from the error table is a handled response, not a failed invocation):
+
+    Responses                   one per Function URL answer
+    Status2xx … Status5xx       per status class
+    Status500, Status502, …     each 5xx code (a bounded set: 500 to 599)
+    Latency<Outcome>            milliseconds per answer, by the cache's outcome
+                                (LatencyHit, LatencyMiss, …; LatencyNone without one)
+
+Traces: Powertools Tracer, on only in Lambda (outside it Powertools turns itself off,
+so `lakegate serve` and the tests pay nothing). The handler's subsegment carries the
+annotations `dataset` and `cache_outcome`; `## cache lookup`, `## statement` and
+`## shaping` time the three phases of a request. Nothing else is recorded: no
+response body (capture_response is off), no header, no query text, no secret.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
+from cache import DynamoCacheStore, Entry, Lookup, Outcome, Recorder
+
+RESPONSES = "Responses"
+LATENCY_PREFIX = "Latency"
+# Only the I/O a request does: DynamoDB/S3/Secrets Manager (botocore) and the
+# warehouse (requests). Patching every module X-Ray knows would only add cold start.
+TRACED_MODULES = ("botocore", "requests")
+
+# The one tracer of a container; tests swap it for an enabled one.
+TRACER = Tracer(service="lakegate", patch_modules=TRACED_MODULES)
+
+# Cache-Status parameters (handler.cache_headers.cache_status) back to the outcome.
+_FORWARDED = {
+    "fwd=bypass": ("detail=cache-disabled", "uncached", "bypass"),
+    "fwd=stale": ("detail=stale-if-error", "stale-if-error", "refreshed"),
+    "fwd=miss": ("collapsed", "collapsed", "miss"),
+    "hit": ("detail=stale-while-revalidate", "stale", "hit"),
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class PowertoolsRecorder:
@@ -21,3 +63,78 @@ class PowertoolsRecorder:
     def flush(self) -> None:
         # One EMF line per invocation; an invocation that recorded nothing (healthz) prints none.
         self._metrics.flush_metrics(raise_on_empty_metrics=False)
+
+
+def status_metrics(status: int) -> tuple[str, ...]:
+    """The counters one answer of `status` adds to."""
+    names = (RESPONSES, f"Status{status // 100}xx")
+    return (*names, f"Status{status}") if 500 <= status <= 599 else names
+
+
+def latency_metric(outcome: Outcome | None) -> str:
+    """`LatencyHit`, `LatencyStaleIfError`, …; `LatencyNone` for answers without an outcome."""
+    words = (outcome or "none").split("-")
+    return LATENCY_PREFIX + "".join(word.capitalize() for word in words)
+
+
+def outcome_of(cache_status: str | None) -> Outcome | None:
+    """The cache outcome a response's `Cache-Status` header reports (None: not a data answer)."""
+    if not cache_status:
+        return None
+    parameters = {part.strip() for part in cache_status.split(";")}
+    for marker, (detail, with_detail, without) in _FORWARDED.items():
+        if marker in parameters:
+            outcome: Outcome = with_detail if detail in parameters else without  # type: ignore[assignment]
+            return outcome
+    return None
+
+
+def record_response(recorder: Recorder, response: Mapping[str, Any], elapsed_ms: float) -> None:
+    """Count one Function URL answer by status, and time it by cache outcome."""
+    status = int(response.get("statusCode", 200))
+    for name in status_metrics(status):
+        recorder.count(name)
+    headers = response.get("headers") or {}
+    cache_status = next((v for k, v in headers.items() if k.lower() == "cache-status"), None)
+    recorder.milliseconds(latency_metric(outcome_of(cache_status)), elapsed_ms)
+
+
+@contextmanager
+def traced(phase: str) -> Iterator[None]:
+    """A subsegment `## <phase>` around the block; nothing at all while tracing is off."""
+    tracer = TRACER
+    if tracer.disabled:
+        yield
+        return
+    with tracer.provider.in_subsegment(name=f"## {phase}"):
+        yield
+
+
+def annotate(**annotations: str) -> None:
+    """Searchable annotations on the current subsegment (X-Ray filter expressions)."""
+    tracer = TRACER
+    if tracer.disabled:
+        return
+    for key, value in annotations.items():
+        tracer.put_annotation(key=key, value=value)
+
+
+def trace_invocations(handle: F) -> F:
+    """The handler in a subsegment of its own, without its response (bodies stay out of
+    traces) or its errors' text; unchanged while tracing is off."""
+    tracer = TRACER
+    if tracer.disabled:
+        return handle
+    return tracer.capture_lambda_handler(handle, capture_response=False, capture_error=False)  # type: ignore[return-value]
+
+
+class TracedCacheStore(DynamoCacheStore):
+    """The DynamoDB store, its lookup (the hit path's one round trip) a subsegment."""
+
+    def lookup(self, dataset: str, key: str) -> Lookup:
+        with traced("cache lookup"):
+            return super().lookup(dataset, key)
+
+    def load_body(self, entry: Entry) -> bytes:
+        with traced("cache body"):
+            return super().load_body(entry)

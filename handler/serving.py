@@ -25,6 +25,7 @@ from handler.cache_headers import caching_headers, matches
 from handler.catalogue import Dataset
 from handler.consumers import Consumer, Consumers, authorise
 from handler.datasets import Page, fetch_page
+from handler.observability import annotate
 from handler.query import Query, parse_query
 from handler.refresh import Invoker, RefreshOrder
 from handler.responses import GzipJson, accepts_gzip, encoded_response, not_modified
@@ -59,6 +60,7 @@ class DatasetServer:
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
     ) -> Response[str | bytes | GzipJson] | Response[str]:
         dataset = self.dataset
+        annotate(dataset=dataset.name)
         # Who asks comes first, as at the edge: a stranger learns nothing from a 400.
         consumer = self.gate.consumers.identify(event.headers)
         authorise(dataset, consumer, require_keys=self.gate.require_keys)
@@ -86,6 +88,7 @@ class DatasetServer:
                 refresh_later=refresh_later if refresher is not None else None,
             )
         )
+        annotate(cache_outcome=served.outcome)
         if served.error is not None:
             logger.warning(
                 "served stale after a failure",

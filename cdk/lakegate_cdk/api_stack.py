@@ -1,11 +1,15 @@
 """The API stack: function, cache storage, secrets, distribution, alarms, outputs.
 
 It lives in the configured region and takes the WAF web ACL and (with a custom
-domain) the certificate from the us-east-1 edge security stack by cross-region
-reference.
+domain) the certificate from the us-east-1 edge security stack through the explicit
+hand-off (lakegate_cdk.handoff), and hands its distribution id to us-east-1 the same
+way. The function serves through its `live` alias, which CodeDeploy moves to each new
+version as a canary (lakegate_cdk.deploys).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack
 from aws_cdk import aws_certificatemanager as acm
@@ -13,12 +17,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from lakegate_cdk.alarms import AlarmTopic, add_api_alarms
+from lakegate_cdk import handoff
+from lakegate_cdk.alarms import AlarmTopic, add_api_alarms, add_origin_alarms
 from lakegate_cdk.cache_storage import CacheStorage
 from lakegate_cdk.config import LakegateConfig
+from lakegate_cdk.dashboard import Dashboard
+from lakegate_cdk.deploys import CanaryDeployment
 from lakegate_cdk.distribution import ApiDistribution, distribution_id_parameter_name
+from lakegate_cdk.edge_security_stack import rule_names, waf_metric_name
 from lakegate_cdk.function import ApiFunction
-from lakegate_cdk.gateway import EdgeGateway, origin_environment
+from lakegate_cdk.gateway import DatasetGateway, EdgeGateway, origin_environment
 from lakegate_cdk.retention import log_removal_policy
 from lakegate_cdk.secrets import Secrets
 
@@ -32,17 +40,16 @@ class ApiStack(Stack):
         construct_id: str,
         *,
         config: LakegateConfig,
-        gateway_code: str,
-        web_acl_arn: str,
-        certificate: acm.ICertificate | None,
+        gateways: Sequence[DatasetGateway],
     ) -> None:
         super().__init__(
             scope,
             construct_id,
             env=Environment(account=config.account, region=config.region),
-            cross_region_references=True,
             description=f"lakegate {config.env_name}: data API (function, cache, CloudFront)",
+            termination_protection=config.deploy.termination_protection,
         )
+        env_name = config.env_name
         self.access_logs = self._access_log_bucket(config)
         self.storage = CacheStorage(
             self,
@@ -78,27 +85,69 @@ class ApiStack(Stack):
 
         # Written by operators (`lakegate keys`), read by the edge function only: the
         # Lambda function's role gets nothing on it.
-        self.gateway = EdgeGateway(self, "Gateway", env_name=config.env_name, code=gateway_code)
+        self.gateway = EdgeGateway(self, "Gateway", env_name=env_name, datasets=gateways)
+        # Written by the edge security stack in this region; resolved on every deploy.
+        certificate = (
+            acm.Certificate.from_certificate_arn(
+                self, "Certificate", handoff.read(self, env_name, handoff.CERTIFICATE_ARN)
+            )
+            if config.domain is not None
+            else None
+        )
         self.edge = ApiDistribution(
             self,
             "Edge",
             config=config,
             function_url=self.api.url,
             gateway=self.gateway,
-            web_acl_arn=web_acl_arn,
+            web_acl_arn=handoff.read(self, env_name, handoff.WEB_ACL_ARN),
             log_bucket=self.access_logs,
             certificate=certificate,
         )
         self.distribution_access = self._distribution_access_policy()
+        # CloudFront's metrics, and so its alarm, live in us-east-1 (EdgeMonitoring).
+        self.handoff = handoff.HandoffWriter(
+            self,
+            "Handoff",
+            env_name=env_name,
+            region=config.edge_region,
+            values={handoff.DISTRIBUTION_ID: self.edge.distribution.distribution_id},
+        )
 
         self.alarm_topic = AlarmTopic(self, "Alarms", email=config.alarms.email)
-        add_api_alarms(
+        self.alarms = add_api_alarms(
             self,
             topic=self.alarm_topic,
             config=config.alarms,
             function=self.api.function,
             timeout_seconds=config.function.timeout_seconds,
             table=self.storage.table,
+        )
+        self.origin_alarms = add_origin_alarms(
+            self,
+            topic=self.alarm_topic,
+            config=config.alarms,
+            function=self.api.function,
+            reserved_concurrency=config.function.reserved_concurrency,
+        )
+        # What rolls a canary back: the new version failing invocations, or answering 5xx.
+        self.deployment = CanaryDeployment(
+            self,
+            "Deploy",
+            env_name=env_name,
+            alias=self.api.alias,
+            config=config.deploy,
+            rollback_alarms=[self.alarms[0], self.origin_alarms["handler_5xx"]],
+        )
+        self.dashboard = Dashboard(
+            self,
+            "Dashboard",
+            env_name=env_name,
+            distribution_id=self.edge.distribution.distribution_id,
+            function=self.api.function,
+            reserved_concurrency=config.function.reserved_concurrency,
+            web_acl_metric=waf_metric_name(env_name, "web-acl"),
+            waf_rules={rule: waf_metric_name(env_name, rule) for rule in rule_names(config)},
         )
         self._outputs(config)
 
@@ -158,6 +207,7 @@ class ApiStack(Stack):
         )
 
     def _outputs(self, config: LakegateConfig) -> None:
+        env_name = config.env_name
         distribution = self.edge.distribution
         outputs = {
             "DistributionDomainName": (
@@ -185,9 +235,18 @@ class ApiStack(Stack):
                 self.gateway.key_store.key_value_store_id,
                 "Id of the API key store",
             ),
-            "GatewayFunctionName": (
-                self.gateway.function.function_name,
-                "CloudFront Function validating data requests",
+            "GatewayFunctionNames": (
+                ",".join(f.function_name for f in self.gateway.functions.values()),
+                "CloudFront Functions validating data requests, one per dataset",
+            ),
+            "LiveAlias": (self.api.alias.function_arn, "The alias the Function URL serves"),
+            "DeploymentGroupName": (
+                self.deployment.group.deployment_group_name,
+                "CodeDeploy deployment group of the canary (aws deploy list-deployments)",
+            ),
+            "DashboardName": (
+                f"lakegate-{env_name}",
+                "CloudWatch dashboard (console: CloudWatch > Dashboards)",
             ),
         }
         if config.domain is not None:

@@ -1,13 +1,17 @@
 """Assemble the three stacks of one environment and register cdk-nag.
 
 EdgeSecurity (us-east-1)  WAF web ACL, WAF logs, certificate
-      │ web ACL ARN, certificate (cross-region)
+      │ web ACL ARN, certificate ARN (SSM hand-off parameters in the API region)
       ▼
-Api (config region)       function, cache table + bucket, secrets, CloudFront + its
-                          gateway function and API key store, alarms
-      │ distribution id (cross-region)
+Api (config region)       function + `live` alias + canary, cache table + bucket,
+                          secrets, CloudFront + a gateway function per dataset and the
+                          API key store, alarms, dashboard
+      │ distribution id (SSM hand-off parameter in us-east-1)
       ▼
-EdgeMonitoring (us-east-1) CloudFront 5xx-rate alarm
+EdgeMonitoring (us-east-1) CloudFront 5xx-rate and WAF block alarms
+
+No CDK reference crosses a stack (lakegate_cdk.handoff says why), so the deploy order
+is declared with `add_dependency`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from lakegate_cdk.api_stack import ApiStack
 from lakegate_cdk.config import ConfigError, LakegateConfig
 from lakegate_cdk.edge_monitoring_stack import EdgeMonitoringStack
 from lakegate_cdk.edge_security_stack import EdgeSecurityStack
-from lakegate_cdk.gateway import gateway_code
+from lakegate_cdk.gateway import dataset_gateways
 
 
 @dataclass(frozen=True)
@@ -61,25 +65,15 @@ def build(app: App, config: LakegateConfig, catalogue: Catalogue | None = None) 
         app.node.set_context(flag, value)
     catalogue = catalogue or load_catalogue()
     check_catalogue_fits(config, catalogue)
-    # Built before any stack, so a catalogue whose rules overflow CloudFront's function
+    # Built before any stack, so a dataset whose rules overflow CloudFront's function
     # size quota fails here, with the reason.
-    code = gateway_code(config, catalogue)
+    gateways = dataset_gateways(config, catalogue)
 
     edge_security = EdgeSecurityStack(app, stack_name(config, "EdgeSecurity"), config=config)
-    api = ApiStack(
-        app,
-        stack_name(config, "Api"),
-        config=config,
-        gateway_code=code,
-        web_acl_arn=edge_security.web_acl_arn,
-        certificate=edge_security.certificate,
-    )
-    edge_monitoring = EdgeMonitoringStack(
-        app,
-        stack_name(config, "EdgeMonitoring"),
-        config=config,
-        distribution_id=api.edge.distribution.distribution_id,
-    )
+    api = ApiStack(app, stack_name(config, "Api"), config=config, gateways=gateways)
+    api.add_stack_dependency(edge_security, "reads the web ACL and certificate ARNs it hands off")
+    edge_monitoring = EdgeMonitoringStack(app, stack_name(config, "EdgeMonitoring"), config=config)
+    edge_monitoring.add_stack_dependency(api, "reads the distribution id it hands off")
     for stack in (edge_security, api, edge_monitoring):
         Tags.of(stack).add("project", "lakegate")
         Tags.of(stack).add("environment", config.env_name)

@@ -88,6 +88,10 @@ class EdgeCacheConfig(_Strict):
     max_ttl_seconds: int = Field(default=86_400, ge=1, le=31_536_000)
     swagger_ttl_seconds: int = Field(default=300, ge=0, le=86_400)
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    # Origin Shield's region: the one nearest the Function URL (usually the API's own).
+    # Every edge location's misses then go through this one regional cache; null turns
+    # it off (each regional edge cache then reaches the function separately).
+    origin_shield_region: Annotated[str, Field(pattern=_REGION)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> EdgeCacheConfig:
@@ -96,6 +100,18 @@ class EdgeCacheConfig(_Strict):
                 "TTLs must satisfy min_ttl_seconds <= default_ttl_seconds <= max_ttl_seconds"
             )
         return self
+
+
+class DeployConfig(_Strict):
+    """How a new function version reaches traffic: CodeDeploy shifts the `live` alias."""
+
+    # The new version first takes this share of requests for `canary_minutes`; any of
+    # the rollback alarms firing meanwhile sends all traffic back to the old version.
+    canary_percent: int = Field(default=10, ge=1, le=99)
+    # CodeDeploy's canary interval is whole minutes, at most two days.
+    canary_minutes: int = Field(default=5, ge=1, le=2880)
+    # CloudFormation refuses to delete a protected stack (prod's cache, logs, key store).
+    termination_protection: bool = False
 
 
 class ResultCacheConfig(_Strict):
@@ -212,6 +228,18 @@ class AlarmConfig(_Strict):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     lambda_errors_per_5_minutes: int = Field(default=5, ge=1)
     cloudfront_5xx_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    # The handler's own 500/502/503/504 answers (Lambda's Errors never counts them).
+    handler_5xx_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    # Shares of the origin's cache outcomes: stale answers (the warehouse is slow or
+    # failing) and bypasses (the cache table is unreachable: every request a statement).
+    stale_rate_percent: float = Field(default=25.0, gt=0, le=100)
+    bypass_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    # Requests that waited out their budget for another's statement (LeaseWaitGaveUp).
+    lease_give_ups_per_5_minutes: int = Field(default=5, ge=1)
+    # Concurrent executions at this share of the reserved concurrency: throttling is near.
+    concurrency_percent: float = Field(default=80.0, gt=0, le=100)
+    # Requests WAF blocked in 5 minutes, all rules together (an attack, or a client loop).
+    waf_blocks_per_5_minutes: int = Field(default=1000, ge=1)
 
 
 class LakegateConfig(_Strict):
@@ -228,6 +256,7 @@ class LakegateConfig(_Strict):
     waf: WafConfig = Field(default_factory=WafConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     domain: DomainConfig | None = None
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
     alarms: AlarmConfig
     log_retention_days: int = 30
     # Keep log groups and the access-log bucket when the stacks are deleted (prod).

@@ -1,9 +1,14 @@
 """The CloudFront distribution in front of the Function URL, and its policies.
 
-Three behaviours: the data routes (the default behaviour: everything that is not
-swagger or admin is `/v1/<dataset>` or a 404 from the handler), `/swagger*`
-(cached briefly) and `/admin/*` (never cached, all methods). Only the data behaviour
-runs the edge gateway function (lakegate_cdk.gateway) and answers CORS.
+Behaviours: one per dataset (`/v1/<dataset>`, each running that dataset's edge gateway
+function, lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
+`/admin/*` (never cached, all methods) and the default one for the rest (`/healthz`,
+`/openapi.json`, and the handler's 404 for unknown paths): no function, no query
+strings, no consumer headers.
+
+Origin Shield (a regional cache layer in `edge_cache.origin_shield_region`) sits in
+front of the Function URL: without it every edge location's misses reach the
+function separately; with it they collapse onto one regional cache first.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from constructs import Construct
 
 from handler.admin import ADMIN_TOKEN_HEADER
 from handler.consumers import API_KEY_HEADER, CONSUMER_HEADER, TIER_HEADER
-from lakegate_cdk.config import LakegateConfig
+from lakegate_cdk.config import ConfigError, LakegateConfig
 from lakegate_cdk.gateway import EdgeGateway
 from lakegate_cdk.nag import acknowledge
 
@@ -30,8 +35,8 @@ from lakegate_cdk.nag import acknowledge
 ORIGIN_HEADERS = ("Accept", "If-None-Match")
 # On data routes the function has replaced the viewer's `x-api-key` with who is asking
 # and their tier (the origin's miss budgets). The key itself is never forwarded, and
-# only this behaviour, where the function runs, forwards these two: elsewhere a viewer
-# could set them itself.
+# only the dataset behaviours, where a function runs, forward these two: elsewhere a
+# viewer could set them itself, and CloudFront forwards no header a policy does not name.
 DATA_ORIGIN_HEADERS = (*ORIGIN_HEADERS, CONSUMER_HEADER, TIER_HEADER)
 # Admin POSTs go through Origin Access Control, which needs the viewer's payload hash
 # (`x-amz-content-sha256`, of the empty body) to sign the request to the Function URL.
@@ -51,6 +56,12 @@ PRICE_CLASSES = {
 }
 
 HSTS_MAX_AGE = Duration.days(730)
+
+# CloudFront's default quota of cache behaviours per distribution (adjustable through
+# Service Quotas). Besides one per dataset there are `/swagger*` and `/admin/*`, so a
+# catalogue of more than 73 datasets needs the increase before it can deploy.
+MAX_CACHE_BEHAVIOURS = 75
+FIXED_BEHAVIOURS = ("/swagger*", "/admin/*")
 
 
 def distribution_id_parameter_name(env_name: str) -> str:
@@ -125,6 +136,31 @@ class ApiDistribution(Construct):
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
+        # The default behaviour runs no function, so nothing has made its query strings
+        # canonical or checked them: it keys on and forwards none (nothing it serves takes
+        # one, and a cache buster cannot reach the function through it), and only the two
+        # headers any route reads. Its answers are short-lived (healthz says no-store).
+        self.fallback_cache_policy = cloudfront.CachePolicy(
+            self,
+            "FallbackCachePolicy",
+            comment="lakegate default behaviour: path only, briefly cached",
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=Duration.seconds(edge.swagger_ttl_seconds),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        self.fallback_origin_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "FallbackOriginRequestPolicy",
+            comment="lakegate default behaviour: Accept, If-None-Match; no query strings",
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
         # The token travels in its own header: CloudFront's SigV4 signature to the
         # Function URL occupies `Authorization`.
         self.admin_origin_request_policy = cloudfront.OriginRequestPolicy(
@@ -151,6 +187,8 @@ class ApiDistribution(Construct):
             # One second beyond the function's timeout, so the function's own timeout
             # (and the handler's shorter statement budget) answers first.
             read_timeout=Duration.seconds(config.function.timeout_seconds + 1),
+            origin_shield_enabled=edge.origin_shield_region is not None,
+            origin_shield_region=edge.origin_shield_region,
         )
 
         def behaviour(
@@ -158,17 +196,19 @@ class ApiDistribution(Construct):
             origin_request_policy: cloudfront.IOriginRequestPolicy,
             *,
             read_only: bool,
-            data: bool = False,
+            data_route: str | None = None,
         ) -> cloudfront.BehaviorOptions:
             # Every behaviour: the one origin, HTTPS only, the security headers.
-            if data:
-                # OPTIONS reaches the function, which answers CORS preflights itself.
+            if data_route is not None:
+                # OPTIONS reaches the gateway, which answers CORS preflights itself.
                 methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS
             elif read_only:
                 methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD
             else:
                 methods = cloudfront.AllowedMethods.ALLOW_ALL
-            headers = (data and self.data_response_headers_policy) or self.response_headers_policy
+            headers = (
+                data_route is not None and self.data_response_headers_policy
+            ) or self.response_headers_policy
             return cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -177,10 +217,31 @@ class ApiDistribution(Construct):
                 origin_request_policy=origin_request_policy,
                 allowed_methods=methods,
                 cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                function_associations=[gateway.association()] if data else None,
+                function_associations=(
+                    [gateway.association(data_route)] if data_route is not None else None
+                ),
                 # Compression only matters for cached bodies; admin answers are tiny.
                 compress=read_only,
             )
+
+        behaviours = len(gateway.routes) + len(FIXED_BEHAVIOURS)
+        if behaviours > MAX_CACHE_BEHAVIOURS:
+            raise ConfigError(
+                f"{len(gateway.routes)} datasets need {behaviours} cache behaviours, over "
+                f"CloudFront's default quota of {MAX_CACHE_BEHAVIOURS} per distribution: "
+                "request an increase, then raise MAX_CACHE_BEHAVIOURS"
+            )
+        # A dataset's path pattern is its exact route: `/v1/drivers` matches the path
+        # alone (CloudFront matches patterns against the path, not the query string).
+        data_behaviours = {
+            route: behaviour(
+                self.data_cache_policy,
+                self.data_origin_request_policy,
+                read_only=True,
+                data_route=route,
+            )
+            for route in gateway.routes
+        }
 
         domain = config.domain
         self.distribution = cloudfront.Distribution(
@@ -188,9 +249,10 @@ class ApiDistribution(Construct):
             "Distribution",
             comment=f"lakegate {config.env_name}",
             default_behavior=behaviour(
-                self.data_cache_policy, self.data_origin_request_policy, read_only=True, data=True
+                self.fallback_cache_policy, self.fallback_origin_request_policy, read_only=True
             ),
             additional_behaviors={
+                **data_behaviours,
                 "/swagger*": behaviour(
                     self.swagger_cache_policy, self.swagger_origin_request_policy, read_only=True
                 ),
@@ -212,6 +274,8 @@ class ApiDistribution(Construct):
             log_file_prefix="cloudfront/",
             domain_names=[domain.name] if domain else None,
             certificate=certificate,
+            # CacheHitRate, OriginLatency and error rates by status for the dashboard.
+            publish_additional_metrics=True,
         )
         acknowledge(
             self.distribution,

@@ -1,8 +1,9 @@
 """The us-east-1 half of the edge: the WAF web ACL and, with a custom domain, its certificate.
 
 CloudFront only accepts a web ACL of scope CLOUDFRONT and an ACM certificate that
-both live in N. Virginia, whatever region the API runs in. The API stack takes
-`web_acl_arn` and `certificate` from here through CDK's cross-region references.
+both live in N. Virginia, whatever region the API runs in. Their ARNs reach the API
+stack through the explicit hand-off (lakegate_cdk.handoff): SSM parameters with stable
+names that this stack writes in the API's region.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from constructs import Construct
 
 from handler.admin import ADMIN_TOKEN_HEADER
 from handler.consumers import API_KEY_HEADER
+from lakegate_cdk import handoff
 from lakegate_cdk.config import LakegateConfig
 from lakegate_cdk.retention import log_removal_policy, log_retention
 
@@ -31,6 +33,22 @@ MANAGED_RULE_GROUPS = (
 
 # The per-key rule's window, fixed: its limit is configured "per 5 minutes".
 API_KEY_RATE_WINDOW_SECONDS = 300
+
+
+def waf_metric_name(env_name: str, name: str) -> str:
+    """The CloudWatch dimension value (`WebACL` or `Rule`) of the web ACL or one rule."""
+    return f"lakegate-{env_name}-{name}"
+
+
+def web_acl_name(env_name: str) -> str:
+    return f"lakegate-{env_name}"
+
+
+def rule_names(config: LakegateConfig) -> tuple[str, ...]:
+    """The web ACL's rules in evaluation order (the dashboard's and alarms' `Rule`s)."""
+    admin = ("admin-allow-list",) if config.waf.admin_allow_list else ()
+    return (*admin, "rate-limit-per-ip", "rate-limit-per-api-key", *MANAGED_RULE_GROUPS)
+
 
 # Keep log records of requests a rule blocked or counted; drop the allowed majority.
 # (The property is untyped in CDK, so it is written in CloudFormation's own casing.)
@@ -57,11 +75,10 @@ class EdgeSecurityStack(Stack):
             scope,
             construct_id,
             env=Environment(account=config.account, region=config.edge_region),
-            cross_region_references=True,
             description=f"lakegate {config.env_name}: CloudFront WAF and certificate (us-east-1)",
+            termination_protection=config.deploy.termination_protection,
         )
         self._config = config
-        self._metric_prefix = f"lakegate-{config.env_name}"
 
         rules: list[wafv2.CfnWebACL.RuleProperty] = []
         admin_rule = self._admin_allow_list_rule(priority=0)
@@ -76,7 +93,7 @@ class EdgeSecurityStack(Stack):
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
-            name=f"lakegate-{config.env_name}",
+            name=web_acl_name(config.env_name),
             scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
@@ -85,13 +102,19 @@ class EdgeSecurityStack(Stack):
         self.web_acl_arn: str = self.web_acl.attr_arn
         self._logging()
         self.certificate = self._certificate()
+        handed_off = {handoff.WEB_ACL_ARN: self.web_acl_arn}
+        if self.certificate is not None:
+            handed_off[handoff.CERTIFICATE_ARN] = self.certificate.certificate_arn
+        self.handoff = handoff.HandoffWriter(
+            self, "Handoff", env_name=config.env_name, region=config.region, values=handed_off
+        )
 
     # --- rules -----------------------------------------------------------------------
 
     def _visibility(self, name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
         return wafv2.CfnWebACL.VisibilityConfigProperty(
             cloud_watch_metrics_enabled=True,
-            metric_name=f"{self._metric_prefix}-{name}",
+            metric_name=waf_metric_name(self._config.env_name, name),
             sampled_requests_enabled=True,
         )
 

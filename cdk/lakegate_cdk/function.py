@@ -21,6 +21,7 @@ from lakegate_cdk.nag import acknowledge
 from lakegate_cdk.retention import log_removal_policy, log_retention
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LIVE_ALIAS = "live"
 DOCKERFILE = "cdk/lambda/Dockerfile"
 
 # The build context is the repository root, but the image (and so the asset hash) must
@@ -130,9 +131,24 @@ class ApiFunction(Construct):
             "resource-level permissions, so AWS requires Resource '*' for them.",
         )
 
+        # Every deploy publishes a version (the logical id follows the image and the
+        # configuration); `live` is what the Function URL serves, and CodeDeploy moves
+        # it to a new version gradually (lakegate_cdk.deploys). Old versions are kept:
+        # they are what a rollback returns to.
+        self.version = self.function.current_version
+        self.alias = lambda_.Alias(
+            self,
+            "Live",
+            alias_name=LIVE_ALIAS,
+            version=self.version,
+            description="The version the Function URL serves; CodeDeploy shifts it",
+        )
+
         # AWS_IAM auth: only requests signed by CloudFront's origin access control (which
         # gets lambda:InvokeFunctionUrl scoped to our distribution) reach the function.
-        self.url = self.function.add_function_url(
+        # On the alias, not the function: a URL on the function would serve $LATEST,
+        # every new version to all traffic at once.
+        self.url = self.alias.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,
             invoke_mode=lambda_.InvokeMode.BUFFERED,
         )

@@ -1,7 +1,11 @@
-"""The edge gateway: a CloudFront Function on every data request, and the key store it reads.
+"""The edge gateway: a CloudFront Function per dataset, and the one key store they all read.
 
-The function (`cdk/edge/gateway.js`, cloudfront-js-2.0, viewer request) validates and
-canonicalises each request before the cache sees it, so the data cache key can hold
+Each function (`cdk/edge/gateway.js`, cloudfront-js-2.0, viewer request) runs on its
+dataset's own cache behaviour (`/v1/<dataset>`) with only that dataset's rules inlined:
+CloudFront caps a function's code at 10 KB, so one function holding every dataset's
+rules would stop fitting as the catalogue grows; per dataset the quota bounds one
+dataset's rules instead. A function validates and canonicalises each request before
+the cache sees it, so the data cache key can hold
 every query string without the catalogue's parameter count mattering; it answers CORS
 preflights, checks `x-api-key` against the KeyValueStore and, for the origin, replaces
 the key with the consumer's id and tier. Its rules come from the catalogue at synth
@@ -12,6 +16,10 @@ against the store ARN this stack outputs); the Lambda function never touches the
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import aws_cloudfront as cloudfront
 from constructs import Construct
@@ -33,27 +41,63 @@ def origin_environment(gateway: GatewayConfig) -> dict[str, str]:
     }
 
 
-def gateway_code(config: LakegateConfig, catalogue: Catalogue) -> str:
-    """The function's code with this environment's rules inlined.
+# CloudFront's function names: letters, digits, hyphens and underscores, 64 at most.
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-    Raises ConfigError (which `cdk/app.py` reports without a traceback) when the rules
-    cannot be built or the code would exceed CloudFront's function size quota.
+
+@dataclass(frozen=True)
+class DatasetGateway:
+    """One dataset's edge function: its route (the cache behaviour's path) and its code."""
+
+    dataset: str
+    route: str
+    code: str
+
+
+def dataset_gateways(config: LakegateConfig, catalogue: Catalogue) -> tuple[DatasetGateway, ...]:
+    """Each dataset's function code, with only its own rules inlined.
+
+    Raises ConfigError (which `cdk/app.py` reports without a traceback) when a dataset's
+    rules cannot be built or its code would exceed CloudFront's function size quota.
     """
-    try:
-        rules = edge_rules(
-            catalogue,
-            require_keys=config.gateway.require_keys,
-            cors_origins=config.gateway.cors_origins,
+    gateways = []
+    for dataset in catalogue.datasets:
+        try:
+            rules = edge_rules(
+                catalogue,
+                require_keys=config.gateway.require_keys,
+                cors_origins=config.gateway.cors_origins,
+                datasets=[dataset.name],
+            )
+            code = function_code(rules, "cloudfront")
+        except EdgeFunctionError as exc:
+            raise ConfigError(f"edge gateway function of dataset {dataset.name!r}: {exc}") from exc
+        gateways.append(DatasetGateway(dataset.name, dataset.route, code))
+    return tuple(gateways)
+
+
+def function_name(env_name: str, dataset: str) -> str:
+    """The CloudFront Function of one dataset; ConfigError if CloudFront would refuse it."""
+    name = f"lakegate-{env_name}-gw-{dataset}"
+    if not _FUNCTION_NAME.fullmatch(name):
+        raise ConfigError(
+            f"dataset {dataset!r}: its edge function name {name!r} is over CloudFront's "
+            "64 characters (or has characters it refuses): shorten the dataset name"
         )
-        return function_code(rules, "cloudfront")
-    except EdgeFunctionError as exc:
-        raise ConfigError(f"edge gateway function: {exc}") from exc
+    return name
 
 
 class EdgeGateway(Construct):
-    """The KeyValueStore of API keys and the viewer-request function associated with it."""
+    """The KeyValueStore of API keys and one viewer-request function per dataset reading it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, env_name: str, code: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        datasets: Sequence[DatasetGateway],
+    ) -> None:
         super().__init__(scope, construct_id)
         # A fixed name: if a change ever required replacing the store, CloudFormation
         # fails on the name instead of silently swapping in an empty store (every
@@ -64,19 +108,30 @@ class EdgeGateway(Construct):
             key_value_store_name=f"lakegate-{env_name}-api-keys",
             comment=f"lakegate {env_name}: API keys (written by `lakegate keys`)",
         )
-        self.function = cloudfront.Function(
-            self,
-            "Function",
-            function_name=f"lakegate-{env_name}-gateway",
-            comment=f"lakegate {env_name}: validate and canonicalise data requests",
-            code=cloudfront.FunctionCode.from_inline(code),
-            # KeyValueStore access needs runtime 2.0.
-            runtime=cloudfront.FunctionRuntime.JS_2_0,
-            key_value_store=self.key_store,
-        )
+        # One store, many functions: CloudFront lets a store be associated with several
+        # functions (each function with at most one store), so a key works on every dataset.
+        # By route: the path pattern of the dataset's cache behaviour.
+        self.functions: dict[str, cloudfront.Function] = {
+            gateway.route: cloudfront.Function(
+                self,
+                f"Function-{gateway.dataset}",
+                function_name=function_name(env_name, gateway.dataset),
+                comment=f"lakegate {env_name}: validate and canonicalise {gateway.route}",
+                code=cloudfront.FunctionCode.from_inline(gateway.code),
+                # KeyValueStore access needs runtime 2.0.
+                runtime=cloudfront.FunctionRuntime.JS_2_0,
+                key_value_store=self.key_store,
+            )
+            for gateway in datasets
+        }
 
-    def association(self) -> cloudfront.FunctionAssociation:
-        """Run before the cache on every request of a behaviour."""
+    @property
+    def routes(self) -> tuple[str, ...]:
+        return tuple(self.functions)
+
+    def association(self, route: str) -> cloudfront.FunctionAssociation:
+        """Run the route's function before the cache on every request of its behaviour."""
         return cloudfront.FunctionAssociation(
-            function=self.function, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+            function=self.functions[route],
+            event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
         )

@@ -23,8 +23,8 @@ def _notifies(env: Synthesized, role: str, alarm: dict) -> None:
     assert alarm["OKActions"] == [topic]
 
 
-def test_api_stack_has_five_alarms(env: Synthesized) -> None:
-    env.template(API).resource_count_is("AWS::CloudWatch::Alarm", 5)
+def test_api_stack_has_ten_alarms(env: Synthesized) -> None:
+    env.template(API).resource_count_is("AWS::CloudWatch::Alarm", 10)
 
 
 def test_lambda_errors(env: Synthesized) -> None:
@@ -147,8 +147,87 @@ def test_cloudfront_5xx_rate_alarm_lives_in_us_east_1(env: Synthesized) -> None:
     )
     distribution, region = alarm["Dimensions"]
     assert distribution["Name"] == "DistributionId"
-    # The id comes from the API stack by cross-region reference.
-    assert distribution["Value"]["Fn::GetAtt"][0].startswith("ExportsReader")
+    # The id comes from the API stack's hand-off parameter in us-east-1.
+    parameter = env.raw(MONITORING)["Parameters"][distribution["Value"]["Ref"]]
+    assert parameter["Default"] == f"/lakegate/{env.config.env_name}/handoff/distribution-id"
     assert region == {"Name": "Region", "Value": "Global"}
     assert alarm["Threshold"] == env.config.alarms.cloudfront_5xx_rate_percent
     _notifies(env, MONITORING, alarm)
+
+
+# --- the origin's own view (EMF) and WAF ----------------------------------------------
+
+
+def _expression_alarm(env: Synthesized, prefix: str) -> tuple[dict, dict[str, dict]]:
+    """The alarm, and its metric queries by id (the expression is the one without a metric)."""
+    alarm = _alarm(env, API, prefix)
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    return alarm, queries
+
+
+def _emf(query: dict) -> tuple[str, str, list]:
+    metric = query["MetricStat"]["Metric"]
+    return metric["Namespace"], metric["MetricName"], metric["Dimensions"]
+
+
+SERVICE = [{"Name": "service", "Value": "lakegate"}]
+
+
+def test_handler_5xx_rate_from_its_own_status_metric(env: Synthesized) -> None:
+    alarm, queries = _expression_alarm(env, "Handler5xxRate")
+    assert _emf(queries["responses"]) == ("Lakegate", "Responses", SERVICE)
+    assert _emf(queries["errors"]) == ("Lakegate", "Status5xx", SERVICE)
+    (expression,) = (q for q in queries.values() if "Expression" in q)
+    assert "100 * FILL(errors, 0) / responses" in expression["Expression"]
+    assert alarm["Threshold"] == env.config.alarms.handler_5xx_rate_percent
+    _notifies(env, API, alarm)
+
+
+def test_stale_and_bypass_shares_of_the_cache_outcomes(env: Synthesized) -> None:
+    for prefix, outcome, threshold in (
+        ("StaleRate", "CacheStaleServed", env.config.alarms.stale_rate_percent),
+        ("BypassRate", "CacheBypass", env.config.alarms.bypass_rate_percent),
+    ):
+        alarm, queries = _expression_alarm(env, prefix)
+        names = {_emf(q)[1] for q in queries.values() if "MetricStat" in q}
+        assert outcome in names and "CacheHit" in names and "CacheMiss" in names
+        assert alarm["Threshold"] == threshold
+        _notifies(env, API, alarm)
+
+
+def test_lease_give_ups(env: Synthesized) -> None:
+    alarm = _alarm(env, API, "LeaseGiveUps")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Lakegate", "LeaseWaitGaveUp")
+    assert alarm["Threshold"] == env.config.alarms.lease_give_ups_per_5_minutes
+    _notifies(env, API, alarm)
+
+
+def test_concurrency_near_the_reserved_limit(env: Synthesized) -> None:
+    alarm = _alarm(env, API, "ConcurrencyNearLimit")
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("ConcurrentExecutions", "Maximum")
+    reserved = env.config.function.reserved_concurrency
+    assert alarm["Threshold"] == reserved * env.config.alarms.concurrency_percent / 100
+    _notifies(env, API, alarm)
+
+
+def test_waf_block_spike_alarm_lives_in_us_east_1(env: Synthesized) -> None:
+    alarm = _alarm(env, MONITORING, "WafBlockSpike")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/WAFV2",
+        "BlockedRequests",
+        "Sum",
+    )
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "WebACL": f"lakegate-{env.config.env_name}-web-acl",
+        "Rule": "ALL",
+    }
+    assert alarm["Threshold"] == env.config.alarms.waf_blocks_per_5_minutes
+    _notifies(env, MONITORING, alarm)
+
+
+def test_every_alarm_says_what_to_do(env: Synthesized) -> None:
+    for role in (API, MONITORING):
+        for alarm in env.template(role).find_resources("AWS::CloudWatch::Alarm").values():
+            description = alarm["Properties"]["AlarmDescription"]
+            # A symptom and at least one instruction (check, look, read, raise, …).
+            assert len(description) > 120, description

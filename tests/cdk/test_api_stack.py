@@ -12,6 +12,7 @@ from aws_cdk.assertions import Match
 from lakegate_cdk.function import REPO_ROOT
 from lakegate_cdk.gateway import origin_environment
 
+from handler.catalogue import load_catalogue
 from handler.settings import GatewaySettings
 
 from .conftest import Synthesized
@@ -354,11 +355,19 @@ def test_no_other_iam_than_the_function_role_and_cdk_providers(env: Synthesized)
     template = env.template(ROLE)
     roles = set(template.find_resources("AWS::IAM::Role"))
     function_role = env.logical_id(ROLE, env.stacks.api.api.role)
-    # CDK's own custom-resource providers (bucket auto-delete, cross-region exports).
-    assert {r for r in roles if not r.startswith("Custom")} == {function_role}
+    deploy_role = env.logical_id(ROLE, env.stacks.api.deployment.group.role)
+    # CDK's own custom-resource providers (bucket auto-delete; the hand-off writer's).
+    assert {
+        r for r in roles if not r.startswith(("Custom", "AWS679f53fac002430cb0da5b7982bd2287"))
+    } == {function_role, deploy_role}
     policies = template.find_resources("AWS::IAM::Policy")
-    assert len(policies) == 2
-    assert all(p["Properties"]["Roles"] == [{"Ref": function_role}] for p in policies.values())
+    own = {
+        k: p for k, p in policies.items() if p["Properties"]["Roles"] == [{"Ref": function_role}]
+    }
+    assert len(own) == 2
+    # The rest: the hand-off writer's (ssm:PutParameter on its parameter only).
+    (other,) = (p for k, p in policies.items() if k not in own)
+    assert json.dumps(other).count("ssm:PutParameter") == 1
     template.resource_count_is("AWS::IAM::User", 0)
     # Nothing grants anyone access to the key store: operators use their own credentials.
     key_store = env.logical_id(ROLE, env.stacks.api.gateway.key_store)
@@ -545,7 +554,10 @@ def test_stack_outputs(env: Synthesized) -> None:
         # What `lakegate keys` writes to (its ARN) and the console shows (its id).
         "ApiKeyStoreArn": _arn(env, stack.gateway.key_store),
         "ApiKeyStoreId": {"Fn::GetAtt": [env.logical_id(ROLE, stack.gateway.key_store), "Id"]},
-        "GatewayFunctionName": f"lakegate-{env.config.env_name}-gateway",
+        "GatewayFunctionNames": ",".join(
+            f"lakegate-{env.config.env_name}-gw-{d.name}" for d in load_catalogue().datasets
+        ),
+        "DashboardName": f"lakegate-{env.config.env_name}",
     }
     for name, value in expected.items():
         template.has_output(name, {"Value": value})

@@ -8,6 +8,7 @@ from aws_cdk.assertions import Match, Template
 from lakegate_cdk.application import build
 
 from handler.catalogue import load_catalogue
+from handler.consumers import CONSUMER_HEADER, TIER_HEADER
 
 from .conftest import Synthesized
 
@@ -187,36 +188,113 @@ def test_no_cors_origins_no_cors_policy(dev: Synthesized) -> None:
 # --- behaviours ----------------------------------------------------------------------
 
 
-def test_three_behaviours(env: Synthesized) -> None:
-    assert set(_behaviours(env)) == {"*", "/swagger*", "/admin/*"}
+def _routes() -> set[str]:
+    return {d.route for d in load_catalogue().datasets}
 
 
-def test_data_behaviour_is_cached_read_only_behind_the_gateway(env: Synthesized) -> None:
+def test_a_behaviour_per_dataset_besides_swagger_admin_and_the_default(env: Synthesized) -> None:
+    assert set(_behaviours(env)) == {"*", "/swagger*", "/admin/*"} | _routes()
+
+
+def test_each_dataset_behaviour_is_cached_read_only_behind_its_own_function(
+    env: Synthesized,
+) -> None:
     edge = env.stacks.api.edge
-    data = _behaviours(env)["*"]
-    # OPTIONS reaches the gateway, which answers CORS preflights; only GET/HEAD are cached.
-    assert data["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
-    assert data["CachedMethods"] == ["GET", "HEAD"]
-    assert data["CachePolicyId"] == _ref(env, edge.data_cache_policy)
-    assert data["OriginRequestPolicyId"] == _ref(env, edge.data_origin_request_policy)
-    assert data["ResponseHeadersPolicyId"] == _ref(env, edge.data_response_headers_policy)
-    assert data["Compress"] is True
-    assert data["FunctionAssociations"] == [
+    functions = env.stacks.api.gateway.functions
+    behaviours = _behaviours(env)
+    for route in _routes():
+        data = behaviours[route]
+        # OPTIONS reaches the gateway, which answers CORS preflights; only GET/HEAD cached.
+        assert data["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
+        assert data["CachedMethods"] == ["GET", "HEAD"]
+        assert data["CachePolicyId"] == _ref(env, edge.data_cache_policy)
+        assert data["OriginRequestPolicyId"] == _ref(env, edge.data_origin_request_policy)
+        assert data["ResponseHeadersPolicyId"] == _ref(env, edge.data_response_headers_policy)
+        assert data["Compress"] is True
+        assert data["FunctionAssociations"] == [
+            {
+                "EventType": "viewer-request",
+                "FunctionARN": {
+                    "Fn::GetAtt": [env.logical_id(ROLE, functions[route]), "FunctionARN"]
+                },
+            }
+        ]
+
+
+def test_default_behaviour_runs_no_function_and_forwards_no_query_strings(
+    env: Synthesized,
+) -> None:
+    edge = env.stacks.api.edge
+    default = _behaviours(env)["*"]
+    assert "FunctionAssociations" not in default
+    assert default["AllowedMethods"] == ["GET", "HEAD"]
+    assert default["CachePolicyId"] == _ref(env, edge.fallback_cache_policy)
+    assert default["OriginRequestPolicyId"] == _ref(env, edge.fallback_origin_request_policy)
+    policy = _resource(
+        env, "AWS::CloudFront::OriginRequestPolicy", edge.fallback_origin_request_policy
+    )["Properties"]["OriginRequestPolicyConfig"]
+    assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    cache = _resource(env, "AWS::CloudFront::CachePolicy", edge.fallback_cache_policy)
+    keyed = cache["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert keyed["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+
+
+def test_only_behaviours_with_a_function_forward_the_consumer_headers(env: Synthesized) -> None:
+    """A viewer's own x-lakegate-consumer / -tier never reach the origin: where no function
+    replaced them, no policy names them, and CloudFront forwards no other header."""
+    policies = env.template(ROLE).find_resources("AWS::CloudFront::OriginRequestPolicy")
+    cache_policies = env.template(ROLE).find_resources("AWS::CloudFront::CachePolicy")
+    for pattern, behaviour in _behaviours(env).items():
+        forwarded: list[str] = []
+        origin_policy = policies.get(behaviour["OriginRequestPolicyId"].get("Ref", ""))
+        if origin_policy:
+            config = origin_policy["Properties"]["OriginRequestPolicyConfig"]
+            forwarded += config["HeadersConfig"].get("Headers", [])
+            assert config["HeadersConfig"]["HeaderBehavior"] in ("whitelist", "none")
+        cache_ref = behaviour["CachePolicyId"]
+        if isinstance(cache_ref, dict):
+            config = cache_policies[cache_ref["Ref"]]["Properties"]["CachePolicyConfig"]
+            headers = config["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]
+            forwarded += headers.get("Headers", [])
+        spoofable = {h.lower() for h in forwarded} & {CONSUMER_HEADER, TIER_HEADER}
+        assert bool(spoofable) == ("FunctionAssociations" in behaviour), pattern
+
+
+def test_origin_shield_in_the_configured_region(env: Synthesized) -> None:
+    (origin,) = _config(env)["Origins"]
+    assert origin["OriginShield"] == {
+        "Enabled": True,
+        "OriginShieldRegion": env.config.edge_cache.origin_shield_region,
+    }
+
+
+def test_additional_metrics_are_on_for_the_cache_hit_rate(env: Synthesized) -> None:
+    env.template(ROLE).has_resource_properties(
+        "AWS::CloudFront::MonitoringSubscription",
         {
-            "EventType": "viewer-request",
-            "FunctionARN": {
-                "Fn::GetAtt": [
-                    env.logical_id(ROLE, env.stacks.api.gateway.function),
-                    "FunctionARN",
-                ]
-            },
-        }
-    ]
+            "MonitoringSubscription": {
+                "RealtimeMetricsSubscriptionConfig": {
+                    "RealtimeMetricsSubscriptionStatus": "Enabled"
+                }
+            }
+        },
+    )
+
+
+def test_more_datasets_than_cache_behaviours_is_a_config_error(dev: Synthesized) -> None:
+    from lakegate_cdk.config import ConfigError
+    from lakegate_cdk.distribution import FIXED_BEHAVIOURS, MAX_CACHE_BEHAVIOURS
+
+    from .test_gateway import _catalogue
+
+    too_many = MAX_CACHE_BEHAVIOURS - len(FIXED_BEHAVIOURS) + 1
+    with pytest.raises(ConfigError, match="cache behaviours"):
+        build(App(), dev.config, _catalogue(datasets=too_many))
 
 
 def test_swagger_and_admin_run_no_function(env: Synthesized) -> None:
     behaviours = _behaviours(env)
-    for pattern in ("/swagger*", "/admin/*"):
+    for pattern in ("/swagger*", "/admin/*", "*"):
         assert "FunctionAssociations" not in behaviours[pattern]
         assert "LambdaFunctionAssociations" not in behaviours[pattern]
 
@@ -248,7 +326,7 @@ def test_every_behaviour_is_https_only_with_security_headers(env: Synthesized) -
     for pattern, behaviour in behaviours.items():
         assert behaviour["ViewerProtocolPolicy"] == "https-only"
         assert behaviour["TargetOriginId"] == origin_id
-        if pattern != "*":  # the data behaviour's CORS policy repeats them (tested above)
+        if pattern not in _routes():  # a dataset's CORS policy repeats them (tested above)
             assert behaviour["ResponseHeadersPolicyId"] == security
 
 
@@ -286,9 +364,9 @@ def test_single_origin_is_the_function_url_through_oac(env: Synthesized) -> None
 
 def test_waf_is_attached_from_us_east_1(env: Synthesized) -> None:
     web_acl = _config(env)["WebACLId"]
-    # A cross-region reference: read by CDK's export reader from us-east-1 SSM.
-    assert web_acl["Fn::GetAtt"][0].startswith("ExportsReader")
-    assert "WebAclArn" in web_acl["Fn::GetAtt"][1]
+    # The hand-off parameter the edge security stack writes here, resolved at deploy.
+    parameter = env.raw(ROLE)["Parameters"][web_acl["Ref"]]
+    assert parameter["Default"] == f"/lakegate/{env.config.env_name}/handoff/web-acl-arn"
 
 
 def test_access_logging_goes_to_the_log_bucket(env: Synthesized) -> None:
@@ -326,7 +404,8 @@ def test_prod_custom_domain_with_tls_1_2(prod: Synthesized) -> None:
     certificate = config["ViewerCertificate"]
     assert certificate["MinimumProtocolVersion"] == "TLSv1.2_2021"
     assert certificate["SslSupportMethod"] == "sni-only"
-    assert certificate["AcmCertificateArn"]["Fn::GetAtt"][0].startswith("ExportsReader")
+    parameter = prod.raw(ROLE)["Parameters"][certificate["AcmCertificateArn"]["Ref"]]
+    assert parameter["Default"] == "/lakegate/prod/handoff/certificate-arn"
     template = prod.template(ROLE)
     for record_type in ("A", "AAAA"):
         template.has_resource_properties(

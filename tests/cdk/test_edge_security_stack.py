@@ -222,14 +222,6 @@ def test_prod_certificate_is_dns_validated_in_us_east_1(prod: Synthesized) -> No
     )
 
 
-def test_web_acl_arn_is_exported_to_the_api_region(env: Synthesized) -> None:
-    writers = env.template(ROLE).find_resources("Custom::CrossRegionExportWriter")
-    (writer,) = writers.values()
-    props = writer["Properties"]["WriterProps"]
-    assert props["region"] == env.config.region
-    assert {"Fn::GetAtt": ["WebAcl", "Arn"]} in props["exports"].values()
-
-
 def test_waf_can_log_every_request(dev: Synthesized) -> None:
     config = dev.config.model_copy(
         update={"waf": dev.config.waf.model_copy(update={"log_allowed_requests": True})}

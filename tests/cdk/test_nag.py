@@ -16,25 +16,36 @@ from lakegate_cdk.nag import PLUGIN_PREFIX, acknowledge
 
 from .conftest import Synthesized
 
-# Every finding we accept, by construct path below the API stack. Reasons live in code.
+# Every finding we accept, by construct path below `Lakegate-<env>-`. Reasons live in code.
+_MANAGED = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{}]"
+# The singleton provider of CDK's AwsCustomResource: the hand-off writers (handoff.py).
+_SDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
 EXPECTED = {
     "dev": {
-        ("Api/Role", "AwsSolutions-IAM5[Resource::*]"),
-        ("Api/Role", "AwsSolutions-IAM5[Resource::<CacheOverflowBucketD9FD01FF.Arn>/results/*]"),
-        ("Cache/Table", "AwsSolutions-DDB3"),
-        ("Secrets/Databricks", "AwsSolutions-SMG4"),
-        ("Secrets/AdminToken", "AwsSolutions-SMG4"),
-        ("Edge/Distribution", "AwsSolutions-CFR1"),
+        ("Api/Api/Role", "AwsSolutions-IAM5[Resource::*]"),
+        (
+            "Api/Api/Role",
+            "AwsSolutions-IAM5[Resource::<CacheOverflowBucketD9FD01FF.Arn>/results/*]",
+        ),
+        ("Api/Cache/Table", "AwsSolutions-DDB3"),
+        ("Api/Secrets/Databricks", "AwsSolutions-SMG4"),
+        ("Api/Secrets/AdminToken", "AwsSolutions-SMG4"),
+        ("Api/Edge/Distribution", "AwsSolutions-CFR1"),
         # Only without a custom domain: the *.cloudfront.net certificate's fixed policy.
-        ("Edge/Distribution", "AwsSolutions-CFR4"),
+        ("Api/Edge/Distribution", "AwsSolutions-CFR4"),
+        # CodeDeploy's service role for the canary.
+        ("Api/Deploy/Group", _MANAGED.format("AWSCodeDeployRoleForLambdaLimited")),
+        # Both stacks that hand a value off to another region.
+        (f"Api/{_SDK_PROVIDER}", _MANAGED.format("AWSLambdaBasicExecutionRole")),
+        (f"EdgeSecurity/{_SDK_PROVIDER}", _MANAGED.format("AWSLambdaBasicExecutionRole")),
     },
 }
-EXPECTED["prod"] = EXPECTED["dev"] - {("Edge/Distribution", "AwsSolutions-CFR4")}
+EXPECTED["prod"] = EXPECTED["dev"] - {("Api/Edge/Distribution", "AwsSolutions-CFR4")}
 # The function may invoke its own versions (background refreshes), named per account.
 for _env, _account in (("dev", "111111111111"), ("prod", "222222222222")):
     EXPECTED[_env] = EXPECTED[_env] | {
         (
-            "Api/Role",
+            "Api/Api/Role",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:eu-west-1:"
             f"{_account}:function:lakegate-{_env}-api:*]",
         )
@@ -58,7 +69,7 @@ def test_synth_passes_with_nag(env: Synthesized) -> None:
 
 
 def test_acknowledgements_are_exactly_the_reviewed_ones(env: Synthesized) -> None:
-    prefix = f"Lakegate-{env.config.env_name}-Api/"
+    prefix = f"Lakegate-{env.config.env_name}-"
     acks = _acknowledgements(env.app)
     assert all(path.startswith(prefix) for path, _ in acks)
     assert {(path.removeprefix(prefix), rule) for path, rule in acks} == EXPECTED[
