@@ -23,14 +23,15 @@ from lakegate_cdk.retention import log_removal_policy, log_retention
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LIVE_ALIAS = "live"
 DOCKERFILE = "cdk/lambda/Dockerfile"
+LOCK_FILE = "cdk/lambda/requirements.lock"
 
 # The build context is the repository root, but the image (and so the asset hash) must
 # depend on runtime files only: docker-ignore everything, then re-admit the Dockerfile,
-# pyproject.toml (for its runtime dependency list), handler/ and cache/.
+# the lock file of the runtime dependencies (`make lock`), handler/ and cache/.
 IMAGE_CONTEXT_EXCLUDE = (
     "*",
     "!" + DOCKERFILE,
-    "!pyproject.toml",
+    "!" + LOCK_FILE,
     "!handler",
     "!cache",
     "**/__pycache__",
