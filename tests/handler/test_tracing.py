@@ -1,0 +1,150 @@
+"""Observability: the handler's own status and latency metrics, and X-Ray subsegments that
+carry the dataset and cache outcome and nothing secret; all of it off outside Lambda."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+from aws_lambda_powertools import Tracer
+from aws_xray_sdk.core import xray_recorder
+from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+from aws_xray_sdk.core.models.segment import Segment
+from aws_xray_sdk.sdk_config import SDKConfig
+
+from cache import CountingRecorder
+from handler import observability
+from handler.cache_headers import cache_status
+from handler.observability import (
+    latency_metric,
+    outcome_of,
+    record_response,
+    status_metrics,
+    traced,
+)
+
+OUTCOMES = (
+    "hit",
+    "miss",
+    "collapsed",
+    "stale",
+    "refreshed",
+    "stale-if-error",
+    "bypass",
+    "uncached",
+)
+
+
+def test_status_metrics_count_every_answer_by_class_and_each_5xx_by_code() -> None:
+    assert status_metrics(200) == ("Responses", "Status2xx")
+    assert status_metrics(404) == ("Responses", "Status4xx")
+    assert status_metrics(504) == ("Responses", "Status5xx", "Status504")
+
+
+def test_latency_metric_names_follow_the_outcome() -> None:
+    assert latency_metric("hit") == "LatencyHit"
+    assert latency_metric("stale-if-error") == "LatencyStaleIfError"
+    assert latency_metric(None) == "LatencyNone"
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_the_outcome_reads_back_from_the_cache_status_header(outcome: str) -> None:
+    """cache_headers writes Cache-Status; the metrics read the outcome back from it."""
+    entry = SimpleNamespace(ttl_seconds=lambda now_ms: 5)
+    served = SimpleNamespace(entry=entry, outcome=outcome, now_ms=0, error=None, stored=True)
+    assert outcome_of(cache_status(served)) == outcome  # type: ignore[arg-type]
+
+
+def test_an_answer_without_cache_status_has_no_outcome() -> None:
+    assert outcome_of(None) is None
+    assert outcome_of("other-cache; hit") == "hit"  # only the parameters are read
+
+
+def test_record_response_counts_and_times_one_answer() -> None:
+    recorder = CountingRecorder()
+    response = {"statusCode": 503, "headers": {"cache-status": "lakegate; hit; ttl=3"}}
+    record_response(recorder, response, 12.5)
+    assert recorder.counts == {"Responses": 1, "Status5xx": 1, "Status503": 1}
+    assert recorder.timings == {"LatencyHit": [12.5]}
+
+
+def test_outside_lambda_tracing_is_off_and_costs_nothing() -> None:
+    assert observability.TRACER.disabled
+    handle = lambda event, context: {}  # noqa: E731
+    assert observability.trace_invocations(handle) is handle
+    with traced("statement"):
+        pass  # no segment is open: an enabled provider would raise here
+
+
+class _Collecting(UDPEmitter):
+    """Keeps every entity the recorder would send to the X-Ray daemon."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def send_entity(self, entity: object) -> None:
+        self.sent.append(entity.serialize())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def tracing(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Collecting]:
+    emitter = _Collecting()
+    SDKConfig.set_sdk_enabled(True)
+    xray_recorder.configure(emitter=emitter, sampling=False, context_missing="LOG_ERROR")
+    # Powertools keeps "disabled" in a config its instances share: start from a clean one.
+    Tracer._reset_config()
+    # Powertools keeps "disabled" in a config its instances share: start from a clean one.
+    Tracer._reset_config()
+    monkeypatch.setattr(
+        observability, "TRACER", Tracer(service="lakegate", disabled=False, auto_patch=False)
+    )
+    segment: Segment = xray_recorder.begin_segment("lakegate-test")
+    yield emitter
+    xray_recorder.end_segment()
+    emitter.sent.append(segment.serialize())
+    Tracer._reset_config()
+    SDKConfig.set_sdk_enabled(False)
+
+
+def test_phases_are_subsegments_with_searchable_annotations(tracing: _Collecting) -> None:
+    with traced("cache lookup"):
+        observability.annotate(dataset="drivers", cache_outcome="miss")
+    with traced("statement"), traced("shaping"):
+        pass
+    xray_recorder.end_segment()
+    xray_recorder.begin_segment("next")
+    documents = [json.loads(s) for s in tracing.sent]
+    names = {sub["name"] for doc in documents for sub in _subsegments(doc)}
+    assert {"## cache lookup", "## statement", "## shaping"} <= names
+    (lookup,) = (s for d in documents for s in _subsegments(d) if s["name"] == "## cache lookup")
+    assert lookup["annotations"] == {"dataset": "drivers", "cache_outcome": "miss"}
+
+
+def test_the_traced_handler_records_no_response_body_or_secret(tracing: _Collecting) -> None:
+    secret = "dapi-secret-token-0123456789"
+
+    def handle(event: dict, context: object) -> dict:
+        return {"statusCode": 200, "body": f"rows and a {secret}"}
+
+    class Context:
+        function_name = "lakegate-test"
+
+    traced_handle = observability.trace_invocations(handle)
+    assert traced_handle is not handle
+    traced_handle({"headers": {"authorization": secret}}, Context())
+    xray_recorder.end_segment()
+    xray_recorder.begin_segment("next")
+    assert tracing.sent
+    assert not [s for s in tracing.sent if secret in s]
+
+
+def _subsegments(document: dict) -> Iterator[dict]:
+    """Every subsegment in a document; the recorder streams closed ones on their own."""
+    if document.get("type") == "subsegment":
+        yield document
+    for sub in document.get("subsegments", []):
+        yield sub
+        yield from _subsegments(sub)
