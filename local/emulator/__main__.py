@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  token {config.token}  warehouse_id {config.warehouse_id}", flush=True)
         print(f"  controls {emulator.url}/__emulator/stats | faults | reset", flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way out
-            stop.wait()
+            # Waking now and then lets Ctrl-C in: once polars has started its threads,
+            # SIGINT may land on one of them and never wake an untimed wait.
+            while not stop.wait(0.25):
+                pass
     print("emulator stopped", flush=True)
 
 

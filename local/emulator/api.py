@@ -7,6 +7,7 @@ three):
     GET  /api/2.0/sql/statements/{id}                   poll
     GET  /api/2.0/sql/statements/{id}/result/chunks/{n} one chunk (ResultData only)
     POST /api/2.0/sql/statements/{id}/cancel            cancel, answers {}
+    GET  /__storage/results/{id}/{n}?expires&signature  an EXTERNAL_LINKS file (storage.py)
     POST /oidc/v1/token                                 OAuth client-credentials
     GET  /.well-known/databricks-config                 host metadata (SDK start-up probe)
     GET  /oidc/.well-known/oauth-authorization-server   OIDC discovery (SDK M2M auth)
@@ -31,6 +32,8 @@ from local.emulator.engine import Engine, StatementRequest
 from local.emulator.faults import GARBAGE, Faults, distort_chunk, distort_statement
 from local.emulator.oauth import TokenStore, host_metadata, oauth_token, oidc_discovery
 from local.emulator.parameters import parse_parameters
+from local.emulator.storage import CONTENT_TYPES, FORMATS, Download, Storage, refusal
+from local.emulator.storage import PATH as STORAGE_PATH
 from local.emulator.wire import ApiError, invalid_parameter
 
 # Real seconds per wait_timeout second: tests shrink it to reach on_wait_timeout quickly.
@@ -47,6 +50,7 @@ class Context:
     config: EmulatorConfig
     faults: Faults
     engine: Engine
+    storage: Storage
     tokens: TokenStore = field(default_factory=TokenStore)
 
 
@@ -57,9 +61,11 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     base_url: str  # scheme://host:port as the client addressed us
+    query: str = ""  # the query string, undecoded
 
 
-Reply = tuple[int, dict[str, Any] | bytes]  # bytes: a body that is not JSON (a fault)
+# bytes: a body that is not JSON (a fault); Download: a file, or storage's XML refusal.
+Reply = tuple[int, dict[str, Any] | bytes | Download]
 Route = Callable[[Context, Request, re.Match[str]], Reply]
 STATEMENT = r"/api/2\.0/sql/statements/(?P<id>[^/]+)"
 
@@ -93,15 +99,14 @@ def parse_execute(body: dict[str, Any], warehouse_id: str) -> ExecuteCall:
     if on_timeout not in ("CONTINUE", "CANCEL"):
         raise invalid_parameter("on_wait_timeout must be CONTINUE or CANCEL")
     disposition = body.get("disposition") or "INLINE"
-    if disposition == "EXTERNAL_LINKS":
-        raise invalid_parameter("disposition EXTERNAL_LINKS is not supported by the emulator")
-    if disposition != "INLINE":
+    if disposition not in ("INLINE", "EXTERNAL_LINKS"):
         raise invalid_parameter(f"unknown disposition {disposition!r}")
     result_format = body.get("format") or "JSON_ARRAY"
-    if result_format in ("ARROW_STREAM", "CSV"):
-        raise invalid_parameter(f"format {result_format} is not supported by the emulator")
-    if result_format != "JSON_ARRAY":
+    if result_format not in FORMATS:
         raise invalid_parameter(f"unknown format {result_format!r}")
+    if disposition == "INLINE" and result_format != "JSON_ARRAY":
+        # "The format ARROW_STREAM (CSV) is supported only with EXTERNAL_LINKS disposition."
+        raise invalid_parameter(f"format {result_format} requires disposition EXTERNAL_LINKS")
     request = StatementRequest(
         statement=statement,
         parameters=parse_parameters(body.get("parameters")),
@@ -109,6 +114,8 @@ def parse_execute(body: dict[str, Any], warehouse_id: str) -> ExecuteCall:
         schema=_optional_text(body, "schema"),
         row_limit=_optional_count(body, "row_limit"),
         byte_limit=_optional_count(body, "byte_limit"),
+        disposition=disposition,
+        format=result_format,
     )
     return ExecuteCall(request, float(wait_s), on_timeout == "CANCEL")
 
@@ -150,7 +157,8 @@ def execute(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
         ctx.engine.cancel(statement.id)
     if now.garbage_body == "execute":
         return 200, GARBAGE
-    return 200, distort_statement(ctx.engine.describe(statement), now, request.base_url)
+    body = _presigned(ctx, ctx.engine.describe(statement), request.base_url)
+    return 200, distort_statement(body, now, request.base_url)
 
 
 def get_statement(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
@@ -158,7 +166,7 @@ def get_statement(ctx: Context, request: Request, match: re.Match[str]) -> Reply
     now = ctx.faults.current()
     if now.garbage_body == "poll":
         return 200, GARBAGE
-    return 200, distort_statement(body, now, request.base_url)
+    return 200, distort_statement(_presigned(ctx, body, request.base_url), now, request.base_url)
 
 
 def get_chunk(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
@@ -166,7 +174,54 @@ def get_chunk(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
     now = ctx.faults.current()
     if now.garbage_body == "chunk":
         return 200, GARBAGE
+    body = _sign_links(ctx, body, match["id"], request.base_url)
     return 200, distort_chunk(body, match["id"], now, request.base_url)
+
+
+def download(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
+    """A presigned link's file, or the storage's refusal (storage.py)."""
+    ctx.engine.count("link_downloads")
+    answer = ctx.storage.check(request.path, request.query, request.headers)
+    if answer is None:
+        fault = ctx.faults.take_download_fault()
+        if fault == 500:
+            answer = refusal(
+                500, "InternalError", "We encountered an internal error. Please try again."
+            )
+        elif fault == 403:
+            answer = refusal(403, "AccessDenied", "Request has expired")
+    if answer is None:
+        found = ctx.engine.result_file(match["id"], int(match["index"]))
+        if found is None:
+            answer = refusal(404, "NoSuchKey", "The specified key does not exist.")
+        else:
+            answer = Download(200, CONTENT_TYPES[found[0]], found[1])
+            ctx.engine.count("link_bytes_served", len(found[1]))
+    if answer.status != 200:
+        ctx.engine.count("link_downloads_refused")
+    return answer.status, answer
+
+
+def _presigned(ctx: Context, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A StatementResponse whose first chunk, if it is a link, is signed."""
+    if "result" in body:
+        body["result"] = _sign_links(ctx, body["result"], body["statement_id"], base_url)
+    return body
+
+
+def _sign_links(
+    ctx: Context, chunk: dict[str, Any], statement_id: str, base_url: str
+) -> dict[str, Any]:
+    """Each external_links entry completed with a fresh presigned link (and its expiry)."""
+    if "external_links" not in chunk:
+        return chunk
+    links = []
+    for link in chunk["external_links"]:
+        expired = ctx.faults.take_expired_link()
+        signed = ctx.storage.presign(base_url, statement_id, link["chunk_index"], expired=expired)
+        links.append({**link, **signed})
+        ctx.engine.count("links_issued")
+    return {**chunk, "external_links": links}
 
 
 def cancel(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
@@ -201,6 +256,7 @@ ROUTES: list[tuple[str, str, re.Pattern[str], Route]] = [
     ("poll", "GET", re.compile(STATEMENT), get_statement),
     ("chunk", "GET", re.compile(STATEMENT + r"/result/chunks/(?P<index>\d+)"), get_chunk),
     ("cancel", "POST", re.compile(STATEMENT + r"/cancel"), cancel),
+    ("storage", "GET", STORAGE_PATH, download),
     ("oauth", "POST", re.compile(r"/oidc/v1/token"), oauth_token),
     ("metadata", "GET", re.compile(r"/\.well-known/databricks-config"), host_metadata),
     ("oidc", "GET", re.compile(r"/oidc/\.well-known/oauth-authorization-server"), oidc_discovery),
@@ -218,8 +274,10 @@ _RECEIVED = {
 }
 
 
-def handle(ctx: Context, request: Request) -> tuple[int, dict[str, Any] | bytes, dict[str, str]]:
-    """Status, body (JSON, or bytes a fault sends verbatim) and extra headers; never raises."""
+def handle(
+    ctx: Context, request: Request
+) -> tuple[int, dict[str, Any] | bytes | Download, dict[str, str]]:
+    """Status, body (JSON, bytes a fault sends verbatim, or a file) and extra headers; never raises."""
     try:
         name, route, match = "", None, None
         for route_name, method, pattern, candidate in ROUTES:

@@ -27,5 +27,7 @@ class EmulatorConfig:
     # not extend it); the emulator does the same, and forgets the statement after twice
     # that so a long load test does not hold every result set in memory.
     result_ttl_s: float = 3600.0
+    # How long a presigned EXTERNAL_LINKS link stays valid (Databricks: at most 15 minutes).
+    link_ttl_s: float = 900.0
     seed: int = 0  # seeds Faults.error_rate so a failing run can be replayed
     faults: InitialFaults = field(default_factory=InitialFaults)

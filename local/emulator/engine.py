@@ -51,6 +51,10 @@ COUNTERS = (
     "cancelled",  # statements that a cancel actually moved to CANCELED
     "throttled",  # answered 429
     "unavailable",  # answered 503
+    "links_issued",  # presigned EXTERNAL_LINKS handed out (a fresh one per chunk GET)
+    "link_downloads",  # GETs of a presigned link at the storage, refused ones included
+    "link_downloads_refused",  # answered 4xx/5xx by the storage
+    "link_bytes_served",  # result-file bytes the storage sent
 )
 
 
@@ -64,6 +68,8 @@ class StatementRequest:
     schema: str | None = None
     row_limit: int | None = None
     byte_limit: int | None = None
+    disposition: str = "INLINE"
+    format: str = "JSON_ARRAY"
 
 
 @dataclass(frozen=True)
@@ -106,9 +112,9 @@ class Engine:
 
     # --- commands -------------------------------------------------------
 
-    def count(self, counter: str) -> None:
+    def count(self, counter: str, amount: int = 1) -> None:
         with self._lock:
-            self._counters[counter] += 1
+            self._counters[counter] += amount
 
     def submit(self, request: StatementRequest) -> Statement:
         """Accept a statement and start it; SQL problems surface later as FAILED."""
@@ -210,6 +216,16 @@ class Engine:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"chunk_index {index} is out of range")
         return result_data(statement_id, result, index, self._config.chunk_rows)
 
+    def result_file(self, statement_id: str, index: int) -> tuple[str, bytes] | None:
+        """(format, bytes) of an EXTERNAL_LINKS chunk file, or None if there is no such file."""
+        with self._lock:
+            self._expire(time.monotonic())
+            statement = self._statements.get(statement_id)
+            result = statement.result if statement is not None else None
+        if result is None or result.files is None or not 0 <= index < len(result.files):
+            return None
+        return result.format, result.files[index]
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             by_state = Counter(s.state.value for s in self._statements.values())
@@ -241,6 +257,7 @@ class Engine:
             translation,
             doomed=plan.doomed,
             attach=lambda cursor: self._attach(statement, cursor),
+            chunk_rows=self._config.chunk_rows,
         )
         remaining = plan.latency_s / 2 - (time.monotonic() - started)
         if remaining > 0 and statement.cancelled.wait(remaining):

@@ -27,6 +27,13 @@ POST /__emulator/reset to clear), from the CLI at start, or in Python
                             "other_host" (http://chunk_link_host/...), "protocol_relative"
                             (//chunk_link_host/...)
     chunk_link_host: str    the host those last two links name
+    link_failures_next: int the next N downloads of a presigned link answer 500 InternalError
+    expired_links_next: int the next N links handed out are already expired: their
+                            expiration is the moment they were issued (the storage refuses
+                            them with 403), so a client must ask for fresh ones
+    revoked_links_next: int the next N downloads answer 403 AccessDenied "Request has
+                            expired" before the stated expiration (a storage whose clock
+                            runs ahead of the client's)
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ class InitialFaults:
     wrong_counts: str | None = None
     chunk_link: str | None = None
     chunk_link_host: str = "attacker.invalid"
+    link_failures_next: int = 0
+    expired_links_next: int = 0
+    revoked_links_next: int = 0
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(InitialFaults))
@@ -142,6 +152,27 @@ class Faults:
                 return True
             # Draw only when a rate is set, so switching it on later replays the same sequence.
             return now.error_rate > 0 and self._random.random() < now.error_rate
+
+    def take_expired_link(self) -> bool:
+        """Decide, once per link handed out, whether it is born expired."""
+        with self._lock:
+            now = self._now
+            if now.expired_links_next > 0:
+                self._now = dataclasses.replace(now, expired_links_next=now.expired_links_next - 1)
+                return True
+            return False
+
+    def take_download_fault(self) -> int | None:
+        """The status a download of a valid link answers instead of the file; None when healthy."""
+        with self._lock:
+            now = self._now
+            if now.link_failures_next > 0:
+                self._now = dataclasses.replace(now, link_failures_next=now.link_failures_next - 1)
+                return 500
+            if now.revoked_links_next > 0:
+                self._now = dataclasses.replace(now, revoked_links_next=now.revoked_links_next - 1)
+                return 403
+            return None
 
     def stall(self) -> None:
         """Hold an execute answer until the faults are cleared (or a minute passes)."""
@@ -267,6 +298,9 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
         None, "self", "other_statement", "absolute", "other_host", "protocol_relative"
     ),
     "chunk_link_host": _host,
+    "link_failures_next": _count,
+    "expired_links_next": _count,
+    "revoked_links_next": _count,
 }
 
 

@@ -40,8 +40,12 @@ def outcome(
     *,
     doomed: bool,
     attach: Attach,
+    chunk_rows: int,
 ) -> Result | Failure:
-    """The result, or why the statement FAILED. `attach` is told the cursor (for cancel)."""
+    """The result, or why the statement FAILED. `attach` is told the cursor (for cancel).
+
+    An EXTERNAL_LINKS result also carries its chunk files, written here so that a value
+    the format cannot hold fails the statement, as it would on the warehouse."""
     if doomed:
         return (
             "INTERNAL_ERROR",
@@ -51,12 +55,12 @@ def outcome(
     if isinstance(translation, StatementError):
         return "BAD_REQUEST", translation.message, translation.sql_state
     try:
-        result = _execute(database, request, translation, attach)
+        result = _execute(database, request, translation, attach, chunk_rows)
     except duckdb.Error as error:
         return "BAD_REQUEST", str(error), sql_state_of(error)
     except Exception as error:  # a value the wire encoder cannot handle: never hang RUNNING
         return "INTERNAL_ERROR", f"{type(error).__name__}: {error}", None
-    if result.byte_count > INLINE_LIMIT_BYTES:
+    if result.files is None and result.byte_count > INLINE_LIMIT_BYTES:
         message = "Result exceeds the 25 MiB INLINE limit; set byte_limit or row_limit"
         return "BAD_REQUEST", message, None
     return result
@@ -67,6 +71,7 @@ def _execute(
     request: StatementRequest,
     translation: Translation,
     attach: Attach,
+    chunk_rows: int,
 ) -> Result:
     cursor = database.cursor()
     attach(cursor)
@@ -76,7 +81,10 @@ def _execute(
             cursor.execute(use)
         cursor.execute(translation.sql, translation.values)
         if cursor.description is None:  # DDL and the like: success without rows
-            return Result(columns=[], rows=[], truncated=False, byte_count=0)
+            external = () if request.disposition == "EXTERNAL_LINKS" else None
+            return Result(
+                [], [], truncated=False, byte_count=0, format=request.format, files=external
+            )
         names = [d[0] for d in cursor.description]
         types = [d[1] for d in cursor.description]
         intervals = [name for name, t in zip(names, types, strict=True) if t.id == "interval"]
@@ -95,7 +103,19 @@ def _execute(
         column_info(name, t, i, qualifiers.get(i))
         for i, (name, t) in enumerate(zip(names, types, strict=True))
     ]
-    return Result(columns=columns, rows=rows, truncated=truncated or cut, byte_count=byte_count)
+    files = None
+    if request.disposition == "EXTERNAL_LINKS":
+        from local.emulator.files import chunk_files  # deferred: polars is slow to import
+
+        files = chunk_files(request.format, columns, kept[: len(rows)], rows, chunk_rows)
+    return Result(
+        columns=columns,
+        rows=rows,
+        truncated=truncated or cut,
+        byte_count=byte_count,
+        format=request.format,
+        files=files,
+    )
 
 
 def _with_interval_parts(sql: str, columns: list[str]) -> str:

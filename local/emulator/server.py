@@ -14,6 +14,7 @@ from local import http_server
 from local.emulator.api import Context, Request, handle
 from local.emulator.config import EmulatorConfig, Faults
 from local.emulator.engine import Engine
+from local.emulator.storage import Download, Storage
 from local.sample_data import load_into
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -23,16 +24,22 @@ def respond(context: Context, request: http_server.Request) -> http_server.Respo
     """One HTTP exchange: the API's status, JSON body and headers."""
     # HEAD is GET without the body, which the server drops.
     method = "GET" if request.method == "HEAD" else request.method
+    target = urlsplit(request.target)
     status, payload, headers = handle(
         context,
         Request(
             method=method,
-            path=urlsplit(request.target).path,
+            path=target.path,
             headers={name.lower(): value for name, value in request.headers},
             body=request.body,
             base_url=f"http://{request.header('Host') or request.server_host}",
+            query=target.query,
         ),
     )
+    if isinstance(payload, Download):
+        return http_server.Response(
+            status, [("Content-Type", payload.content_type), *headers.items()], payload.body
+        )
     if isinstance(payload, bytes):  # a fault's non-JSON body, as a proxy would send it
         return http_server.Response(
             status, [("Content-Type", "text/html"), *headers.items()], payload
@@ -62,7 +69,7 @@ class Emulator:
         database.execute("SET GLOBAL TimeZone = 'UTC'")
         load_into(database)
         engine = Engine(database, self.config, self.faults)
-        context = Context(self.config, self.faults, engine)
+        context = Context(self.config, self.faults, engine, Storage(self.config.link_ttl_s))
         server = http_server.HttpServer(
             (self.config.host, self.config.port), partial(respond, context)
         )

@@ -444,8 +444,10 @@ def test_a_bad_wait_timeout_is_400(
 @pytest.mark.parametrize(
     ("fields", "status", "error_code"),
     [
-        ({"disposition": "EXTERNAL_LINKS"}, 400, "INVALID_PARAMETER_VALUE"),
-        ({"format": "ARROW_STREAM"}, 400, "INVALID_PARAMETER_VALUE"),
+        ({"disposition": "SOMEWHERE"}, 400, "INVALID_PARAMETER_VALUE"),
+        ({"format": "ARROW_STREAM"}, 400, "INVALID_PARAMETER_VALUE"),  # INLINE: JSON_ARRAY only
+        ({"disposition": "INLINE", "format": "CSV"}, 400, "INVALID_PARAMETER_VALUE"),
+        ({"disposition": "EXTERNAL_LINKS", "format": "PARQUET"}, 400, "INVALID_PARAMETER_VALUE"),
         ({"on_wait_timeout": "ABANDON"}, 400, "INVALID_PARAMETER_VALUE"),
         ({"row_limit": 0}, 400, "INVALID_PARAMETER_VALUE"),
         ({"statement": ""}, 400, "INVALID_PARAMETER_VALUE"),
