@@ -131,11 +131,12 @@ def test_csv_files_carry_the_header_once_and_null_as_text(
     assert body["manifest"]["format"] == "CSV"
     files = [download(link) for link in chunk_links(emulator, http, body)]
     assert {f.headers["Content-Type"] for f in files} == {"text/csv"}
-    first, second = (list(csv.reader(io.StringIO(f.text))) for f in files[:2])
+    first, second = (list(csv.reader(io.StringIO(f.content.decode()))) for f in files[:2])
     assert first[0] == ["state", "cohort", "gender", "drivers"]
     assert len(first) == 101 and len(second) == 100 and second[0] != first[0]
     nulls = run(emulator, http, ALL_TYPES, disposition="EXTERNAL_LINKS", format="CSV")
-    rows = list(csv.reader(io.StringIO(download(nulls["result"]["external_links"][0]).text)))
+    text = download(nulls["result"]["external_links"][0]).content.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
     assert rows[2] == ["2"] + ["null"] * 17
     assert rows[1][9] == 'Grüße, "quoted"'
 
