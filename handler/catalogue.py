@@ -257,6 +257,17 @@ class Dataset(_Strict):
     def measure(self, name: str) -> Measure:
         return next(m for m in self.measures if m.name == name)
 
+    def measure_type(self, measure: Measure) -> ColumnType:
+        """What a measure's values are: counts and integer sums are integers, averages and
+        other sums numbers (a sum of decimals too: dashboards chart it), min and max their
+        column's type. handler.sql casts to it, so every engine answers the same type."""
+        if measure.function in ("count", "count_distinct"):
+            return "integer"
+        kind = self.column(measure.column or "").type
+        if measure.function in ("min", "max"):
+            return kind
+        return "integer" if measure.function == "sum" and kind == "integer" else "number"
+
     @cached_property
     def group_tokens(self) -> tuple[str, ...]:
         """Every `group_by` item, in the canonical (catalogue) order."""

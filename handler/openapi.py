@@ -130,18 +130,28 @@ def query_parameters(dataset: Dataset) -> list[Parameter]:
 
 
 def row_schema(dataset: Dataset) -> dict[str, Any]:
+    """A row: raw columns (those `fields` picks), or group items and measures."""
+    properties = {c.name: _nullable(c.type, c.description) for c in dataset.columns}
+    for dimension in dataset.dimensions:
+        column = dataset.column(dimension.column)
+        for token in dimension.tokens()[1:]:
+            period = token.partition(":")[2]
+            properties[token] = _nullable(
+                column.type, f"The {period} a row's {column.name} falls in (its first day)."
+            )
+    for measure in dataset.measures:
+        properties[measure.name] = _nullable(
+            dataset.measure_type(measure), measure.description or f"Measure {measure.name}."
+        )
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _nullable(kind: ColumnType, description: str) -> dict[str, Any]:
+    # OpenAPI 3.1: nullability is a type list.
     return {
-        "type": "object",
-        "properties": {
-            # OpenAPI 3.1: nullability is a type list.
-            c.name: {
-                **_JSON_SCHEMA[c.type],
-                "type": [_JSON_SCHEMA[c.type]["type"], "null"],
-                "description": c.description,
-            }
-            for c in dataset.columns
-        },
-        "additionalProperties": False,
+        **_JSON_SCHEMA[kind],
+        "type": [_JSON_SCHEMA[kind]["type"], "null"],
+        "description": description,
     }
 
 

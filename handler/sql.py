@@ -22,7 +22,7 @@ from handler.warehouse import Parameter, Statement
 
 _COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _PARAMETER_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "date": "DATE"}
-_FUNCTIONS = {"sum": "sum", "count": "count", "min": "min", "max": "max", "avg": "avg"}
+_MEASURE_TYPES = {"integer": "BIGINT", "number": "DOUBLE"}
 _PERIODS = {"week": "WEEK", "month": "MONTH", "quarter": "QUARTER", "year": "YEAR"}
 _TABLE_ALIAS = "t"
 
@@ -94,19 +94,15 @@ def _group_expression(dataset: Dataset, token: str) -> str:
 
 def _measure(dataset: Dataset, measure: Measure) -> str:
     if measure.column is None:
-        return "CAST(count(*) AS BIGINT)"
-    column = _column(dataset, measure.column)
-    if measure.function == "count_distinct":
-        return f"CAST(count(DISTINCT {column}) AS BIGINT)"
-    call = f"{_FUNCTIONS[measure.function]}({column})"
-    kind = dataset.column(measure.column).type
-    if measure.function == "count":
-        return f"CAST({call} AS BIGINT)"
-    if measure.function == "avg" or (measure.function == "sum" and kind != "integer"):
-        return f"CAST({call} AS DOUBLE)"
-    if measure.function == "sum":
-        return f"CAST({call} AS BIGINT)"
-    return call  # min and max keep the column's type
+        call = "count(*)"
+    elif measure.function == "count_distinct":
+        call = f"count(DISTINCT {_column(dataset, measure.column)})"
+    else:
+        call = f"{measure.function}({_column(dataset, measure.column)})"
+    if measure.function in ("min", "max"):
+        return call  # the column's own type
+    kind = dataset.measure_type(measure)
+    return f"CAST({call} AS {_MEASURE_TYPES[kind]})"
 
 
 def _condition(spec: Filter, condition: Condition) -> tuple[str, list[Parameter]]:

@@ -41,7 +41,7 @@ ROUTE_PREFIX = "buster: "
 # Near misses of the real names, and names other APIs take.
 MISSPELT = ("stat", "states", "sate", "state_", "yaer", "years", "yr", "feilds", "field",
             "columns", "limt", "max", "size", "ofset", "skip", "page", "fromat", "fmt",
-            "q", "sort", "callback", "utm_source", "_")  # fmt: skip
+            "q", "order", "callback", "utm_source", "_")  # fmt: skip
 # Values each parameter refuses; `None` entries are spelled raw (broken escapes).
 BAD_VALUES: dict[str, tuple[str, ...]] = {
     "year": ("abc", "2016.0", "1899", "2101", "2_016", " 2016", "", "1e3", "0x7e0",

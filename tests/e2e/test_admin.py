@@ -32,8 +32,9 @@ LIMIT = 10
 @pytest.fixture(scope="module")
 def two_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     document = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
-    copy = {**document["datasets"][0], "name": "drivers_by_state", "title": "Drivers (copy)"}
-    document["datasets"].append(copy)
+    drivers = document["datasets"][0]
+    copy = {**drivers, "name": "drivers_by_state", "title": "Drivers (copy)"}
+    document["datasets"] = [drivers, copy]
     path = tmp_path_factory.mktemp("catalogue") / "catalogue.yaml"
     path.write_text(yaml.safe_dump(document))
     return path

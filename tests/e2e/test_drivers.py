@@ -143,13 +143,24 @@ def test_health_and_openapi(stack: EmbeddedStack, api: requests.Session) -> None
     document = api.get(f"{stack.url}/swagger?format=json").json()
     operation = document["paths"]["/v1/drivers"]["get"]
     names = {p["name"]: p for p in operation["parameters"]}
-    assert set(names) == {"year", "state", "fields", "limit", "offset", "format"}
+    assert set(names) == {
+        *("year", "year[gt]", "year[gte]", "year[lt]", "year[lte]", "year[in]"),
+        *("state", "state[in]", "cohort", "cohort[in]"),
+        *("fields", "group_by", "measures", "sort", "limit", "offset", "format"),
+    }
     assert names["year"]["schema"] == {"type": "integer", "minimum": 1900, "maximum": 2100}
     assert names["state"]["schema"]["maxLength"] == 64
     assert names["limit"]["schema"]["maximum"] == 5000
     assert {"200", "400", "502", "503", "504"} <= set(operation["responses"])
     row = operation["responses"]["200"]["content"]["application/json"]["schema"]["items"]
-    assert set(row["properties"]) == {"year", "state", "cohort", "gender", "drivers"}
+    assert set(row["properties"]) == {
+        "year",
+        "state",
+        "cohort",
+        "gender",
+        "drivers",
+        "total_drivers",
+    }
 
 
 def test_head_answers_what_get_would_without_a_body(

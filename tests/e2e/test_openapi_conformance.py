@@ -1,8 +1,16 @@
-"""Schemathesis against the served OpenAPI document: no 5xx, and every response fits the schema."""
+"""Schemathesis against the served OpenAPI document: no 5xx, and every response fits the schema.
+
+One of its checks is left out: that every schema-valid request is accepted. OpenAPI
+describes each parameter alone, and some values valid alone do not combine
+(`year[lt]` with `year[lte]`, `fields` with `group_by`, bounds no row can satisfy):
+those are 400s by design (handler/combinations.py), each naming its parameter, which
+the document's 400 response describes and the remaining checks still validate.
+"""
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from local.stack import EmbeddedStack
 
@@ -23,6 +31,9 @@ def test_the_api_conforms_to_its_openapi_document(stack: EmbeddedStack) -> None:
             database=None,
         )
         def conforms(case: schemathesis.Case) -> None:
-            case.call_and_validate()
+            response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
+            if response.status_code == 400:
+                error = response.json()["error"]
+                assert error["parameter"] and error["parameter"] in error["message"], error
 
         conforms()

@@ -219,6 +219,30 @@ describe('query validation, as handler/query.py', () => {
             "Parameter 'fields' must be a comma-separated list of: year, state, cohort, gender, drivers.", 'fields');
     });
 
+    test('lists: at most maxItems, every item valid, no empty item; the hint says so', async () => {
+        const each = 'must be a comma-separated list of up to 51 values; each must be 1 to 64 characters';
+        const many = Array.from({ length: 52 }, (_, i) => `s${i}`).join(',');
+        for (const value of [many, 'Ohio,,Texas', '', 'Ohio,' + 'x'.repeat(65)]) {
+            await invalid('/v1/drivers', `state[in]=${value}`, 'invalid_parameter', `Parameter 'state[in]' ${each}.`, 'state[in]');
+        }
+        await invalid('/v1/drivers', 'year[in]=2016,1899', 'invalid_parameter',
+            "Parameter 'year[in]' must be a comma-separated list of up to 30 values; each must be an integer from 1900 to 2100.", 'year[in]');
+    });
+
+    test('group_by, measures and sort name only what the catalogue declares', async () => {
+        await invalid('/v1/drivers', 'measures=sum_drivers', 'invalid_parameter',
+            "Parameter 'measures' must be a comma-separated list of: total_drivers.", 'measures');
+        await invalid('/v1/drivers', 'group_by=drivers', 'invalid_parameter',
+            "Parameter 'group_by' must be a comma-separated list of: year, state, cohort, gender.", 'group_by');
+        const { error } = await refused(400, '/v1/drivers', 'sort=+year');
+        assert.equal(error.parameter, 'sort');
+    });
+
+    test('an unknown operator is an unknown parameter', async () => {
+        const { error } = await refused(400, '/v1/drivers', 'year[between]=2010');
+        assert.deepEqual([error.code, error.parameter], ['unknown_parameter', 'year[between]']);
+    });
+
     test('the first invalid parameter in the origin\'s declaration order is the one named', async () => {
         await invalid('/v1/drivers', 'limit=0&year=1', 'invalid_parameter', "Parameter 'year' must be an integer from 1900 to 2100.", 'year');
     });
@@ -258,6 +282,20 @@ describe('the canonical query string', () => {
 
     test('fields de-duplicated, keeping first positions', async () => {
         assert.equal(await canonical('/v1/drivers', 'fields=state,year,state,drivers,year'), 'fields=state%2Cyear%2Cdrivers');
+    });
+
+    test('lists whose order means nothing: items canonical, folded, sorted, kept once', async () => {
+        assert.equal(await canonical('/v1/drivers', 'state[in]=Texas,ohio,TEXAS'), 'state%5Bin%5D=ohio%2Ctexas');
+        assert.equal(await canonical('/v1/drivers', 'year%5Bin%5D=%2B02016,2010'), 'year%5Bin%5D=2010%2C2016');
+        assert.equal(await canonical('/v1/drivers', 'group_by=state,year,state&measures=total_drivers'), 'group_by=state%2Cyear&measures=total_drivers');
+    });
+
+    test('sort keeps its order, each key once', async () => {
+        assert.equal(await canonical('/v1/drivers', 'sort=-drivers,year,-drivers'), 'sort=-drivers%2Cyear');
+    });
+
+    test('range forms are parameters of their own', async () => {
+        assert.equal(await canonical('/v1/drivers', 'year[lte]=2016&year[gte]=02010'), 'year%5Bgte%5D=2010&year%5Blte%5D=2016');
     });
 
     test('values re-encoded: one spelling of each character', async () => {

@@ -85,9 +85,10 @@ def test_status(stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]) -> Non
     assert run(capsys, "invalidate", "--url", stack.url, "--dataset", "drivers")[0] == 0
     code, out, _ = run(capsys, "status", "--url", stack.url)
     assert code == 0
-    header, drivers, limit = out.splitlines()
+    header, drivers, crashes, limit = out.splitlines()
     assert header.split()[:2] == ["dataset", "generation"]
     assert drivers.split()[0] == "drivers" and drivers.endswith("300 s / 3600 s")
+    assert crashes.split()[0] == "crashes" and crashes.endswith("600 s / 3600 s")
     assert "/current" in drivers, "who invalidated last: a token id"
     assert limit.endswith(f": {LIMIT}")
 

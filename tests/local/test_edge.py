@@ -395,7 +395,7 @@ def test_the_function_is_written_for_njs_with_its_adapter(tmp_path: Path) -> Non
         "gateway.js",
     ]
     gateway = (directory / "gateway.js").read_text()
-    assert gateway.startswith("import cf from 'edge_kvs.js';")
+    assert gateway.startswith("import cf from'edge_kvs.js';")
     assert '"access":"key"' in gateway
 
 
