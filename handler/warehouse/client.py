@@ -1,17 +1,24 @@
 """A small client for the Databricks SQL Statement Execution API 2.0.
 
-One call, `run(statement, deadline)`, in named phases under one Deadline:
+Two calls, in named phases under one Deadline:
+
+    run(statement, deadline) -> StatementResult        INLINE + JSON_ARRAY (25 MiB at most)
+    run_arrow(statement, deadline) -> FrameResult      EXTERNAL_LINKS + ARROW_STREAM (large)
 
     execute   POST the statement (transport: retried only where it cannot run twice)
     await     poll while PENDING/RUNNING, the budget checked before every poll
     succeed   anything but SUCCEEDED is a WarehouseRejected
     collect   follow every chunk, the budget checked before every fetch, and check the
               answer (results: links, external links, manifest counts, widths)
+    download  (run_arrow) every chunk's presigned file, in parallel, without the bearer
+              token, fresh links fetched for expired ones (links); then one typed frame
+              straight from the Arrow streams (handler.arrow_frames)
 
 Once the warehouse has named the statement, giving up for any reason (the budget,
 polls failing until it ends, an answer refused) cancels it, and the error carries its
 id. Modules: transport (HTTP and retries), throttle (the container's 429 memory),
-results (checks on the answer), deadline (budgets, pacing, Retry-After), wire (models).
+results (checks on the answer), links (storage downloads), deadline (budgets, pacing,
+Retry-After), wire (models).
 
 Nothing the warehouse says in prose (error messages) is read: only states, codes
 and statement ids reach exceptions and logs.
@@ -29,15 +36,17 @@ import requests
 from aws_lambda_powertools import Logger
 
 from handler.errors import UpstreamError, WarehouseRejected, WarehouseTimeout
-from handler.result import StatementResult
+from handler.result import FrameResult, StatementResult
 from handler.settings import WarehouseSettings
 from handler.warehouse import results
 from handler.warehouse.auth import TokenProvider
 from handler.warehouse.deadline import Deadline, poll_interval_seconds
+from handler.warehouse.links import Downloads
 from handler.warehouse.throttle import Throttle
 from handler.warehouse.transport import STATEMENTS_PATH, Transport
 from handler.warehouse.wire import (
     TERMINAL_STATES,
+    ExternalLink,
     ResultData,
     ResultManifest,
     StatementResponse,
@@ -65,7 +74,11 @@ class Statement:
 
 
 class WarehouseClient:
-    """One per container: it holds the HTTP session and the container's throttle state."""
+    """One per container: it holds the HTTP sessions and the container's throttle state.
+
+    `session` talks to the workspace (with the bearer token); `storage`, a session of
+    its own, downloads EXTERNAL_LINKS files and never sees the token.
+    """
 
     def __init__(
         self,
@@ -73,20 +86,29 @@ class WarehouseClient:
         tokens: TokenProvider,
         session: requests.Session,
         *,
+        storage: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._sleep = sleep
         self._transport = Transport(settings, tokens, session, Throttle(clock), sleep)
+        self._downloads = Downloads(
+            storage or requests.Session(),
+            # Plain-http links only where the workspace itself is plain http: the
+            # embedded stack. A real workspace (https) hands out https links only.
+            allow_http=settings.host.startswith("http://"),
+            connect_timeout=settings.connect_timeout_seconds,
+            read_timeout=settings.read_timeout_seconds,
+            sleep=sleep,
+            wall_clock=wall_clock,
+        )
 
     def run(self, statement: Statement, deadline: Deadline) -> StatementResult:
-        """Execute a statement and return every row, or raise a WarehouseError."""
+        """Execute a statement and return every row (INLINE), or raise a WarehouseError."""
         started = time.perf_counter()
-        response = self._execute(statement, deadline)
-        with self._abandoned_on_failure(response.statement_id):
-            response = self._await_terminal(response, deadline)
-        _succeeded(response)
+        response = self._finished(statement, deadline, "JSON_ARRAY")
         with self._abandoned_on_failure(response.statement_id):
             result = self._collect(response, deadline)
         logger.info(
@@ -100,9 +122,43 @@ class WarehouseClient:
         )
         return result
 
+    def run_arrow(self, statement: Statement, deadline: Deadline) -> FrameResult:
+        """Execute a statement for a large result (EXTERNAL_LINKS + ARROW_STREAM): one frame.
+
+        The frame's dtypes are those `shaping.to_frame` gives `run`'s rows. Raises a
+        WarehouseError like `run`: 502 for a bad answer or a download that keeps failing,
+        504 when the budget ends first.
+        """
+        started = time.perf_counter()
+        response = self._finished(statement, deadline, "ARROW_STREAM")
+        with self._abandoned_on_failure(response.statement_id):
+            result = self._download(response, deadline)
+        logger.info(
+            "warehouse statement finished",
+            extra={
+                "statement_id": result.statement_id,
+                "rows": result.frame.height,
+                "truncated": result.truncated,
+                "warehouse_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return result
+
     # -- the phases ----------------------------------------------------------------------
 
-    def _execute(self, statement: Statement, deadline: Deadline) -> StatementResponse:
+    def _finished(
+        self, statement: Statement, deadline: Deadline, result_format: str
+    ) -> StatementResponse:
+        """execute, await and succeed: the statement's SUCCEEDED answer."""
+        response = self._execute(statement, deadline, result_format)
+        with self._abandoned_on_failure(response.statement_id):
+            response = self._await_terminal(response, deadline)
+        _succeeded(response)
+        return response
+
+    def _execute(
+        self, statement: Statement, deadline: Deadline, result_format: str
+    ) -> StatementResponse:
         if deadline.expired():
             raise WarehouseTimeout("no time budget left to execute")
         body: dict[str, Any] = {
@@ -113,8 +169,9 @@ class WarehouseClient:
             ],
             "wait_timeout": f"{self._wait_timeout(deadline)}s",
             "on_wait_timeout": "CONTINUE",
-            "disposition": "INLINE",
-            "format": "JSON_ARRAY",
+            # Databricks serves JSON_ARRAY inline, and Arrow only through external links.
+            "disposition": "INLINE" if result_format == "JSON_ARRAY" else "EXTERNAL_LINKS",
+            "format": result_format,
         }
         if statement.row_limit is not None:
             body["row_limit"] = statement.row_limit
@@ -163,6 +220,64 @@ class WarehouseClient:
         return StatementResult(
             statement_id=statement_id, columns=columns, rows=rows, truncated=manifest.truncated
         )
+
+    def _download(self, response: StatementResponse, deadline: Deadline) -> FrameResult:
+        statement_id = response.statement_id
+        manifest = response.manifest or ResultManifest()
+        results.check_arrow_manifest(manifest, statement_id)
+        columns = results.columns_of(response)
+        links = self._links(response, manifest, deadline)
+        streams = self._downloads.fetch_all(
+            links,
+            lambda index: self._fresh_link(statement_id, index, deadline),
+            deadline,
+            statement_id,
+        )
+        from handler import arrow_frames  # deferred: polars costs ~150 ms of cold start
+
+        chunks = arrow_frames.read_chunks(streams, statement_id)
+        results.check_chunk_rows(links, [chunk.height for chunk in chunks], statement_id)
+        results.check_counts(manifest, sum(c.height for c in chunks), len(chunks), statement_id)
+        frame = arrow_frames.to_frame(columns, chunks, statement_id)
+        return FrameResult(statement_id, columns, frame, truncated=manifest.truncated)
+
+    def _links(
+        self, response: StatementResponse, manifest: ResultManifest, deadline: Deadline
+    ) -> dict[int, ExternalLink]:
+        """Every chunk's link, following the chunk chain (each one checked before use)."""
+        statement_id = response.statement_id
+        links: dict[int, ExternalLink] = {}
+        chunk: ResultData | None = response.result
+        index = 0
+        while chunk is not None:
+            link = results.link_of(chunk, index, statement_id)
+            self._downloads.check(link, statement_id)
+            links[index] = link
+            # The SDK models the chain on each link; accept it on the chunk as well.
+            chained = link if link.next_chunk_index is not None else chunk
+            if link.next_chunk_internal_link is not None:
+                chained = link
+            following = results.next_chunk(chained, index, statement_id, manifest.total_chunk_count)
+            if following is None:
+                break
+            if deadline.expired():
+                raise WarehouseTimeout(
+                    "result outlived its time budget; cancelled", statement_id=statement_id
+                )
+            chunk = self._transport.get(
+                results.chunk_path(statement_id, following), ResultData, deadline
+            )
+            index = following
+        return links
+
+    def _fresh_link(self, statement_id: str, index: int, deadline: Deadline) -> ExternalLink:
+        """A new presigned link for chunk `index`: each GET of a chunk signs one afresh."""
+        if deadline.expired():
+            raise WarehouseTimeout(
+                "no time budget left for a fresh link", statement_id=statement_id
+            )
+        chunk = self._transport.get(results.chunk_path(statement_id, index), ResultData, deadline)
+        return results.link_of(chunk, index, statement_id)
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -4,13 +4,16 @@ The warehouse's answer decides which URL lakegate fetches next and how many rows
 client gets, so each claim is checked against what was asked and what was read:
 
 - the manifest has a schema, and every row has its width;
-- no chunk carries `external_links` (lakegate asks for INLINE: a link would point at
-  storage it never agreed to fetch from);
+- an INLINE chunk carries no `external_links` (a link would point at storage lakegate
+  never agreed to fetch from); an EXTERNAL_LINKS chunk carries exactly one link, for
+  that chunk, and the manifest says ARROW_STREAM, uncompressed;
 - a chunk link is the relative path of this statement's next chunk on the configured
-  host, `/api/2.0/sql/statements/{id}/result/chunks/{n}` with n increasing; anything
-  else (another host, an absolute URL, another statement, the chunk itself) is refused
-  before it is fetched, and the path fetched is built here, never copied from the link;
-- `total_row_count` and `total_chunk_count` match the rows and chunks read.
+  host, `/api/2.0/sql/statements/{id}/result/chunks/{n}` with n increasing (Databricks
+  may add `?row_offset={r}`); anything else (another host, an absolute URL, another
+  statement, the chunk itself) is refused before it is fetched, and the path fetched is
+  built here, never copied from the link;
+- `total_row_count` and `total_chunk_count` match the rows and chunks read, and each
+  downloaded chunk holds the rows its link announced.
 
 Every refusal is a WarehouseRejected (502); the offending text is not logged.
 """
@@ -18,20 +21,32 @@ Every refusal is a WarehouseRejected (502); the offending text is not logged.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
 from handler.errors import WarehouseRejected
 from handler.result import ResultColumn
 from handler.warehouse.transport import STATEMENTS_PATH
-from handler.warehouse.wire import ResultData, ResultManifest, StatementResponse
+from handler.warehouse.wire import ExternalLink, ResultData, ResultManifest, StatementResponse
 
 logger = Logger(service="lakegate", child=True)
 
 _CHUNK_LINK = re.compile(
-    r"/api/2\.0/sql/statements/(?P<statement>[A-Za-z0-9_-]+)/result/chunks/(?P<index>[0-9]{1,9})",
+    r"/api/2\.0/sql/statements/(?P<statement>[A-Za-z0-9_-]+)/result/chunks/(?P<index>[0-9]{1,9})"
+    r"(?:\?row_offset=[0-9]{1,19})?",
     re.ASCII,
 )
+
+
+class _Chained(Protocol):
+    """What says which chunk comes next: a ResultData, or an EXTERNAL_LINKS link."""
+
+    @property
+    def next_chunk_index(self) -> int | None: ...
+
+    @property
+    def next_chunk_internal_link(self) -> str | None: ...
 
 
 def reject(statement_id: str, reason: str) -> WarehouseRejected:
@@ -70,8 +85,27 @@ def check_chunk(chunk: ResultData, index: int, statement_id: str) -> None:
         raise reject(statement_id, "chunk index is not the one asked for")
 
 
+def link_of(chunk: ResultData, index: int, statement_id: str) -> ExternalLink:
+    """The one external link of chunk `index` (an EXTERNAL_LINKS ResultData)."""
+    links = chunk.external_links or []
+    if chunk.data_array is not None or len(links) != 1:
+        raise reject(statement_id, "an EXTERNAL_LINKS chunk without exactly one link")
+    link = links[0]
+    if link.chunk_index is not None and link.chunk_index != index:
+        raise reject(statement_id, "link is not for the chunk asked for")
+    return link
+
+
+def check_arrow_manifest(manifest: ResultManifest, statement_id: str) -> None:
+    """The files will be what lakegate asked for: Arrow streams, not compressed."""
+    if manifest.format not in (None, "ARROW_STREAM"):
+        raise reject(statement_id, "result is not in the format asked for")
+    if manifest.result_compression not in (None, "NONE"):
+        raise reject(statement_id, "result files are compressed")
+
+
 def next_chunk(
-    chunk: ResultData, index: int, statement_id: str, total_chunks: int | None
+    chunk: _Chained, index: int, statement_id: str, total_chunks: int | None
 ) -> int | None:
     """The index of the chunk after `chunk` (number `index`), or None at the last one."""
     following = chunk.next_chunk_index
@@ -100,9 +134,21 @@ def check_totals(
     statement_id: str,
 ) -> None:
     """What was read is what the manifest announced: rows, chunks, and each row's width."""
-    if manifest.total_row_count is not None and manifest.total_row_count != len(rows):
+    check_counts(manifest, len(rows), chunks, statement_id)
+    if any(len(row) != columns for row in rows):
+        raise reject(statement_id, "row width differs from the schema")
+
+
+def check_counts(manifest: ResultManifest, rows: int, chunks: int, statement_id: str) -> None:
+    """`rows` rows in `chunks` chunks is what the manifest announced."""
+    if manifest.total_row_count is not None and manifest.total_row_count != rows:
         raise reject(statement_id, "row count differs from the manifest")
     if manifest.total_chunk_count is not None and manifest.total_chunk_count != chunks:
         raise reject(statement_id, "chunk count differs from the manifest")
-    if any(len(row) != columns for row in rows):
-        raise reject(statement_id, "row width differs from the schema")
+
+
+def check_chunk_rows(links: dict[int, ExternalLink], rows: list[int], statement_id: str) -> None:
+    """Each downloaded chunk holds the rows its link announced."""
+    for (index, link), count in zip(sorted(links.items()), rows, strict=True):
+        if link.row_count is not None and link.row_count != count:
+            raise reject(statement_id, f"chunk {index} holds other rows than its link says")

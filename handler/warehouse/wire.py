@@ -58,6 +58,9 @@ class ResultSchema(_Wire):
 
 class ResultManifest(_Wire):
     format: str | None = None
+    # Set when the warehouse compressed EXTERNAL_LINKS files (e.g. LZ4_FRAME); lakegate
+    # never asks for that, so anything but NONE is refused.
+    result_compression: str | None = None
     # `schema` would shadow a BaseModel attribute, hence the alias.
     result_schema: ResultSchema | None = Field(default=None, alias="schema")
     total_chunk_count: int | None = None
@@ -65,13 +68,29 @@ class ResultManifest(_Wire):
     truncated: bool = False
 
 
+class ExternalLink(_Wire):
+    """One chunk's presigned file (EXTERNAL_LINKS)."""
+
+    chunk_index: int | None = None
+    row_offset: int | None = None
+    row_count: int | None = None
+    byte_count: int | None = None
+    # A temporary storage credential, as are the headers: out of every repr, so no log
+    # line or traceback that prints a model shows them.
+    external_link: str = Field(repr=False)
+    http_headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    expiration: str | None = None
+    next_chunk_index: int | None = None
+    next_chunk_internal_link: str | None = None
+
+
 class ResultData(_Wire):
     chunk_index: int | None = None
     row_offset: int | None = None
     row_count: int | None = None
     data_array: list[list[str | None]] | None = None
-    # Present only for EXTERNAL_LINKS; lakegate asks for INLINE, so any link is a wrong answer.
-    external_links: list[Any] | None = None
+    # EXTERNAL_LINKS only (one link per chunk today); in an INLINE answer, a wrong answer.
+    external_links: list[ExternalLink] | None = None
     next_chunk_index: int | None = None
     next_chunk_internal_link: str | None = None
 

@@ -3,8 +3,15 @@
 import pytest
 
 from handler.errors import WarehouseRejected
-from handler.warehouse.results import check_chunk, check_totals, next_chunk
-from handler.warehouse.wire import ResultData, ResultManifest
+from handler.warehouse.results import (
+    check_arrow_manifest,
+    check_chunk,
+    check_chunk_rows,
+    check_totals,
+    link_of,
+    next_chunk,
+)
+from handler.warehouse.wire import ExternalLink, ResultData, ResultManifest
 
 ID = "01ef-statement"
 LINK = "/api/2.0/sql/statements/01ef-statement/result/chunks/{}"
@@ -61,3 +68,41 @@ def test_totals_must_match_what_was_read() -> None:
         with pytest.raises(WarehouseRejected):
             check_totals(manifest, rows, chunks, width, ID)
     check_totals(ResultManifest(), [["a"]], 7, 1, ID)  # counts absent: nothing to compare
+
+
+def test_databricks_may_add_the_row_offset_to_a_chunk_link() -> None:
+    assert (
+        next_chunk(chunk(next_chunk_internal_link=LINK.format(3) + "?row_offset=300"), 2, ID, 4)
+        == 3
+    )
+    with pytest.raises(WarehouseRejected):
+        next_chunk(chunk(next_chunk_internal_link=LINK.format(3) + "?row_offset=x"), 2, ID, 4)
+
+
+def test_an_external_links_chunk_has_exactly_its_own_link() -> None:
+    url = {"external_link": "https://bucket/r/2"}
+    assert link_of(chunk(external_links=[{**url, "chunk_index": 2}]), 2, ID).chunk_index == 2
+    for fields in (
+        {"external_links": []},
+        {"external_links": [url, url]},
+        {"external_links": [{**url, "chunk_index": 1}]},
+        {"external_links": [url], "data_array": [["x"]]},
+        {},
+    ):
+        with pytest.raises(WarehouseRejected):
+            link_of(chunk(**fields), 2, ID)
+
+
+def test_arrow_results_are_uncompressed_arrow_streams() -> None:
+    check_arrow_manifest(ResultManifest.model_validate({"format": "ARROW_STREAM"}), ID)
+    check_arrow_manifest(ResultManifest.model_validate({"result_compression": "NONE"}), ID)
+    for fields in ({"format": "CSV"}, {"result_compression": "LZ4_FRAME"}):
+        with pytest.raises(WarehouseRejected):
+            check_arrow_manifest(ResultManifest.model_validate(fields), ID)
+
+
+def test_each_chunk_holds_the_rows_its_link_announced() -> None:
+    links = {i: ExternalLink(external_link="https://b", row_count=10) for i in range(2)}
+    check_chunk_rows(links, [10, 10], ID)
+    with pytest.raises(WarehouseRejected):
+        check_chunk_rows(links, [10, 9], ID)
