@@ -6,12 +6,15 @@ import os
 import time
 from collections.abc import Iterator
 
+import polars as pl
 import pytest
 import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, NotFound, PermissionDenied
 from databricks.sdk.service.sql import (
     ColumnInfoTypeName,
+    Disposition,
+    Format,
     ServiceErrorCode,
     StatementParameterListItem,
     StatementResponse,
@@ -201,3 +204,37 @@ def test_the_sdk_only_probes_host_metadata_at_start_up(emulator: Emulator) -> No
     assert emulator.stats()["requests"] == before  # no /api/ call until the first statement
     metadata = requests.get(f"{emulator.url}/.well-known/databricks-config", timeout=5)
     assert metadata.status_code == 200
+
+
+def test_external_links_in_arrow_through_get_statement_result_chunk_n(
+    client: WorkspaceClient, emulator: Emulator
+) -> None:
+    api = client.statement_execution
+    response = api.execute_statement(
+        statement="SELECT state, cohort, gender, drivers FROM lakegate.dmv.licensed_drivers "
+        "WHERE year = 2018",
+        warehouse_id=WAREHOUSE,
+        disposition=Disposition.EXTERNAL_LINKS,
+        format=Format.ARROW_STREAM,
+    )
+    assert response.status and response.status.state == StatementState.SUCCEEDED
+    manifest = response.manifest
+    assert manifest and manifest.format == Format.ARROW_STREAM and manifest.chunks
+    assert response.statement_id and response.result and response.result.external_links
+    links = list(response.result.external_links)
+    while links[-1].next_chunk_index is not None:
+        chunk = api.get_statement_result_chunk_n(response.statement_id, links[-1].next_chunk_index)
+        assert chunk.external_links and chunk.data_array is None
+        links.extend(chunk.external_links)
+    assert [link.chunk_index for link in links] == list(range(20))
+    assert [link.byte_count for link in links] == [c.byte_count for c in manifest.chunks]
+    assert all(link.expiration and link.external_link for link in links)
+    # As the API asks: the presigned URL is fetched without the workspace's token.
+    frames = [
+        pl.read_ipc_stream(requests.get(str(link.external_link), timeout=5).content)
+        for link in links
+    ]
+    frame = pl.concat(frames)
+    assert frame.height == manifest.total_row_count == 51 * 19 * 2
+    assert frame.schema["drivers"] == pl.Int64
+    assert emulator.stats()["link_downloads_refused"] == 0
