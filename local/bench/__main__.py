@@ -12,10 +12,11 @@ from collections.abc import Callable
 # The handler's per-request INFO logs would bury the tables.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from local.bench import Table, cache, cold_start, edge, shaping
+from local.bench import Table, arrow, cache, cold_start, edge, shaping
 
 SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("shaping", shaping.section),
+    ("arrow", arrow.section),
     ("handler", cache.handler_section),
     ("dashboard", cache.dashboard_section),
     ("cold-start", cold_start.section),
