@@ -190,6 +190,8 @@ def download(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
             )
         elif fault == 403:
             answer = refusal(403, "AccessDenied", "Request has expired")
+        elif ctx.faults.current().garbage_body == "file":
+            answer = Download(200, "text/html", GARBAGE)
     if answer is None:
         found = ctx.engine.result_file(match["id"], int(match["index"]))
         if found is None:

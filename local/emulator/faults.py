@@ -19,7 +19,8 @@ POST /__emulator/reset to clear), from the CLI at start, or in Python
                             (it runs): a client that sends it again runs it twice
     execute_stall: bool     execute accepts the statement and holds the answer back until
                             the faults are cleared: the client's read timeout fires
-    garbage_body: str       "execute", "poll" or "chunk": that call answers 200 with HTML
+    garbage_body: str       "execute", "poll" or "chunk": that call answers 200 with HTML;
+                            "file": a presigned link's download does
     external_links: bool    INLINE results come as external_links instead of data_array
     wrong_counts: str       "rows" or "chunks": the manifest announces one more than sent
     chunk_link: str         next_chunk_internal_link points elsewhere: "self" (this chunk),
@@ -291,7 +292,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "slow_statement_ms": _optional_count,
     "execute_status": _one_of(None, 500, 502, 504),
     "execute_stall": _flag,
-    "garbage_body": _one_of(None, "execute", "poll", "chunk"),
+    "garbage_body": _one_of(None, "execute", "poll", "chunk", "file"),
     "external_links": _flag,
     "wrong_counts": _one_of(None, "rows", "chunks"),
     "chunk_link": _one_of(

@@ -232,3 +232,10 @@ def test_link_fault_switches_are_validated(emulator: Emulator, name: str) -> Non
     response = requests.post(f"{emulator.url}/__emulator/faults", json={name: -1}, timeout=5)
     assert response.status_code == 400
     assert emulator.faults.snapshot()[name] == 0
+
+
+def test_garbage_files_are_served_on_request(emulator: Emulator, http: requests.Session) -> None:
+    link = run(emulator, http, ALL_TYPES, **LINKS)["result"]["external_links"][0]
+    faults(emulator, garbage_body="file")
+    served = download(link)
+    assert served.status_code == 200 and served.content.startswith(b"<html>")

@@ -8,7 +8,7 @@ import pytest
 import requests
 from polars.testing import assert_frame_equal
 
-from handler.errors import WarehouseRejected, WarehouseTimeout
+from handler.errors import ShapingError, WarehouseRejected, WarehouseTimeout
 from handler.shaping import to_frame
 from handler.warehouse import Deadline, Parameter, Statement, WarehouseClient
 from handler.warehouse.auth import StaticToken
@@ -198,3 +198,44 @@ def test_an_http_link_from_an_https_workspace_is_refused_before_download(
     with pytest.raises(WarehouseRejected):
         client.run_arrow(ALL_TYPES, Deadline.after(10))
     assert stats(emulator)["link_downloads"] == 0
+
+
+def test_a_file_that_is_not_arrow_is_a_502(emulator: Emulator) -> None:
+    faults(emulator, garbage_body="file")
+    with pytest.raises(ShapingError) as caught:
+        client_for(emulator).run_arrow(ALL_TYPES, Deadline.after(10))
+    assert caught.value.statement_id
+
+
+class CutShort:
+    """A storage session whose first answer breaks off mid-body, as a dropped connection does."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.calls = 0
+
+    def get(self, url: str, **kwargs: object) -> requests.Response:
+        self.calls += 1
+        assert "Authorization" not in kwargs.get("headers", {})  # type: ignore[operator]
+        if self.calls == 1:
+            raise requests.exceptions.ChunkedEncodingError("connection broken mid-body")
+        response = requests.Response()
+        response.status_code, response._content = 200, self.body
+        return response
+
+
+def test_a_download_cut_short_is_tried_again() -> None:
+    session = CutShort(b"arrow bytes")
+    pauses = Pauses()
+    downloads = Downloads(
+        session,  # type: ignore[arg-type]
+        allow_http=False,
+        connect_timeout=1,
+        read_timeout=1,
+        sleep=pauses,
+    )
+    links = {0: ExternalLink(external_link="https://bucket/r/0", chunk_index=0)}
+    assert downloads.fetch_all(links, lambda i: links[i], Deadline.after(5), "s1") == [
+        b"arrow bytes"
+    ]
+    assert session.calls == 2 and len(pauses) == 1
