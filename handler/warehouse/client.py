@@ -226,9 +226,15 @@ class WarehouseClient:
         manifest = response.manifest or ResultManifest()
         results.check_arrow_manifest(manifest, statement_id)
         columns = results.columns_of(response)
-        links = self._links(response, manifest, deadline)
+        links: dict[int, ExternalLink] = {}
+
+        def walked() -> Iterator[tuple[int, ExternalLink]]:
+            for index, link in self._links(response, manifest, deadline):
+                links[index] = link
+                yield index, link
+
         streams = self._downloads.fetch_all(
-            links,
+            walked(),
             lambda index: self._fresh_link(statement_id, index, deadline),
             deadline,
             statement_id,
@@ -243,16 +249,15 @@ class WarehouseClient:
 
     def _links(
         self, response: StatementResponse, manifest: ResultManifest, deadline: Deadline
-    ) -> dict[int, ExternalLink]:
-        """Every chunk's link, following the chunk chain (each one checked before use)."""
+    ) -> Iterator[tuple[int, ExternalLink]]:
+        """Every chunk's link, along the chunk chain (each one checked before it is yielded)."""
         statement_id = response.statement_id
-        links: dict[int, ExternalLink] = {}
         chunk: ResultData | None = response.result
         index = 0
         while chunk is not None:
             link = results.link_of(chunk, index, statement_id)
             self._downloads.check(link, statement_id)
-            links[index] = link
+            yield index, link
             # The SDK models the chain on each link; accept it on the chunk as well.
             chained = link if link.next_chunk_index is not None else chunk
             if link.next_chunk_internal_link is not None:
@@ -268,7 +273,6 @@ class WarehouseClient:
                 results.chunk_path(statement_id, following), ResultData, deadline
             )
             index = following
-        return links
 
     def _fresh_link(self, statement_id: str, index: int, deadline: Deadline) -> ExternalLink:
         """A new presigned link for chunk `index`: each GET of a chunk signs one afresh."""

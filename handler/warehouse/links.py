@@ -10,7 +10,8 @@ A presigned link is a credential for cloud storage, not for the workspace, so:
   them out of its repr too, and urllib3's DEBUG request lines lose their query string,
   where the signature is).
 
-Each chunk is a small state machine run by `fetch_all`:
+`fetch_all` starts each chunk's download as soon as its link is known, while the
+caller walks on along the chunk chain. Each chunk is then a small state machine:
 
     download    a worker GETs the link; 5xx and broken connections are tried again
                 (capped backoff) while the budget lasts, at most DOWNLOAD_ATTEMPTS times
@@ -26,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -92,20 +93,24 @@ class Downloads:
 
     def fetch_all(
         self,
-        links: dict[int, ExternalLink],
+        links: Iterable[tuple[int, ExternalLink]],
         refresh: Refresh,
         deadline: Deadline,
         statement_id: str,
     ) -> list[bytes]:
-        """Every chunk's file, in chunk order; raises WarehouseRejected or WarehouseTimeout."""
-        if not links:
-            return []
+        """Every chunk's file, in chunk order; raises WarehouseRejected or WarehouseTimeout.
+
+        `links` is consumed on the calling thread (it may be the walk along the chunk
+        chain, one GET per chunk), and each link's download starts as soon as it comes.
+        """
         bodies: dict[int, bytes] = {}
-        refreshes = dict.fromkeys(links, 0)
-        pool = ThreadPoolExecutor(min(DOWNLOAD_WORKERS, len(links)), "result-download")
+        refreshes: dict[int, int] = {}
+        # Threads start with the first downloads; a one-chunk result uses one.
+        pool = ThreadPoolExecutor(DOWNLOAD_WORKERS, "result-download")
         running: dict[Future[bytes | _Expired], int] = {}
         try:
-            for index, link in links.items():
+            for index, link in links:
+                refreshes[index] = 0
                 running[pool.submit(self._download, link, index, deadline, statement_id)] = index
             while running:
                 done, _ = wait(running, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
@@ -126,9 +131,8 @@ class Downloads:
                         )
                     fresh = refresh(index)
                     self.check(fresh, statement_id)
-                    running[pool.submit(self._download, fresh, index, deadline, statement_id)] = (
-                        index
-                    )
+                    again = pool.submit(self._download, fresh, index, deadline, statement_id)
+                    running[again] = index
         finally:
             # Queued downloads are dropped; running ones end within their read timeout.
             pool.shutdown(wait=False, cancel_futures=True)

@@ -235,7 +235,7 @@ def test_a_download_cut_short_is_tried_again() -> None:
         sleep=pauses,
     )
     links = {0: ExternalLink(external_link="https://bucket/r/0", chunk_index=0)}
-    assert downloads.fetch_all(links, lambda i: links[i], Deadline.after(5), "s1") == [
+    assert downloads.fetch_all(links.items(), lambda i: links[i], Deadline.after(5), "s1") == [
         b"arrow bytes"
     ]
     assert session.calls == 2 and len(pauses) == 1
