@@ -22,6 +22,9 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     parser.add_argument("--latency-ms", type=int, default=300, help="time from accept to done")
     parser.add_argument("--chunk-rows", type=int, default=10_000)
     parser.add_argument("--warehouse-id", default="local-warehouse")
+    parser.add_argument(
+        "--link-ttl-s", type=float, default=900.0, help="lifetime of EXTERNAL_LINKS links"
+    )
     parser.add_argument("--throttle-next", type=int, default=0, help="answer the next N with 429")
     parser.add_argument("--unavailable-next", type=int, default=0, help="next N with 503")
     parser.add_argument("--fail-next", type=int, default=0, help="next N statements end FAILED")
@@ -38,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         latency_ms=args.latency_ms,
         chunk_rows=args.chunk_rows,
         warehouse_id=args.warehouse_id,
+        link_ttl_s=args.link_ttl_s,
         seed=args.seed,
         faults=InitialFaults(
             throttle_next=args.throttle_next,

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 import requests
 
-from local.emulator import Emulator, EmulatorConfig
+from local.emulator import Emulator, EmulatorConfig, queries
+from local.emulator.__main__ import parse_args
 from local.emulator.storage import Storage
 from tests.local.test_emulator_api import LATENCY_MS, faults, poll, run, stats
 
@@ -239,3 +240,16 @@ def test_garbage_files_are_served_on_request(emulator: Emulator, http: requests.
     faults(emulator, garbage_body="file")
     served = download(link)
     assert served.status_code == 200 and served.content.startswith(b"<html>")
+
+
+def test_the_inline_size_cap_does_not_apply_to_links(
+    emulator: Emulator, http: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "INLINE_LIMIT_BYTES", 1_000)
+    assert run(emulator, http, YEAR_2016)["status"]["state"] == "FAILED"
+    assert run(emulator, http, YEAR_2016, **LINKS)["status"]["state"] == "SUCCEEDED"
+
+
+def test_the_link_lifetime_is_a_command_line_flag() -> None:
+    assert parse_args(["--link-ttl-s", "30"]).link_ttl_s == 30.0
+    assert parse_args([]).link_ttl_s == 900.0
