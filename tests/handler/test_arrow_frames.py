@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from handler.arrow_frames import read_chunks, to_frame
@@ -15,6 +17,7 @@ from handler.errors import ShapingError
 from handler.json_text import JsonText
 from handler.result import ResultColumn, StatementResult
 from handler.shaping import to_frame as shaped
+from local.emulator import cells, files
 
 ID = "01ef-statement"
 
@@ -78,8 +81,8 @@ def test_types_sent_as_text_are_parsed_as_json_array_cells() -> None:
         (ResultColumn("s", "STRUCT", "STRUCT<a: INT>"), ['{"a":7}', None]),
         (ResultColumn("d", "DECIMAL", "DECIMAL(4,2)", 4, 2), ["12.30", None]),
     ]
-    for column, cells in cases:
-        same_as_json_array(column, pl.Series(column.name, cells, dtype=pl.String), cells)
+    for column, text in cases:
+        same_as_json_array(column, pl.Series(column.name, text, dtype=pl.String), text)
     assert framed([cases[2][0]], stream(pl.Series("a", ["[1]"]))).schema["a"] == JsonText()
 
 
@@ -144,3 +147,38 @@ def test_a_file_that_is_not_an_arrow_stream_is_refused(body: bytes) -> None:
 def test_unknown_type_names_stay_text() -> None:
     column = ResultColumn("g", "GEOGRAPHY", "GEOGRAPHY")
     same_as_json_array(column, pl.Series("g", ["POINT(1 2)", None]), ["POINT(1 2)", None])
+
+
+# --- the property: both wire forms of the same values shape to the same frame ----------
+
+_VALUES = {
+    "BOOLEAN": st.booleans(),
+    "INT": st.integers(-(2**31), 2**31 - 1),
+    "LONG": st.integers(-(2**63), 2**63 - 1),
+    "FLOAT": st.floats(width=32),
+    "DOUBLE": st.floats(),
+    "DECIMAL": st.decimals(-(10**8) + 1, 10**8 - 1, places=2, allow_nan=False),
+    "STRING": st.text(),
+    "DATE": st.dates(dt.date(1000, 1, 1)),
+    "TIMESTAMP": st.datetimes(dt.datetime(1000, 1, 1), timezones=st.just(dt.UTC)),
+    "TIMESTAMP_NTZ": st.datetimes(dt.datetime(1000, 1, 1)),
+    "BINARY": st.binary(),
+}
+_TEXT = {"DECIMAL": "DECIMAL(10,2)", "LONG": "BIGINT"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), kind=st.sampled_from(sorted(_VALUES)))
+def test_json_array_cells_and_arrow_of_the_same_values_give_one_frame(
+    data: st.DataObject, kind: str
+) -> None:
+    """The emulator's two encoders (cells, files) against lakegate's two decoders."""
+    values = data.draw(st.lists(st.none() | _VALUES[kind], max_size=20))
+    precision, scale = (10, 2) if kind == "DECIMAL" else (None, None)
+    column = ResultColumn("v", kind, _TEXT.get(kind, kind), precision, scale)
+    wire = {"name": "v", "type_name": kind, "type_precision": precision, "type_scale": scale}
+    encode = cells.float_text if kind == "FLOAT" else cells.cell_text
+    texts = [[None if v is None else encode(v)] for v in values]
+    arrow = files.arrow_file([wire], [(v,) for v in values], texts)
+    expected = shaped(StatementResult(ID, (column,), texts))
+    assert_frame_equal(framed([column], arrow), expected, check_exact=True)
