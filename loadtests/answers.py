@@ -5,9 +5,9 @@ A cache keyed on less than the request answers with someone else's rows: an edge
 that drops unknown parameters (`?stat=ohio&year=2016` served `?year=2016`), folds a
 name's case or keeps only the first of a repeated name; a key mix-up at the origin.
 So every 200 JSON or CSV answer is read back and held to its own URL, read here
-independently of the origin's parser: every row has the requested year and (compared
-case-insensitively) state, exactly the requested fields, and there are at most `limit`
-rows. A typo or a made-up key that gets a 200 (or a 304) at all is wrong, whatever the
+independently of the origin's parser: every row has a requested year (one, a list or a
+range) and (compared case-insensitively) state, exactly the requested fields (or
+groups and measures), and there are at most `limit` rows. A typo or a made-up key that gets a 200 (or a 304) at all is wrong, whatever the
 rows. The Locust process judges each response as it is recorded (samples.csv's
 `wrong` column); `tally` sums them up for the report.
 """
@@ -32,23 +32,74 @@ EXAMPLES = 10  # wrong answers quoted in the report
 
 @dataclass(frozen=True, slots=True)
 class Requested:
-    """What a valid URL asks for, as far as its answer's rows can show it."""
+    """What a valid URL asks for, as far as its answer's rows can show it.
+
+    Read from the URL alone (not with the origin's parser): the years a row may hold
+    (`year`, `year[in]`, or the bounds of `year[gte]`…), the states (`state`,
+    `state[in]`), the keys every row holds (`fields`, or `group_by` and `measures`) and
+    the most rows."""
 
     year: int | None
     state: str | None  # lower-cased
     fields: frozenset[str]
     limit: int
+    years: frozenset[int] | None = None  # year[in]
+    year_bounds: tuple[int | None, int | None] = (None, None)  # inclusive
+    states: frozenset[str] | None = None  # state[in], lower-cased
 
     @classmethod
     def from_url(cls, url: str, dataset: Dataset) -> Requested:
         params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
         fields = params.get("fields")
+        grouped = [*_items(params.get("group_by")), *_items(params.get("measures"))]
+        low = _bound(params, "year[gte]", "year[gt]", +1)
+        high = _bound(params, "year[lte]", "year[lt]", -1)
         return cls(
             year=int(params["year"]) if "year" in params else None,
             state=params["state"].lower() if "state" in params else None,
-            fields=frozenset(fields.split(",") if fields else dataset.column_names),
+            fields=frozenset(grouped or (fields.split(",") if fields else dataset.column_names)),
             limit=int(params.get("limit", dataset.limit.default)),
+            years=frozenset(int(y) for y in _items(params.get("year[in]"))) or None,
+            year_bounds=(low, high),
+            states=frozenset(s.lower() for s in _items(params.get("state[in]"))) or None,
         )
+
+    def allows_year(self, year: int | None) -> bool:
+        low, high = self.year_bounds
+        return (
+            (self.year is None or year == self.year)
+            and (self.years is None or year in self.years)
+            and (low is None or (year is not None and year >= low))
+            and (high is None or (year is not None and year <= high))
+        )
+
+    def asked_years(self) -> str:
+        if self.year is not None:
+            return str(self.year)
+        if self.years is not None:
+            return "one of " + ", ".join(str(y) for y in sorted(self.years))
+        low, high = self.year_bounds
+        return f"from {low if low is not None else '…'} to {high if high is not None else '…'}"
+
+    def asked_states(self) -> str:
+        if self.states is not None and self.state is None:
+            return "one of " + ", ".join(repr(s) for s in sorted(self.states))
+        return repr(self.state)
+
+    def allows_state(self, state: str) -> bool:
+        return (self.state is None or state == self.state) and (
+            self.states is None or state in self.states
+        )
+
+
+def _items(value: str | None) -> list[str]:
+    return value.split(",") if value else []
+
+
+def _bound(params: dict[str, str], inclusive: str, exclusive: str, step: int) -> int | None:
+    if inclusive in params:
+        return int(params[inclusive])
+    return int(params[exclusive]) + step if exclusive in params else None
 
 
 class Answers:
@@ -99,15 +150,11 @@ def check_rows(requested: Requested, rows: Sequence[Mapping[str, Any]]) -> str |
     for index, row in enumerate(rows):
         if set(row) != requested.fields:
             return f"row {index} has fields {','.join(sorted(row))}"
-        if requested.year is not None and "year" in row and _integer(row["year"]) != requested.year:
-            return f"row {index} has year {row['year']!r}, not {requested.year}"
+        if "year" in row and not requested.allows_year(_integer(row["year"])):
+            return f"row {index} has year {row['year']!r}, not {requested.asked_years()}"
         state = row.get("state")
-        if (
-            requested.state is not None
-            and state is not None
-            and str(state).lower() != requested.state
-        ):
-            return f"row {index} has state {state!r}, not {requested.state!r}"
+        if state is not None and not requested.allows_state(str(state).lower()):
+            return f"row {index} has state {state!r}, not {requested.asked_states()}"
     return None
 
 

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,6 @@ LAMBDA_CONTAINERS = 20  # the CDK's default reserved concurrency
 MAX_KEYS = 500  # dashboard users beyond this share keys (each key rewrites the store)
 # The gateway's budgets pass from the runner's environment to the stack's.
 BUDGET_VARIABLES = ("LAKEGATE_STATEMENT_BUDGET_PER_MINUTE", "LAKEGATE_MISS_BUDGETS")
-BUDGET_DATASET = "drivers"  # the dataset whose statement counter the report reads
 
 Print = Callable[[str], None]
 
@@ -88,7 +87,7 @@ def _local_stack(
         raise LoadTestError(f"cannot start the embedded stack: {exc}") from exc
     running_edge = None
     try:
-        assert stack.emulator is not None
+        assert stack.emulator is not None and stack.catalogue is not None
         target = Target(
             stack.url,
             local=True,
@@ -97,7 +96,12 @@ def _local_stack(
             api_keys=api_keys,
             require_keys=require_keys,
             statement_budget=_statement_budget(environment),
-            admitted=_budget_counter(stack.moto.url) if stack.moto is not None else None,
+            datasets=len(stack.catalogue.datasets),
+            admitted=(
+                _budget_counter(stack.moto.url, [d.name for d in stack.catalogue.datasets])
+                if stack.moto is not None
+                else None
+            ),
             notes=notes,
         )
         if edge and nginx_path() is None:
@@ -202,8 +206,8 @@ def _statement_budget(environment: dict[str, str]) -> int:
     return GatewaySettings.model_validate(environment).statement_budget_per_minute
 
 
-def _budget_counter(moto_url: str) -> Callable[[int], int | None]:
-    """Reads the origin's statement counter of the drivers dataset for one epoch minute.
+def _budget_counter(moto_url: str, datasets: Sequence[str]) -> Callable[[int], int | None]:
+    """Reads the origin's statement counters of every dataset for one epoch minute, summed.
 
     The counter's key is cache/budget.py's (`b#s#<dataset>#<minute>`): if that changes,
     this reads nothing (None), and the report says the admissions are unknown.
@@ -216,15 +220,18 @@ def _budget_counter(moto_url: str) -> Callable[[int], int | None]:
     client = boto3.client("dynamodb", endpoint_url=moto_url, region_name=REGION)
 
     def admitted(minute: int) -> int | None:
-        try:
-            item = client.get_item(
-                TableName=CACHE_TABLE,
-                Key={"pk": {"S": f"b#s#{BUDGET_DATASET}#{minute}"}},
-                ConsistentRead=True,
-            ).get("Item")
-            return int(item["n"]["N"]) if item else 0
-        except (BotoCoreError, ClientError, KeyError, ValueError):
-            return None
+        total = 0
+        for dataset in datasets:
+            try:
+                item = client.get_item(
+                    TableName=CACHE_TABLE,
+                    Key={"pk": {"S": f"b#s#{dataset}#{minute}"}},
+                    ConsistentRead=True,
+                ).get("Item")
+                total += int(item["n"]["N"]) if item else 0
+            except (BotoCoreError, ClientError, KeyError, ValueError):
+                return None
+        return total
 
     return admitted
 

@@ -141,7 +141,8 @@ def _gateway(s: dict[str, Any]) -> list[str]:
         verdict = (
             "budget unknown"
             if limit is None
-            else f"max {budget['max_per_minute']:,} against a budget of {limit:,}: "
+            else f"max {budget['max_per_minute']:,} against a ceiling of "
+            f"{budget['ceiling_per_minute']:,} ({limit:,} per dataset, {budget['datasets']} datasets): "
             + ("**within budget**" if budget["within_budget"] else "**over budget**")
         )
         lines += [

@@ -50,6 +50,7 @@ def write_report(
         statement_readings=readings,
         statements_admitted=admitted,
         statement_budget=target.statement_budget,
+        budgeted_datasets=target.datasets,
         busters=facts_json.get("busters", 0),
         require_keys=target.require_keys,
         locust_requests=facts_json["locust"]["requests"],
@@ -135,7 +136,7 @@ def headline(summary: dict[str, Any], run_dir: Path) -> str:
     if budget is not None and budget["budget_per_minute"] is not None:
         text += (
             f"; at most {budget['max_per_minute']} statements a minute "
-            f"(budget {budget['budget_per_minute']})"
+            f"(budget {budget['budget_per_minute']} per dataset, {budget['datasets']} datasets)"
         )
     text += f"; {summary['wrong_answers']['total']} wrong answers"
     return f"{text}\nreport: {run_dir / 'summary.md'}"

@@ -71,6 +71,7 @@ class RunFacts:
     statements: int | None = None  # warehouse statements during the run (local only)
     statement_readings: Sequence[Reading] = ()  # the emulator's count, each second (local only)
     statement_budget: int | None = None  # the origin's budget per dataset and minute, if known
+    budgeted_datasets: int = 1  # the datasets it counts for (the emulator counts them all)
     statements_admitted: Mapping[int, int | None] | None = None  # its counters, by epoch minute
     busters: int = 0
     require_keys: bool = False
@@ -109,7 +110,10 @@ def summarise(samples: Sequence[Sample], facts: RunFacts) -> dict[str, Any]:
         "operator": facts.operator,
         "wrong_answers": tally(samples),
         "statement_budget": budget_report(
-            facts.statement_readings, facts.statement_budget, facts.statements_admitted
+            facts.statement_readings,
+            facts.statement_budget,
+            facts.statements_admitted,
+            datasets=facts.budgeted_datasets,
         ),
         "buster": buster_report(
             samples, facts.phases, busters=facts.busters, require_keys=facts.require_keys

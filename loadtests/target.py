@@ -24,6 +24,7 @@ class Target:
     api_keys: tuple[str, ...] = ()  # the dashboard users' keys, when keys are required
     require_keys: bool = False
     statement_budget: int | None = None  # the origin's statements per dataset a minute, if known
+    datasets: int = 1  # how many datasets the budget counts for: the warehouse's ceiling is both
     # The origin's budget counter for an epoch minute (local only): what it let through.
     admitted: Callable[[int], int | None] | None = None
     notes: list[str] = field(default_factory=list)

@@ -1,8 +1,10 @@
 """Who loads the API: dashboard viewers, the odd operator invalidating a dataset, cache busters.
 
-A DashboardUser opens a dashboard page every few seconds: a table for one state and
-year, that state's trend over all years, a national map for the year and a second
-state to compare, all four requested at once as a browser would. States, years and
+A DashboardUser opens a dashboard page every few seconds, its panels requested at once
+as a browser would: a table of raw rows for one state and year, a national map for the
+year (one aggregate: drivers per state), that state's trend since 2010 beside a second
+state's (a range, a list and two groups), a national total (a KPI) and the state's
+monthly crash series for the year (a date range grouped by month, two measures). States, years and
 table columns are drawn from Zipf distributions over the real sample values (big
 states and recent years first), every request sends `Accept-Encoding: gzip`, and a
 URL seen before is often revalidated with `If-None-Match`, as a browser refresh does.
@@ -41,8 +43,11 @@ INVALIDATE_ROUTE = "/admin/invalidate"
 STATES = tuple(sorted(STATE_WEIGHTS, key=lambda state: -STATE_WEIGHTS[state]))
 RECENT_FIRST = tuple(sorted(YEARS, reverse=True))
 TABLE_FIELDS: tuple[str | None, ...] = (None, "cohort,gender,drivers", "year,state,cohort,drivers")
-TREND_FIELDS = "year,cohort,gender,drivers"  # 25 years x 38 cohort/gender rows = 950 rows
-MAP_FIELDS = "state,drivers"  # 51 states x 38 rows = 1938 rows
+# Aggregate panels: each one request, a few dozen rows (the raw rows would be 1,938 for the
+# map and 950 per state for the trend, for the browser to sum).
+MAP = "group_by=state&measures=total_drivers"
+TREND = "year%5Bgte%5D=2010&group_by=state,year&measures=total_drivers"
+CRASH_SERIES = "group_by=date:month&measures=total_crashes,average_fatality_rate"
 
 _drivers = load_catalogue().get("drivers")
 assert _drivers is not None, "the packaged catalogue serves drivers"
@@ -81,11 +86,14 @@ class DashboardUser(FastHttpUser):
         table = f"/v1/drivers?state={_q(state)}&year={year}"
         if fields:
             table += f"&fields={_q(fields)}"
+        pair = f"state%5Bin%5D={_q(state)},{_q(other)}"
+        dates = f"date%5Bgte%5D={year}-01-01&date%5Blte%5D={year}-12-31"
         page = [
             ("/v1/drivers?state&year", table, "application/json"),
-            ("/v1/drivers?state&fields", f"/v1/drivers?state={_q(state)}&fields={_q(TREND_FIELDS)}", "application/json"),
-            ("/v1/drivers?year&fields", f"/v1/drivers?year={year}&fields={_q(MAP_FIELDS)}&limit=2000", "application/json"),
-            ("/v1/drivers?state&year", f"/v1/drivers?state={_q(other)}&year={year}", "application/json"),
+            ("/v1/drivers?year&group_by=state", f"/v1/drivers?year={year}&{MAP}", "application/json"),
+            ("/v1/drivers?state[in]&year[gte]&group_by", f"/v1/drivers?{pair}&{TREND}", "application/json"),
+            ("/v1/drivers?year&measures", f"/v1/drivers?year={year}&measures=total_drivers", "application/json"),
+            ("/v1/crashes?state&date[gte,lte]&group_by=date:month", f"/v1/crashes?state={_q(state)}&{dates}&{CRASH_SERIES}", "application/json"),
         ]  # fmt: skip
         if self.random.random() < CSV_DOWNLOAD_SHARE:
             page.append(("/v1/drivers?state&year (csv)", table, "text/csv"))

@@ -128,8 +128,14 @@ def budget_report(
     readings: Sequence[Reading],
     budget: int | None,
     admitted: Mapping[int, int | None] | None = None,
+    *,
+    datasets: int = 1,
 ) -> dict[str, Any] | None:
     """Statements per minute against the statement budget (None without readings).
+
+    The budget is per dataset and the emulator counts every dataset's statements, so
+    the warehouse's ceiling is the budget times the datasets; each dataset's own share
+    is held by the origin's counters, which `admitted` sums.
 
     `admitted`, where known, is what the origin's own budget counters say they let
     through in each minute: more statements than admissions ran without being counted.
@@ -145,10 +151,12 @@ def budget_report(
     counted = [row["admitted"] for row in rows]
     return {
         "budget_per_minute": budget,
+        "datasets": datasets,
+        "ceiling_per_minute": None if budget is None else budget * datasets,
         "statements": total,
         "admitted": None if None in counted or not admitted else sum(counted),
         "average_per_minute": round(60 * total / span, 1) if span > 0 else 0.0,
         "max_per_minute": peak,
-        "within_budget": None if budget is None else peak <= budget,
+        "within_budget": None if budget is None else peak <= budget * datasets,
         "minutes": rows,
     }

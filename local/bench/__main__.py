@@ -12,13 +12,15 @@ from collections.abc import Callable
 # The handler's per-request INFO logs would bury the tables.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from local.bench import Table, arrow, cache, cold_start, edge, shaping
+from local.bench import Table, arrow, cache, cold_start, edge, panels, shaping
 
 SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("shaping", shaping.section),
     ("arrow", arrow.section),
     ("handler", cache.handler_section),
     ("dashboard", cache.dashboard_section),
+    ("map", panels.map_section),
+    ("mixed-dashboard", panels.mixed_section),
     ("cold-start", cold_start.section),
     ("edge", edge.section),
 ]

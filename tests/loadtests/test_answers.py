@@ -112,6 +112,31 @@ def test_requested_reads_the_url_as_a_form() -> None:
     assert Requested.from_url("/v1/drivers", dataset).fields == frozenset(ALL)
 
 
+def test_aggregate_panels_are_held_to_their_lists_ranges_groups_and_measures() -> None:
+    dataset = load_catalogue().get("drivers")
+    assert isinstance(dataset, Dataset)
+    trend = Requested.from_url(
+        "/v1/drivers?state%5Bin%5D=Ohio,Texas&year%5Bgt%5D=2009&year%5Blte%5D=2016"
+        "&group_by=state,year&measures=total_drivers",
+        dataset,
+    )
+    assert trend.fields == frozenset({"state", "year", "total_drivers"})
+    good = [{"year": 2010, "state": "Ohio", "total_drivers": 7}]
+    assert check_rows(trend, good) is None
+    assert check_rows(trend, [{**good[0], "year": 2009}]) == (
+        "row 0 has year 2009, not from 2010 to 2016"
+    )
+    assert check_rows(trend, [{**good[0], "state": "Iowa"}]) == (
+        "row 0 has state 'Iowa', not one of 'ohio', 'texas'"
+    )
+    assert check_rows(trend, [{"year": 2010, "state": "Ohio"}]) == "row 0 has fields state,year"
+    listed = Requested.from_url(
+        "/v1/drivers?year%5Bin%5D=2010,2012&measures=total_drivers", dataset
+    )
+    assert check_rows(listed, [{"total_drivers": 1}]) is None
+    assert listed.allows_year(2012) and not listed.allows_year(2011)
+
+
 def test_check_rows_and_parse_rows() -> None:
     asked = Requested(year=2016, state=None, fields=frozenset(ALL), limit=10)
     assert check_rows(asked, parse_rows(JSON, body([row(state="Iowa")]))) is None

@@ -108,7 +108,10 @@ def test_summary_md_shows_the_gateway() -> None:
     markdown = render_markdown(summarise(SAMPLES, facts))
     assert "Wrong answers: **1**" in markdown
     assert "`/v1/drivers?year=2016` (buster: wrong case, 200): 200 to a request" in markdown
-    assert "max 20 against a budget of 120: **within budget**" in markdown
+    assert (
+        "max 20 against a ceiling of 120 (120 per dataset, 1 datasets): **within budget**"
+        in markdown
+    )
     assert "| 2027-01-15T08:00+00:00 | 10 | 20 | 19 | 120 |" in markdown
     assert "**1 more statements ran than the budget counted**" in markdown
     assert (

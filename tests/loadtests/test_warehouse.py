@@ -64,6 +64,15 @@ def test_the_budget_report(budget: int | None, within: bool | None) -> None:
     assert report["admitted"] is None and report["minutes"][0]["admitted"] is None
 
 
+def test_the_budget_is_per_dataset_so_the_warehouse_ceiling_is_its_multiple() -> None:
+    counts = [0, 150, 239]  # 239 in one minute
+    report = budget_report(readings(counts), 120, datasets=2)
+    assert report is not None
+    assert (report["ceiling_per_minute"], report["within_budget"]) == (240, True)
+    alone = budget_report(readings(counts), 120)
+    assert alone is not None and alone["within_budget"] is False
+
+
 def test_the_budget_report_sets_what_the_origin_admitted_beside_what_ran() -> None:
     counts = list(itertools.accumulate([0] + [2] * 60 + [1] * 29))
     report = budget_report(readings(counts), 120, {M0: 119, M0 + 1: 29})
