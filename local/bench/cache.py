@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -90,25 +90,33 @@ def handler_section() -> Table:
     )
 
 
-def dashboard_section(distinct: int = 60, requests_total: int = 1000, workers: int = 16) -> Table:
-    queries = [f"/v1/drivers?state={s}&year={y}" for s in STATES for y in YEARS][:distinct]
-    # Zipf: the k-th most popular query is asked 1/k^s as often as the first.
-    weights = [1.0 / (rank**1.1) for rank in range(1, len(queries) + 1)]
-    mix = random.Random(7).choices(queries, weights=weights, k=requests_total)
+def run_mix(
+    paths: list[str], workers: int, environment: Mapping[str, str] | None = None
+) -> tuple[list[int], int]:
+    """Ask every path of `paths` of a fresh embedded stack, `workers` at a time (emulator
+    latency 100 ms): each answer's status, and the statements the warehouse ran."""
     config = StackConfig(
-        port=0, emulator=EmulatorConfig(port=0, latency_ms=100), max_containers=workers
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=100),
+        max_containers=workers,
+        environment=environment or {},
     )
     with EmbeddedStack(config) as stack, requests.Session() as session:
         assert stack.emulator is not None
         with ThreadPoolExecutor(max_workers=workers) as pool:
             statuses = list(
-                pool.map(lambda p: session.get(f"{stack.url}{p}", timeout=60).status_code, mix)
+                pool.map(lambda p: session.get(f"{stack.url}{p}", timeout=60).status_code, paths)
             )
-        statements = int(
-            requests.get(f"{stack.emulator.url}/__emulator/stats", timeout=5).json()[
-                "statements_executed"
-            ]
-        )
+        stats = requests.get(f"{stack.emulator.url}/__emulator/stats", timeout=5).json()
+    return statuses, int(stats["statements_executed"])
+
+
+def dashboard_section(distinct: int = 60, requests_total: int = 1000, workers: int = 16) -> Table:
+    queries = [f"/v1/drivers?state={s}&year={y}" for s in STATES for y in YEARS][:distinct]
+    # Zipf: the k-th most popular query is asked 1/k^s as often as the first.
+    weights = [1.0 / (rank**1.1) for rank in range(1, len(queries) + 1)]
+    mix = random.Random(7).choices(queries, weights=weights, k=requests_total)
+    statuses, statements = run_mix(mix, workers)
     drawn = len(set(mix))
     return Table(
         title=f"Warehouse statements per {requests_total} requests (Zipf s=1.1 over {distinct} queries, {workers} concurrent clients)",

@@ -17,18 +17,13 @@ import base64
 import gzip
 import random
 import statistics
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
-
-import requests
 
 from cache import cache_key
 from handler.catalogue import load_catalogue
 from handler.query import parse_query
 from local.bench import Table
-from local.bench.cache import _timed, handler_on_local_parts
-from local.emulator import EmulatorConfig
-from local.stack import EmbeddedStack, StackConfig
+from local.bench.cache import _timed, handler_on_local_parts, run_mix
 
 RAW_MAP = "/v1/drivers?fields=state,drivers&year=2016&limit=1000"
 AGGREGATE_MAP = "/v1/drivers?group_by=state&measures=total_drivers&year=2016"
@@ -106,21 +101,8 @@ def mixed_section(requests_total: int = 1000, workers: int = 16) -> Table:
         )
 
     mix = [panel() for _ in range(requests_total)]
-    config = StackConfig(
-        port=0,
-        emulator=EmulatorConfig(port=0, latency_ms=100),
-        max_containers=workers,
-        # Counting statements, not refusing them: the budget stays out of the way.
-        environment={"LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "10000"},
-    )
-    with EmbeddedStack(config) as stack, requests.Session() as session:
-        assert stack.emulator is not None
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            statuses = list(
-                pool.map(lambda p: session.get(f"{stack.url}{p}", timeout=60).status_code, mix)
-            )
-        stats = requests.get(f"{stack.emulator.url}/__emulator/stats", timeout=5).json()
-    statements = int(stats["statements_executed"])
+    # Counting statements, not refusing them: the budget stays out of the way.
+    statuses, statements = run_mix(mix, workers, {"LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "10000"})
     # Equivalent spellings share a key (state[in]=Ohio,Utah is state[in]=Utah,Ohio), so
     # the goal is one statement per distinct canonical query, not per distinct URL.
     drawn = len({_canonical(path) for path in mix})
