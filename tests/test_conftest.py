@@ -69,8 +69,8 @@ def test_make_unit_leaves_out_what_starts_servers() -> None:
     assert "tests/local/test_cli.py" in modules
     for slow in (
         "tests/local/test_admin_cli.py",  # the embedded stack
-        "tests/local/test_emulator_api.py",  # the emulator
-        "tests/local/test_emulator_sdk.py",
+        "tests/local/emulator/test_api.py",  # the emulator (its conftest.py starts one)
+        "tests/local/emulator/test_sdk.py",
         "tests/local/test_edge.py",  # nginx in front of the stack
     ):
         assert slow not in modules

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +16,17 @@ import requests
 from local.emulator import Emulator, EmulatorConfig, InitialFaults
 from local.emulator import api as emulator_api
 from local.sample_data import COHORTS, GENDERS, STATE_WEIGHTS, generate_rows
+from tests.local.emulator.calls import (
+    LATENCY_MS,
+    TERMINAL,
+    WAREHOUSE,
+    execute,
+    faults,
+    poll,
+    run,
+    stats,
+)
 
-WAREHOUSE = "local-warehouse"
-LATENCY_MS = 20
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"}
 CALIFORNIA_2016 = (
     "SELECT year, state, cohort, gender, drivers FROM lakegate.dmv.licensed_drivers "
     "WHERE state = :state AND year = :year"
@@ -37,70 +43,6 @@ CALIFORNIA_PARAMETERS = [
     {"name": "state", "value": "California"},  # type omitted: STRING
     {"name": "year", "value": "2016", "type": "INT"},
 ]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(latency_ms=LATENCY_MS, chunk_rows=100)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean(emulator: Emulator) -> None:
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def http(emulator: Emulator) -> Iterator[requests.Session]:
-    with requests.Session() as session:  # one keep-alive session, as lakegate's client uses
-        session.headers["Authorization"] = f"Bearer {emulator.config.token}"
-        yield session
-
-
-def execute(
-    emulator: Emulator, session: requests.Session, statement: str, **fields: Any
-) -> requests.Response:
-    body = {"statement": statement, "warehouse_id": WAREHOUSE, **fields}
-    return session.post(f"{emulator.url}/api/2.0/sql/statements", json=body, timeout=10)
-
-
-def run(
-    emulator: Emulator, session: requests.Session, statement: str, **fields: Any
-) -> dict[str, Any]:
-    response = execute(emulator, session, statement, **fields)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def poll(
-    emulator: Emulator,
-    session: requests.Session,
-    statement_id: str,
-    until: set[str],
-    within: float = 5.0,
-) -> tuple[dict[str, Any], list[str]]:
-    """GET the statement until its state is in `until`; returns the last body and states seen."""
-    deadline = time.monotonic() + within
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        response = session.get(f"{emulator.url}/api/2.0/sql/statements/{statement_id}", timeout=5)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        seen.append(body["status"]["state"])
-        if seen[-1] in until:
-            return body, seen
-        time.sleep(0.005)
-    raise AssertionError(f"statement never reached {until}; saw {seen[-5:]}")
-
-
-def faults(emulator: Emulator, **values: Any) -> None:
-    requests.post(f"{emulator.url}/__emulator/faults", json=values, timeout=5).raise_for_status()
-
-
-def stats(emulator: Emulator) -> dict[str, Any]:
-    body: dict[str, Any] = requests.get(f"{emulator.url}/__emulator/stats", timeout=5).json()
-    return body
 
 
 # --- authentication -----------------------------------------------------------

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from local.emulator import Emulator, EmulatorConfig, InitialFaults
-from tests.local.test_emulator_api import (
-    LATENCY_MS,
+from local.emulator import Emulator, InitialFaults
+from tests.local.emulator.calls import (
     TERMINAL,
     execute,
     faults,
@@ -21,24 +19,6 @@ from tests.local.test_emulator_api import (
 )
 
 MANY_CHUNKS = "SELECT state, cohort FROM lakegate.dmv.licensed_drivers WHERE year = 2016"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(latency_ms=LATENCY_MS, chunk_rows=100)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean(emulator: Emulator) -> None:
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def http(emulator: Emulator) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {emulator.config.token}"
-        yield session
 
 
 def statement_url(emulator: Emulator, statement_id: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -15,7 +14,7 @@ import requests
 from local.emulator import Emulator, EmulatorConfig, queries
 from local.emulator.__main__ import parse_args
 from local.emulator.storage import Storage
-from tests.local.test_emulator_api import LATENCY_MS, faults, poll, run, stats
+from tests.local.emulator.calls import faults, poll, run, stats
 
 YEAR_2016 = (
     "SELECT state, cohort, gender, drivers FROM lakegate.dmv.licensed_drivers "
@@ -23,24 +22,6 @@ YEAR_2016 = (
 )
 ALL_TYPES = "SELECT * FROM lakegate.test.all_types ORDER BY id"
 LINKS = {"disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(latency_ms=LATENCY_MS, chunk_rows=100)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean(emulator: Emulator) -> None:
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def http(emulator: Emulator) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {emulator.config.token}"
-        yield session
 
 
 def chunk_links(

@@ -4,44 +4,22 @@ Sources: the databricks-sdk's StatementExecutionAPI docstrings (asynchronous mod
 ignores on_wait_timeout; 16 MiB of statement text; results kept one hour), Databricks
 SQL's DECIMAL and INTERVAL type pages (bare DECIMAL is DECIMAL(10,0); year-month and
 day-time intervals never mix), and the workspace gateway's answer to a bad token
-(403, `"error_code": 403`; tested in test_emulator_api and test_emulator_sdk).
+(403, `"error_code": 403`; tested in test_api and test_sdk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import requests
 
 from local.emulator import Emulator, EmulatorConfig
 from local.emulator.api import MAX_STATEMENT_BYTES
-from tests.local.test_emulator_api import (
-    LATENCY_MS,
+from tests.local.emulator.calls import (
     execute,
     faults,
     poll,
     run,
     stats,
 )
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(latency_ms=LATENCY_MS, chunk_rows=100)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean(emulator: Emulator) -> None:
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def http(emulator: Emulator) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {emulator.config.token}"
-        yield session
 
 
 def columns(body: dict[str, object]) -> list[dict[str, object]]:
