@@ -4,7 +4,7 @@ Invented but plausible numbers, the same on every run (and in every test):
 
 - drivers by state, year, age cohort and gender, in the shape of the FHWA "licensed
   drivers by sex and age group" tables, from a fixed seed;
-- crashes per state and day, 2010–2025 (about 300,000 rows), with a fatality rate
+- crashes per state and day, 2010-2025 (about 300,000 rows), with a fatality rate
   (DECIMAL(6,3)), a weekend flag and a revision timestamp: the types the drivers
   table lacks. DuckDB computes them from integer hashes of the day and state, so
   loading them costs milliseconds, not a Python loop.
