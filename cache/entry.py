@@ -1,7 +1,8 @@
 """What the cache stores and what one lookup returns.
 
 An entry is the response as served: gzip bytes, content type, ETag, times and row
-count. Serving a hit never touches polars and never re-compresses.
+count. Serving a hit never touches polars and never re-compresses. A body too large
+to answer in line is an object (S3), answered by reference: a short-lived URL to it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Entry:
     row_count: int
     has_more: bool
     s3_key: str | None = None
+    # The body's size before gzip; None for entries stored before it was recorded.
+    body_bytes: int | None = None
 
     def is_fresh(self, now_ms: int) -> bool:
         return now_ms < self.fresh_until_ms

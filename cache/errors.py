@@ -22,7 +22,12 @@ class CacheError(Exception):
 
 
 class CacheUnavailable(CacheError):
-    """The store failed. `error_code` is the AWS error code, for logs only."""
+    """The store failed. `error_code` is the AWS error code, for logs only.
+
+    Callers fail open, except for an answer too large to send in line: without its
+    object there is nothing whole to send, so the client is told to come back."""
+
+    retry_after = 5  # seconds: S3 and DynamoDB blips are short
 
     def __init__(self, detail: str, *, error_code: str | None = None) -> None:
         super().__init__(detail)

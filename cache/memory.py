@@ -23,6 +23,8 @@ class MemoryCacheStore:
     generations: dict[str, GenerationInfo] = field(default_factory=dict)
     invalidations: dict[tuple[str, int], int] = field(default_factory=dict)  # (dataset, minute)
     broken: bool = False  # when True every call fails, like an unreachable DynamoDB
+    objects_broken: bool = False  # when True storing or linking an object fails (S3 down)
+    objects: dict[str, bytes] = field(default_factory=dict)  # s3_key → gzip body
     lookups: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -40,8 +42,16 @@ class MemoryCacheStore:
 
     def load_body(self, entry: Entry) -> bytes:
         self._check()
-        assert entry.gzip_body is not None
+        if entry.gzip_body is None:
+            assert entry.s3_key is not None
+            return self.objects[entry.s3_key]
         return entry.gzip_body
+
+    def presigned_url(self, entry: Entry) -> str:
+        self._check()
+        if self.objects_broken or entry.s3_key not in self.objects:
+            raise CacheUnavailable("no object to link to")
+        return f"memory://objects/{entry.s3_key}"
 
     def try_lease(
         self,
@@ -66,7 +76,14 @@ class MemoryCacheStore:
             slot.lease_owner, slot.lease_until_ms = owner, now_ms + lease_ms
             return True
 
-    def put(self, entry: Entry, *, owner: str | None = None, leased_at_ms: int = 0) -> Entry:
+    def put(
+        self,
+        entry: Entry,
+        *,
+        owner: str | None = None,
+        leased_at_ms: int = 0,
+        as_object: bool = False,
+    ) -> Entry:
         self._check()
         with self._lock:
             slot = self.slots.get(entry.key)
@@ -74,6 +91,13 @@ class MemoryCacheStore:
                 stored = slot.entry
                 if stored is not None and stored.created_ms >= leased_at_ms:
                     raise Superseded("another invocation stored this key meanwhile")
+            if as_object:
+                if self.objects_broken:
+                    raise CacheUnavailable("memory store's objects are broken")
+                assert entry.gzip_body is not None
+                s3_key = f"results/{entry.key}/{entry.generation}-{entry.created_ms}"
+                self.objects[s3_key] = entry.gzip_body
+                entry = replace(entry, gzip_body=None, s3_key=s3_key)
             self.slots[entry.key] = _Slot(entry=entry)
         return entry
 

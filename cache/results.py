@@ -7,6 +7,7 @@
             │               ├─ key failing moments ago ─────────────► stale-if-error
             │               └─ take lease ─► statement ─┬─ ok ──────► refreshed
             │                                           └─ fails ───► stale-if-error
+            │   (a body too large to answer in line is linked to, never loaded)
             ├─ nothing ─► lead_or_join ─┬─ led ─► statement ────────► miss (stored)
             │                           └─ joined ──────────────────► collapsed
             └─ cache down ─► statement ─────────────────────────────► bypass
@@ -40,6 +41,14 @@ from cache.store import CacheStore
 logger = Logger(service="lakegate", child=True)
 
 
+class _Undeliverable(Exception):
+    """A computed answer too large to send in line could not be stored as an object."""
+
+    def __init__(self, cause: CacheUnavailable) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class ResultCache:
     def __init__(
         self,
@@ -62,6 +71,8 @@ class ResultCache:
         started = time.perf_counter()
         try:
             served = self._serve(request, timings)
+        except _Undeliverable as exc:
+            raise exc.cause from None  # the statement ran: running it again would not help
         except CacheUnavailable as exc:
             logger.warning(
                 "cache unavailable; serving from the warehouse",
@@ -78,7 +89,7 @@ class ResultCache:
         now = self._now_ms()
         entry = lookup.current_entry()
         if entry is not None and entry.is_fresh(now):
-            return self._served(entry, "hit", now, timings)
+            return self._served(request, entry, "hit", now, timings)
         if entry is not None and entry.is_servable_stale(now):
             return self._stale(request, lookup, entry, now, timings)
         try:
@@ -97,7 +108,7 @@ class ResultCache:
             self._recorder.count(metrics.GAVE_UP)
             raise
         if not isinstance(flight, Led):
-            return self._served(flight.entry, "collapsed", self._now_ms(), timings)
+            return self._served(request, flight.entry, "collapsed", self._now_ms(), timings)
         fresh = self._compute_under_lease(request, flight.owner, request.budget, timings)
         # The generation read when the lease was taken, not before waiting: an invalidation
         # seen while waiting must not stamp our new result as already retired.
@@ -118,27 +129,29 @@ class ResultCache:
         # Lambda cannot work after answering (the container freezes), so the refresh goes to
         # an asynchronous invocation when the handler offers one, else it runs in line.
         if lookup.failing(now):
-            return self._served(entry, "stale-if-error", now, timings)
+            return self._served(request, entry, "stale-if-error", now, timings)
         if lookup.lease_is_live(now):
-            return self._served(entry, "stale", now, timings)
+            return self._served(request, entry, "stale", now, timings)
         owner = new_owner()
         if not self._store.try_lease(
             request.key, owner, now, self._flight.lease_ms, lookup.generation, as_seen=lookup
         ):
-            return self._served(entry, "stale", now, timings)
+            return self._served(request, entry, "stale", now, timings)
         if request.refresh_later is not None:
             try:
                 request.refresh_later(owner)
             except Exception as exc:  # could not hand it off: free the key, answer stale
                 logger.warning("refresh hand-off failed", extra={"error": type(exc).__name__})
                 self._release(request.key, owner, None)
-            return self._served(entry, "stale", now, timings)
+            return self._served(request, entry, "stale", now, timings)
         # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.
         budget = CappedBudget(request.budget, self._flight.stale_refresh_s)
         try:
             fresh = self._compute_under_lease(request, owner, budget, timings)
         except Exception as exc:  # any failure or refusal: the stale copy is the better answer
-            return self._served(entry, "stale-if-error", self._now_ms(), timings, error=exc)
+            return self._served(
+                request, entry, "stale-if-error", self._now_ms(), timings, error=exc
+            )
         return self._store_and_serve(
             request, owner, lookup.generation, fresh, "refreshed", timings, now
         )
@@ -204,21 +217,42 @@ class ResultCache:
         leased_at_ms: int,
     ) -> Served:
         entry = build_entry(request.key, generation, request.freshness, fresh, self._now_ms())
+        by_reference = request.by_reference(entry)
         try:
-            entry, stored = self._store.put(entry, owner=owner, leased_at_ms=leased_at_ms), True
+            put = self._store.put(
+                entry, owner=owner, leased_at_ms=leased_at_ms, as_object=by_reference
+            )
+            entry, stored = put, True
         except Superseded:
             # Our lease lapsed and another invocation stored the key meanwhile: its result
             # stands, and it is what we answer, as any waiter would.
             theirs = self._store.lookup(request.dataset, request.key).current_entry()
             if theirs is not None:
-                return self._served(theirs, "collapsed", self._now_ms(), timings)
+                return self._served(request, theirs, "collapsed", self._now_ms(), timings)
             stored = False
         except CacheUnavailable as exc:
             # A failed write never fails the request. Free the waiters if we still can.
             logger.warning("cache write failed", extra={"error_code": exc.error_code})
             self._recorder.count(metrics.WRITE_FAILED)
             self._release(request.key, owner, None)
+            if by_reference:
+                # Without its object the answer cannot be sent whole: 503, come back.
+                raise _Undeliverable(exc) from exc
             stored = False
+        if by_reference:
+            try:
+                link = self._store.presigned_url(entry)
+            except CacheUnavailable as exc:
+                raise _Undeliverable(exc) from exc
+            return Served(
+                entry,
+                b"",
+                outcome,
+                entry.created_ms,
+                timings_ms=timings,
+                stored=stored,
+                location=link,
+            )
         assert entry.gzip_body is not None
         return Served(
             entry, entry.gzip_body, outcome, entry.created_ms, timings_ms=timings, stored=stored
@@ -226,11 +260,16 @@ class ResultCache:
 
     def _served(
         self,
+        request: CacheRequest,
         entry: Entry,
         outcome: Outcome,
         now: int,
         timings: dict[str, float],
         error: Exception | None = None,
     ) -> Served:
+        if entry.s3_key is not None and request.by_reference(entry):
+            # Answered by reference: the object is never read here, only linked to.
+            link = self._store.presigned_url(entry)
+            return Served(entry, b"", outcome, now, error=error, timings_ms=timings, location=link)
         body = self._store.load_body(entry)
         return Served(entry, body, outcome, now, error=error, timings_ms=timings)

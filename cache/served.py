@@ -11,6 +11,7 @@ from typing import Literal
 
 from cache import metrics
 from cache.entry import Entry, Renderable
+from cache.errors import CacheUnavailable
 from cache.policy import Budget, Freshness
 
 Outcome = Literal[
@@ -51,6 +52,14 @@ class CacheRequest:
     # Hands a stale entry's refresh to another invocation (in Lambda: an asynchronous
     # self-invocation), given the lease owner it must refresh under. None: refresh in line.
     refresh_later: Callable[[str], None] | None = None
+    # Bodies larger than this (before gzip) are answered by reference: stored as an
+    # object, and served as a short-lived URL to it (`Served.location`). None: in line.
+    inline_body_max: int | None = None
+
+    def by_reference(self, entry: Entry) -> bool:
+        """Whether `entry` is too large to answer in line."""
+        limit, size = self.inline_body_max, entry.body_bytes
+        return limit is not None and size is not None and size > limit
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,9 @@ class Served:
     error: Exception | None = None  # the refresh failure behind a stale-if-error answer
     timings_ms: dict[str, float] = field(default_factory=dict)
     stored: bool = False  # this request wrote the entry (Cache-Status `stored`)
+    # A presigned URL of the entry's object when it is answered by reference (the body
+    # is then not loaded: gzip_body is empty).
+    location: str | None = None
 
 
 def wall_clock_ms() -> int:
@@ -91,6 +103,7 @@ def build_entry(
         stale_until_ms=fresh_until + freshness.stale_seconds * 1000,
         row_count=fresh.row_count,
         has_more=fresh.has_more,
+        body_bytes=len(fresh.body),
     )
 
 
@@ -120,6 +133,9 @@ def bypass(
     """Straight to the warehouse, nothing stored."""
     fresh = timed_compute(request.compute, request.budget, timings, recorder)
     entry = build_entry(request.key, 0, request.freshness, fresh, now_ms())
+    if request.by_reference(entry):
+        # Too large to answer in line, and nowhere to put it: never a truncated body.
+        raise CacheUnavailable("an answer too large to send in line has nowhere to go")
     assert entry.gzip_body is not None
     return Served(entry, entry.gzip_body, outcome, entry.created_ms, timings_ms=timings)
 

@@ -10,7 +10,10 @@ Item layout, one table, partition key `pk`:
 A hit is one BatchGetItem that reads `q#<key>` and `g#<dataset>` together. Expiry is
 checked by the reader: DynamoDB's TTL deletes lazily (up to days late) and is only
 housekeeping here. Bodies over ~350 KB compressed go to S3 (an item is capped at
-400 KB).
+400 KB), and so do bodies answered by reference (too large for a Lambda response):
+stored with `Content-Encoding: gzip`, so that a client following a presigned URL to
+the object gets the body it would have been sent. The bucket's lifecycle rule
+expires objects after the longest entry lifetime (cdk/lakegate_cdk/cache_storage.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class CacheStore(Protocol):
     def load_body(self, entry: Entry) -> bytes:
         """The entry's gzip body (from S3 when it overflowed)."""
 
+    def presigned_url(self, entry: Entry) -> str:
+        """A short-lived URL that downloads the entry's object (an entry with an s3_key)."""
+
     def try_lease(
         self,
         key: str,
@@ -55,11 +61,19 @@ class CacheStore(Protocol):
     def renew_lease(self, key: str, owner: str, until_ms: int) -> bool:
         """Extend our lease to `until_ms`; False when it is no longer ours."""
 
-    def put(self, entry: Entry, *, owner: str | None = None, leased_at_ms: int = 0) -> Entry:
+    def put(
+        self,
+        entry: Entry,
+        *,
+        owner: str | None = None,
+        leased_at_ms: int = 0,
+        as_object: bool = False,
+    ) -> Entry:
         """Store an entry with its body (releasing any lease); returns it as stored.
 
         With `owner`, only while that lease holds, or when nothing was stored since it
-        was taken (`leased_at_ms`): else Superseded, and the stored result stands."""
+        was taken (`leased_at_ms`): else Superseded, and the stored result stands.
+        `as_object`: the body goes to S3 whatever its size (it is answered by reference)."""
 
     def release(self, key: str, owner: str, error_until_ms: int | None) -> None:
         """Drop our lease, optionally marking the key as failing until then."""
@@ -105,12 +119,14 @@ class DynamoCacheStore:
         bucket: str | None = None,
         *,
         overflow_bytes: int = 350_000,
+        link_seconds: int = 300,
     ) -> None:
         self._db = dynamodb
         self._table = table
         self._s3 = s3
         self._bucket = bucket
         self._overflow_bytes = overflow_bytes
+        self._link_seconds = link_seconds
 
     def lookup(self, dataset: str, key: str) -> Lookup:
         keys = [{"pk": {"S": f"q#{key}"}}, {"pk": {"S": f"g#{dataset}"}}]
@@ -143,6 +159,19 @@ class DynamoCacheStore:
             return self._s3.get_object(Bucket=self._bucket, Key=entry.s3_key)["Body"].read()
         except (BotoCoreError, ClientError) as exc:
             raise _boto_failure("s3 read", exc) from exc
+
+    def presigned_url(self, entry: Entry) -> str:
+        if self._s3 is None or self._bucket is None or entry.s3_key is None:
+            raise CacheUnavailable("no object to link to")
+        try:
+            # Signed locally with the role's credentials: no request to S3.
+            return self._s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._bucket, "Key": entry.s3_key},
+                ExpiresIn=self._link_seconds,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _boto_failure("presign", exc) from exc
 
     def try_lease(
         self,
@@ -190,7 +219,14 @@ class DynamoCacheStore:
             raise _boto_failure("lease", exc) from exc
         return True
 
-    def put(self, entry: Entry, *, owner: str | None = None, leased_at_ms: int = 0) -> Entry:
+    def put(
+        self,
+        entry: Entry,
+        *,
+        owner: str | None = None,
+        leased_at_ms: int = 0,
+        as_object: bool = False,
+    ) -> Entry:
         gzip_body = entry.gzip_body
         if gzip_body is None:
             raise ValueError("put needs the entry's body")
@@ -206,8 +242,10 @@ class DynamoCacheStore:
             "has_more": {"BOOL": entry.has_more},
             "expires_at": {"N": str(entry.stale_until_ms // 1000 + _TTL_MARGIN_SECONDS)},
         }
+        if entry.body_bytes is not None:
+            item["body_bytes"] = {"N": str(entry.body_bytes)}
         try:
-            if len(gzip_body) > self._overflow_bytes:
+            if as_object or len(gzip_body) > self._overflow_bytes:
                 s3_key = self._overflow(entry, gzip_body)
                 item["s3_key"] = {"S": s3_key}
                 stored = replace(entry, s3_key=s3_key)
@@ -228,7 +266,11 @@ class DynamoCacheStore:
             raise CacheUnavailable("result too large for an item and no S3 bucket configured")
         s3_key = f"results/{entry.key}/{entry.generation}-{entry.created_ms}.json.gz"
         self._s3.put_object(
-            Bucket=self._bucket, Key=s3_key, Body=gzip_body, ContentType=entry.content_type
+            Bucket=self._bucket,
+            Key=s3_key,
+            Body=gzip_body,
+            ContentType=entry.content_type,
+            ContentEncoding="gzip",
         )
         return s3_key
 
@@ -359,4 +401,5 @@ def _entry_from(key: str, item: dict[str, Any]) -> Entry | None:
         row_count=int(item["row_count"]["N"]),
         has_more=bool(item["has_more"]["BOOL"]),
         s3_key=item.get("s3_key", {}).get("S"),
+        body_bytes=_number(item, "body_bytes"),
     )

@@ -65,6 +65,18 @@ def caching_headers(freshness: Freshness, served: Served, *, gzipped: bool) -> d
     }
 
 
+def by_reference_headers(served: Served) -> dict[str, str]:
+    """A 303 to the answer's object. Never stored by anyone: the presigned URL it names
+    dies with the Lambda role's temporary credentials (within hours, and its own expiry
+    is minutes), so a cached redirect could outlive its link; each request signs anew."""
+    return {
+        "Cache-Control": "no-store",
+        "Cache-Status": cache_status(served),
+        "Server-Timing": server_timing(served),
+        "X-Row-Count": str(served.entry.row_count),
+    }
+
+
 def matches(if_none_match: str | None, etag: str) -> bool:
     """If-None-Match evaluation: weak comparison (RFC 9110), either content coding.
 

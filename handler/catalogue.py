@@ -154,6 +154,15 @@ class Limits(_Strict):
         return self
 
 
+class Export(_Strict):
+    """Up to `maximum_rows` rows in one response, for `format=csv|json|parquet` downloads.
+
+    Pages stay bounded by `limit.maximum`; a larger `limit` (or parquet) is an export,
+    fetched as Arrow from the warehouse's external links (handler.datasets)."""
+
+    maximum_rows: int = Field(ge=1, le=10_000_000)
+
+
 class Freshness(_Strict):
     """How long a result is fresh, and how long past that it may still be served stale."""
 
@@ -181,6 +190,9 @@ class Dataset(_Strict):
     dimensions: tuple[Dimension, ...] = ()
     measures: tuple[Measure, ...] = ()
     limit: Limits
+    # None: pages only. It shapes results (how many rows one answer may hold), so it
+    # stays in the digest.
+    export: Export | None = None
     freshness: Freshness
     # "key": every request needs a consumer's API key (x-api-key) allowed for this
     # dataset; "public": anyone may read it (a key, if sent, must still be valid).
@@ -226,6 +238,8 @@ class Dataset(_Strict):
             numeric = ("integer", "number", "decimal")
             if m.function in ("sum", "avg") and self.column(m.column or "").type not in numeric:
                 raise ValueError(f"dataset {self.name!r}: measure {m.name!r} needs numbers")
+        if self.export is not None and self.export.maximum_rows < self.limit.maximum:
+            raise ValueError(f"dataset {self.name!r}: export.maximum_rows is below limit.maximum")
         return self
 
     @property
@@ -238,7 +252,10 @@ class Dataset(_Strict):
 
         Prose and access do not change results: editing a title, a description or who may
         read the dataset keeps the cache."""
-        return cache.digest(_without_prose(self.model_dump(mode="json")))
+        # Without an export, the declaration digests as it did before exports existed:
+        # adding the feature retires no cached page.
+        unset = {"export"} if self.export is None else None
+        return cache.digest(_without_prose(self.model_dump(mode="json", exclude=unset)))
 
     @cached_property
     def parameters(self) -> Parameters:

@@ -12,6 +12,9 @@ the result in one canonical form, so that equivalent requests become equal `Quer
 - `fields` applies to raw rows, so it never comes with `group_by` or `measures`;
 - `group_by` and `measures` are kept in catalogue order (the columns' order in the
   answer), one period per date;
+- a `limit` above the page maximum is an export (a download, not a page): it names its
+  `format`, so that a dashboard's Accept header never turns into a million-row answer;
+  `format=parquet` is always an export;
 - `sort` names what the rows hold (sortable columns, or the groups and measures),
   and is completed into the statement's whole order: ties are broken on the row key
   (the catalogue's `order_by`) or the group, so pages never overlap or skip.
@@ -185,3 +188,19 @@ def _ordered(
             seen.add(name)
             order.append(item)
     return tuple(order)
+
+
+def is_export(dataset: Dataset, typed: dict[str, Any]) -> bool:
+    """Whether the request is an export (handler.datasets fetches it as Arrow)."""
+    if typed.get("format") == "parquet":
+        return True
+    if typed["limit"] <= dataset.limit.maximum:
+        return False
+    if typed.get("format") is None:
+        raise BadRequest(
+            "conflicting_parameters",
+            f"Parameter 'limit' above {dataset.limit.maximum} asks for an export, "
+            "which needs an explicit 'format'.",
+            "limit",
+        )
+    return True

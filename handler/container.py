@@ -164,8 +164,10 @@ def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
     )
     session = boto3.session.Session(region_name=cache.region)
     dynamodb = session.client("dynamodb", endpoint_url=cache.endpoint_url, config=config)
+    # Signature version 4 for the presigned URLs of answers too large to send in line.
+    s3_config = config.merge(Config(signature_version="s3v4"))
     s3 = (
-        session.client("s3", endpoint_url=cache.endpoint_url, config=config)
+        session.client("s3", endpoint_url=cache.endpoint_url, config=s3_config)
         if cache.bucket
         else None
     )

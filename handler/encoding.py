@@ -1,4 +1,4 @@
-"""Render a shaped frame as the response body: a JSON array of row objects, or CSV.
+"""Render a shaped frame as the response body: a JSON array of row objects, CSV, or Parquet.
 
 The type → JSON/CSV table is in `handler.shaping`'s docstring (and handler/TYPES.md).
 """
@@ -12,7 +12,7 @@ import polars as pl
 
 from handler.json_text import JsonText
 
-__all__ = ["to_csv", "to_json"]
+__all__ = ["to_csv", "to_json", "to_parquet"]
 
 _TIMESTAMP_OUT = "%Y-%m-%dT%H:%M:%S%.6fZ"
 _TIMESTAMP_NTZ_OUT = "%Y-%m-%dT%H:%M:%S%.6f"
@@ -37,6 +37,19 @@ def to_csv(frame: pl.DataFrame) -> bytes:
     frame.select(
         _csv_text(name, dtype).alias(name) for name, dtype in frame.schema.items()
     ).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def to_parquet(frame: pl.DataFrame) -> bytes:
+    """A Parquet file of the frame as shaped: its types are Parquet's own, so nothing is
+    rendered as text (decimals stay decimals, timestamps keep their zone)."""
+    buffer = io.BytesIO()
+    # JsonText is an extension type Parquet readers would not know: its JSON text.
+    plain = frame.select(
+        pl.col(name).ext.storage() if isinstance(dtype, JsonText) else pl.col(name)
+        for name, dtype in frame.schema.items()
+    )
+    plain.write_parquet(buffer, statistics=False)
     return buffer.getvalue()
 
 

@@ -135,19 +135,31 @@ def parameters_of(dataset: Dataset) -> Parameters:
             "each optionally preceded by -"
         )
     maximum = dataset.limit.maximum
-    fields[_field("limit")] = _page("limit", 1, maximum, dataset.limit.default, "Rows per page.")
+    limit_text = "Rows per page."
+    formats: tuple[str, ...] = FORMATS
+    if dataset.export is not None:
+        # One bound is published: the export's. Above a page's, handler.combinations
+        # asks for an explicit format (an export is a download, never a dashboard page).
+        limit_text = (
+            f"Rows per page, at most {maximum}; up to {dataset.export.maximum_rows} "
+            "in one answer as an export, which needs `format`."
+        )
+        maximum = dataset.export.maximum_rows
+        formats = (*FORMATS, "parquet")
+    fields[_field("limit")] = _page("limit", 1, maximum, dataset.limit.default, limit_text)
     hints["limit"] = f"must be an integer from 1 to {maximum}"
     fields[_field("offset")] = _page("offset", 0, MAX_OFFSET, 0, "Rows to skip.")
     hints["offset"] = f"must be an integer from 0 to {MAX_OFFSET}"
     fields[_field("format")] = (
-        Literal["json", "csv"] | None,
+        Literal[formats] | None,
         Field(
             default=None,
             alias="format",
-            description="Output format; without it, `Accept: text/csv` selects CSV.",
+            description="Output format; without it, `Accept: text/csv` selects CSV."
+            + (" Parquet is an export." if dataset.export is not None else ""),
         ),
     )
-    hints["format"] = "must be json or csv"
+    hints["format"] = f"must be {', '.join(formats[:-1])} or {formats[-1]}"
     model = create_model(
         f"{dataset.name.title().replace('_', '')}Query",
         __config__=ConfigDict(

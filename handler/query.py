@@ -22,7 +22,7 @@ from handler.catalogue import Dataset
 from handler.combinations import Condition, FilterValue
 from handler.errors import BadRequest, NotAcceptable
 
-OutputFormat = Literal["json", "csv"]
+OutputFormat = Literal["json", "csv", "parquet"]
 __all__ = ["Condition", "FilterValue", "OutputFormat", "Query", "parse_query", "single_valued"]
 
 MAX_PARAMETERS = 64
@@ -49,6 +49,8 @@ class Query:
     limit: int
     offset: int
     format: OutputFormat
+    # Not in the cache key: it follows from limit, format and the declaration, all in it.
+    export: bool = False
 
     @property
     def aggregated(self) -> bool:
@@ -106,6 +108,7 @@ def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> 
         limit=typed["limit"],
         offset=typed["offset"],
         format=typed["format"] or negotiate(accept),
+        export=combinations.is_export(dataset, typed),
     )
 
 

@@ -37,6 +37,7 @@ from handler.errors import (
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8; header=present"
+PARQUET = "application/vnd.apache.parquet"
 NO_STORE = "no-store"
 
 
@@ -212,11 +213,19 @@ def encoded_response(
             GzipJson(gzip_body) if content_type.startswith(JSON) else gzip_body
         )
         return Response(status, content_type, body, headers)
+    identity = gzip.decompress(gzip_body)
+    if content_type == PARQUET:
+        return Response(status, content_type, identity, headers)  # binary: base64 on the wire
     # Text bodies stay text: no base64 inflation for clients that do not compress.
-    return Response(status, content_type, gzip.decompress(gzip_body).decode("utf-8"), headers)
+    return Response(status, content_type, identity.decode("utf-8"), headers)
 
 
 def not_modified(headers: dict[str, str]) -> Response[str]:
     """304: validators and caching headers only, no body."""
     kept = {k: v for k, v in headers.items() if k not in ("X-Row-Count",)}
     return Response(304, None, "", {**kept, "Vary": "Accept, Accept-Encoding"})
+
+
+def see_other(location: str, headers: dict[str, str]) -> Response[str]:
+    """303: the answer is at `location` (a presigned URL of its stored object), no body."""
+    return Response(303, None, "", {**headers, "Location": location})

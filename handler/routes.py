@@ -118,6 +118,7 @@ def dataset_servers(catalogue: Catalogue, wiring: Wiring) -> dict[str, DatasetSe
             wiring.settings.warehouse,
             wiring.gate,
             wiring.refresher,
+            wiring.settings.gateway.inline_response_max_bytes,
         )
         for dataset in catalogue.datasets
     }

@@ -21,14 +21,20 @@ from cache import (
     UncachedResults,
     cache_key,
 )
-from handler.cache_headers import caching_headers, matches
+from handler.cache_headers import by_reference_headers, caching_headers, matches
 from handler.catalogue import Dataset
 from handler.consumers import Consumer, Consumers, authorise
 from handler.datasets import Page, fetch_page
 from handler.observability import annotate
 from handler.query import Query, parse_query
 from handler.refresh import Invoker, RefreshOrder
-from handler.responses import GzipJson, accepts_gzip, encoded_response, not_modified
+from handler.responses import (
+    GzipJson,
+    accepts_gzip,
+    encoded_response,
+    not_modified,
+    see_other,
+)
 from handler.settings import WarehouseSettings
 from handler.warehouse import Deadline, WarehouseClient, budget_seconds
 
@@ -55,6 +61,8 @@ class DatasetServer:
     timing: WarehouseSettings  # reserve and cap of the warehouse's time budget
     gate: Gate
     refresher: Invoker | None = None  # None: stale entries are refreshed in line
+    # Answers whose body could exceed this on the wire are 303s to a presigned URL.
+    inline_response_max_bytes: int | None = None
 
     def serve(
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
@@ -98,6 +106,8 @@ class DatasetServer:
                     "error_code": getattr(served.error, "error_code", None),
                 },
             )
+        if served.location is not None:
+            return see_other(served.location, by_reference_headers(served))
         gzipped = accepts_gzip(event.headers.get("accept-encoding"))
         headers = caching_headers(dataset.freshness.policy, served, gzipped=gzipped)
         if served.entry.has_more:
@@ -146,7 +156,13 @@ class DatasetServer:
             budget=deadline,
             admit=_admitted_for(self.gate, dataset.name, consumer),
             refresh_later=refresh_later,
+            inline_body_max=_body_max(self.inline_response_max_bytes),
         )
+
+
+def _body_max(response_max_bytes: int | None) -> int | None:
+    # Lambda base64-encodes binary and gzip bodies: a body of n bytes may take 4n/3.
+    return None if response_max_bytes is None else response_max_bytes * 3 // 4
 
 
 def _admitted_for(gate: Gate, dataset: str, consumer: Consumer | None) -> Callable[[], None]:

@@ -176,6 +176,15 @@ class GatewaySettings(_Section):
     miss_budgets: Annotated[dict[str, Annotated[int, Field(ge=1)]], BeforeValidator(_pairs)] = (
         Field(default_factory=lambda: {"standard": 60}, validation_alias="LAKEGATE_MISS_BUDGETS")
     )
+    # A Function URL answer is at most 6 MB (6,291,456 bytes), headers included, and a
+    # binary or gzip body counts as base64 (4/3): an answer whose body could exceed this
+    # on the wire is stored in the cache bucket and answered 303 with a presigned URL.
+    inline_response_max_bytes: int = Field(
+        default=5_000_000,
+        ge=1,
+        le=6_000_000,
+        validation_alias="LAKEGATE_INLINE_RESPONSE_MAX_BYTES",
+    )
     # The embedded stack's key store (local/keys.py): the origin checks keys itself.
     # Unset in AWS, where the edge function checks them and says who asked.
     keys_file: Path | None = Field(default=None, validation_alias="LAKEGATE_KEYS_FILE")

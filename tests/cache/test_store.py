@@ -422,3 +422,46 @@ def test_a_hit_served_through_the_result_cache_costs_one_dynamodb_call(
     served = cache.serve(CacheRequest(dataset, key, freshness, no_statement, FiveSeconds()))
     assert served.outcome == "hit"
     assert moto.calls == ["BatchGetItem"]
+
+
+# ------------------------------------------------------------------- answers by reference
+
+
+def test_an_entry_put_as_an_object_goes_to_s3_however_small(
+    moto: Moto, store: DynamoCacheStore, dataset: str, key: str
+) -> None:
+    stored = store.put(replace(entry_for(key), body_bytes=16), as_object=True)
+    assert stored.s3_key is not None
+    item = raw_item(moto, key)
+    assert "body" not in item
+    assert item["body_bytes"] == {"N": "16"}
+    entry = store.lookup(dataset, key).entry
+    assert entry is not None and entry.body_bytes == 16 and entry.s3_key == stored.s3_key
+
+
+def test_a_presigned_url_downloads_the_body_as_served_with_its_type(
+    moto: Moto, store: DynamoCacheStore, key: str
+) -> None:
+    import requests
+
+    # Signature version 4, as the container's client signs (regions opened since 2014
+    # accept nothing else).
+    s3 = boto3.client(
+        "s3", endpoint_url=moto.url, region_name=REGION, config=Config(signature_version="s3v4")
+    )
+    store = DynamoCacheStore(moto.dynamodb, TABLE, s3, BUCKET, link_seconds=120)
+    body = b"date,state\n2016-01-01,Ohio\n"
+    entry = replace(entry_for(key, body), content_type="text/csv; charset=utf-8")
+    url = store.presigned_url(store.put(entry, as_object=True))
+    assert "X-Amz-Expires=120" in url
+    # A plain client, as a browser following the 303: no AWS credentials of its own.
+    answer = requests.get(url, timeout=5)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert answer.content == body  # requests undoes the gzip, as a browser does
+
+
+def test_an_entry_without_an_object_has_no_link(store: DynamoCacheStore, key: str) -> None:
+    with pytest.raises(CacheUnavailable):
+        store.presigned_url(store.put(entry_for(key)))

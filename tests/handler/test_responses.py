@@ -58,7 +58,8 @@ SECRET_TEXT = "Table lakegate.dmv.licensed_drivers not found on host dbc-123.clo
         (WarehouseUnavailable(SECRET_TEXT, retry_after=42), 503, "warehouse_unavailable", "42"),
         (WarehouseRejected(SECRET_TEXT, error_code="BAD_REQUEST"), 502, "warehouse_error", None),
         (ShapingError(SECRET_TEXT), 502, "bad_upstream_data", None),
-        (CacheUnavailable(SECRET_TEXT), 503, "cache_unavailable", None),
+        # Retry-After: an answer too large to send in line waits for S3 to come back.
+        (CacheUnavailable(SECRET_TEXT), 503, "cache_unavailable", "5"),
         (LeaseWaitTimeout(SECRET_TEXT, retry_after=8), 504, "warehouse_timeout", "8"),
         (KeyFailing(SECRET_TEXT, retry_after=2), 503, "warehouse_unavailable", "2"),
         (OverConsumerBudget(SECRET_TEXT, retry_after=7), 429, "miss_budget_exceeded", "7"),
