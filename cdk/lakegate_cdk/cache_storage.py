@@ -62,7 +62,10 @@ class CacheStorage(Construct):
             "data, and an empty table refills itself from the warehouse on demand.",
         )
 
-        # Bodies over DynamoDB's 400 KB item limit live here; the item points at the object.
+        # Bodies over DynamoDB's 400 KB item limit live here, and answers too large for a
+        # Lambda response (served as 303s to presigned URLs); the item points at the object.
+        # Objects expire after `overflow_expiry_days`, past the longest entry lifetime
+        # (tests/cdk/test_exports.py holds the catalogue to it).
         self.bucket = s3.Bucket(
             self,
             "OverflowBucket",
@@ -107,6 +110,8 @@ class CacheStorage(Construct):
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{OVERFLOW_PREFIX}*]",
-            "Overflow objects are named by cache key under results/; the grant is limited to "
-            "s3:GetObject and s3:PutObject on that prefix of this one bucket.",
+            "Overflow objects and answers too large for a Lambda response are named by cache "
+            "key under results/; the grant is limited to s3:GetObject (read back, and the "
+            "presigned URLs of 303 answers, which are signed with this role) and s3:PutObject "
+            "on that prefix of this one bucket.",
         )

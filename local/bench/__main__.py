@@ -12,7 +12,7 @@ from collections.abc import Callable
 # The handler's per-request INFO logs would bury the tables.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from local.bench import Table, arrow, cache, cold_start, edge, panels, shaping
+from local.bench import Table, arrow, cache, cold_start, edge, exports, panels, shaping
 
 SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("shaping", shaping.section),
@@ -23,6 +23,7 @@ SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("mixed-dashboard", panels.mixed_section),
     ("cold-start", cold_start.section),
     ("edge", edge.section),
+    ("exports", exports.section),
 ]
 
 
