@@ -106,13 +106,14 @@ class DatasetServer:
                     "error_code": getattr(served.error, "error_code", None),
                 },
             )
-        if served.location is not None:
-            return see_other(served.location, by_reference_headers(served))
-        gzipped = accepts_gzip(event.headers.get("accept-encoding"))
-        headers = caching_headers(dataset.freshness.policy, served, gzipped=gzipped)
+        link: dict[str, str] = {}
         if served.entry.has_more:
             next_url = _next_page(dataset, query, served.entry.row_count, event.raw_query_string)
-            headers["Link"] = f'<{next_url}>; rel="next"'
+            link["Link"] = f'<{next_url}>; rel="next"'
+        if served.location is not None:
+            return see_other(served.location, {**by_reference_headers(served), **link})
+        gzipped = accepts_gzip(event.headers.get("accept-encoding"))
+        headers = caching_headers(dataset.freshness.policy, served, gzipped=gzipped) | link
         if matches(event.headers.get("if-none-match"), served.entry.etag):
             return not_modified(headers)
         return encoded_response(

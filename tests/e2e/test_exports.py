@@ -144,12 +144,26 @@ def test_an_export_above_its_maximum_or_without_a_format_is_a_400_naming_limit(
         assert (error["code"], error["parameter"]) == (code, "limit")
 
 
-def test_link_failures_within_the_budget_are_retried(
+@pytest.mark.parametrize(
+    ("fault", "state"),
+    [("link_failures_next", "Texas"), ("expired_links_next", "Maine")],
+)
+def test_link_failures_and_expiries_within_the_budget_are_retried(
+    api: requests.Session, stack: EmbeddedStack, fault: str, state: str
+) -> None:
+    set_faults(stack, **{fault: DOWNLOAD_ATTEMPTS - 1})
+    answer = get(api, stack, f"state={state}&limit=7000&format=csv")
+    assert len(followed(answer).text.splitlines()) == OHIO_DAYS + 1
+
+
+def test_an_export_with_more_rows_links_its_next_part(
     api: requests.Session, stack: EmbeddedStack
 ) -> None:
-    set_faults(stack, link_failures_next=DOWNLOAD_ATTEMPTS - 1)
-    download = followed(get(api, stack, "state=Texas&limit=7000&format=csv"))
-    assert len(download.text.splitlines()) == OHIO_DAYS + 1
+    answer = get(api, stack, "state=Ohio&limit=5001&format=csv")
+    assert answer.headers["Link"] == (
+        '</v1/crashes?state=Ohio&limit=5001&format=csv&offset=5001>; rel="next"'
+    )
+    assert len(followed(answer).text.splitlines()) == 5001 + 1
 
 
 def test_links_that_keep_failing_are_a_502_and_nothing_is_stored(
