@@ -45,7 +45,11 @@ EDGE_SKIPPED = "The local-edge tests are skipped"
 
 # `make unit` (--hypothesis-profile=unit) draws a tenth of the examples, for feedback in
 # seconds; `make test` draws Hypothesis's hundred. An explicit @settings(max_examples=) wins.
-settings.register_profile("unit", max_examples=10)
+# No deadline in either: a test asserts behaviour, not speed (benchmarks time things), and
+# Hypothesis's 200 ms per example fails tests on a busy machine for no fault of the code.
+settings.register_profile("default", deadline=None)
+settings.register_profile("unit", max_examples=10, deadline=None)
+settings.load_profile("default")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
