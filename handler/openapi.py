@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from handler.catalogue import Catalogue, ColumnType, Dataset
+from handler.responses import PARQUET
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -156,16 +157,27 @@ def _nullable(kind: ColumnType, description: str) -> dict[str, Any]:
 
 
 def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
+    rows: dict[str, Any] = {
+        "application/json": {"schema": {"type": "array", "items": row_schema(dataset)}},
+        "text/csv": {"schema": {"type": "string"}},
+    }
+    if dataset.export is not None:
+        rows[PARQUET] = {"schema": {"type": "string", "format": "binary"}}
     documented: dict[int, OpenAPIResponse] = {
         200: {
-            "description": f"{dataset.title}: a JSON array of rows, or CSV. A `Link` header with "
-            '`rel="next"` points at the next page when more rows exist.',
-            "content": {
-                "application/json": {"schema": {"type": "array", "items": row_schema(dataset)}},
-                "text/csv": {"schema": {"type": "string"}},
-            },
+            "description": f"{dataset.title}: a JSON array of rows, or CSV"
+            + (" (or Parquet, for an export)" if dataset.export is not None else "")
+            + '. A `Link` header with `rel="next"` points at the next page when more rows exist.',
+            "content": rows,
         },
     }
+    if dataset.export is not None:
+        documented[303] = {
+            "description": "An export too large to send in line: `Location` is a presigned "
+            "URL of the answer, valid for minutes. The redirect itself is never cached "
+            "(`Cache-Control: no-store`); ask again for a fresh URL.",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        }
     for status, description in _ERRORS.items():
         documented[status] = {
             "description": description,

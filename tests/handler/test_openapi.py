@@ -209,3 +209,12 @@ def test_admin_invalidation_says_it_needs_a_dataset_or_all() -> None:
     assert {"dataset", "all"} <= set(names)
     assert "required" in names["dataset"]["description"].lower()
     assert names["all"]["schema"].get("enum") == ["true"]
+
+
+def test_a_dataset_with_an_export_documents_parquet_and_the_redirect() -> None:
+    crashes = DOCUMENT["paths"]["/v1/crashes"]["get"]["responses"]
+    assert "application/vnd.apache.parquet" in crashes["200"]["content"]
+    assert "Location" in crashes["303"]["headers"]
+    drivers = DOCUMENT["paths"]["/v1/drivers"]["get"]["responses"]
+    assert "303" not in drivers
+    assert "application/vnd.apache.parquet" not in drivers["200"]["content"]
