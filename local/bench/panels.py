@@ -23,7 +23,7 @@ from cache import cache_key
 from handler.catalogue import load_catalogue
 from handler.query import parse_query
 from local.bench import Table
-from local.bench.cache import _timed, handler_on_local_parts, run_mix
+from local.bench.cache import _timed, handler_on_local_parts, run_mix, statements_table
 
 RAW_MAP = "/v1/drivers?fields=state,drivers&year=2016&limit=1000"
 AGGREGATE_MAP = "/v1/drivers?group_by=state&measures=total_drivers&year=2016"
@@ -106,21 +106,13 @@ def mixed_section(requests_total: int = 1000, workers: int = 16) -> Table:
     # Equivalent spellings share a key (state[in]=Ohio,Utah is state[in]=Utah,Ohio), so
     # the goal is one statement per distinct canonical query, not per distinct URL.
     drawn = len({_canonical(path) for path in mix})
-    return Table(
-        title=f"Warehouse statements per {requests_total} requests of a mixed dashboard "
+    return statements_table(
+        f"Warehouse statements per {requests_total} requests of a mixed dashboard "
         f"(raw table, map, trend, KPI, crash series; {workers} concurrent clients)",
-        header=("requests", "errors", "distinct queries", "statements", "per 1000", "goal"),
-        rows=[
-            (
-                str(len(mix)),
-                str(sum(1 for s in statuses if s != 200)),
-                str(drawn),
-                str(statements),
-                f"{statements * 1000 / len(mix):.1f}",
-                f"= {drawn} (one per distinct query)",
-            )
-        ],
-        note=f"{len(set(mix))} distinct URLs, {drawn} distinct queries once canonical. "
+        statuses,
+        drawn,
+        statements,
+        f"{len(set(mix))} distinct URLs, {drawn} distinct queries once canonical. "
         "Emulator latency 100 ms.",
     )
 

@@ -25,7 +25,7 @@ from handler.warehouse.links import DOWNLOAD_ATTEMPTS
 from local.aws import CACHE_BUCKET, REGION
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
-from tests.e2e.conftest import set_faults, statements, warehouse_url
+from tests.e2e.conftest import set_faults, statements
 
 INLINE_MAX = 4_000
 OHIO_DAYS = 5_844  # 2010-01-01 to 2025-12-31
@@ -45,14 +45,6 @@ def stack() -> Iterator[EmbeddedStack]:
     )
     with EmbeddedStack(config) as running:
         yield running
-
-
-@pytest.fixture
-def api(stack: EmbeddedStack) -> Iterator[requests.Session]:
-    requests.post(f"{warehouse_url(stack)}/__emulator/reset", timeout=5).raise_for_status()
-    with requests.Session() as session:
-        yield session
-    requests.post(f"{warehouse_url(stack)}/__emulator/reset", timeout=5).raise_for_status()
 
 
 def get(api: requests.Session, stack: EmbeddedStack, query: str) -> requests.Response:
