@@ -9,29 +9,21 @@ publishes its JSON Schema as the operation's parameters, so what the document pr
 is exactly what the parser enforces (tests/handler/test_openapi.py checks both agree
 on every parameter of every dataset).
 
-Query values arrive as text. Numbers and dates are read from one strict spelling each
-(no `2_016`, no ` 2016`, no `2016.0`) before pydantic checks their bounds, so the
-published types (`integer`, `number`, `string`/`date`) hold for the text as sent.
+How each value is read (its type, spelling, bounds and hint) is `handler.values`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from handler.catalogue import OPERATORS, Dataset, Filter, Measure, Operator
+from handler.values import filter_value, page_value
 
 MAX_OFFSET = 1_000_000
 FORMATS = ("json", "csv")
-
-_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
-_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_PAGE = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +62,7 @@ def parameters_of(dataset: Dataset) -> Parameters:
     fields: dict[str, Any] = {}
     hints: dict[str, str] = {}
     for spec in dataset.filters:
-        scalar, hint = _filter(spec)
+        scalar, hint = filter_value(spec)
         for op in OPERATORS:
             if op not in spec.operators:
                 continue
@@ -146,9 +138,9 @@ def parameters_of(dataset: Dataset) -> Parameters:
         )
         maximum = dataset.export.maximum_rows
         formats = (*FORMATS, "parquet")
-    fields[_field("limit")] = _page("limit", 1, maximum, dataset.limit.default, limit_text)
+    fields[_field("limit")] = page_value("limit", 1, maximum, dataset.limit.default, limit_text)
     hints["limit"] = f"must be an integer from 1 to {maximum}"
-    fields[_field("offset")] = _page("offset", 0, MAX_OFFSET, 0, "Rows to skip.")
+    fields[_field("offset")] = page_value("offset", 0, MAX_OFFSET, 0, "Rows to skip.")
     hints["offset"] = f"must be an integer from 0 to {MAX_OFFSET}"
     fields[_field("format")] = (
         Literal[formats] | None,
@@ -240,107 +232,3 @@ def _split(raw: object) -> object:
 def _field(name: str) -> str:
     # Suffixed: a filter may be called `json` or `copy`, which BaseModel already uses.
     return f"{name}_"
-
-
-def _filter(spec: Filter) -> tuple[Any, str]:
-    """A value of the filter's type, checked and published as its one form; its hint."""
-    if spec.type == "string":
-        hint = f"must be 1 to {spec.max_length} characters"
-        if spec.pattern is not None:
-            hint += f" matching {spec.pattern}"
-        text = _text(pattern=spec.pattern, max_length=spec.max_length, fold=spec.case_insensitive)
-        return text, hint
-    if spec.type == "date":
-        annotated: Any = Annotated[dt.date, Field(strict=True), BeforeValidator(_date)]
-        hint = "must be a date, YYYY-MM-DD"
-    elif spec.type == "integer":
-        low, high = _bound(spec.minimum), _bound(spec.maximum)
-        annotated = Annotated[int, Field(strict=True, ge=low, le=high), BeforeValidator(_integer)]
-        hint = "must be an integer" + _range(low, high)
-    else:
-        annotated = Annotated[
-            float,
-            # allow_inf_nan: "1e999" reads as infinity, which no JSON Schema number is.
-            Field(strict=True, ge=spec.minimum, le=spec.maximum, allow_inf_nan=False),
-            BeforeValidator(_number),
-        ]
-        hint = "must be a number" + _range(spec.minimum, spec.maximum)
-    return annotated, hint
-
-
-def _bound(value: float | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _range(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f" from {low} to {high}"
-    if low is not None:
-        return f" of at least {low}"
-    return "" if high is None else f" of at most {high}"
-
-
-def _text(*, pattern: str | None, max_length: int | None = None, fold: bool = False) -> Any:
-    # JSON Schema (ECMAScript) `$` ends the text; Python's also matches before a final
-    # newline ("year\n"): validate with `\Z` where the document says `$`.
-    constraints = Field(
-        min_length=1,
-        max_length=max_length,
-        pattern=None if pattern is None else _python_end_anchors(pattern),
-        json_schema_extra=None if pattern is None else {"pattern": pattern},
-    )
-    annotated: Any = Annotated[str, constraints]
-    if fold:
-        # Case-insensitive filters compare lower-cased text (handler.sql lowers the column);
-        # published, so that the edge folds the same way before keying.
-        annotated = Annotated[
-            annotated,
-            AfterValidator(str.lower),
-            Field(json_schema_extra={"x-case-insensitive": True}),
-        ]
-    return annotated
-
-
-def _python_end_anchors(pattern: str) -> str:
-    r"""`pattern` with each `$` outside a character class (and not escaped) as `\Z`."""
-    out, escaped, in_class = [], False, False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "[" and not in_class:
-            in_class = True
-        elif char == "]" and in_class:
-            in_class = False
-        elif char == "$" and not in_class:
-            out.append(r"\Z")
-            continue
-        out.append(char)
-    return "".join(out)
-
-
-def _page(name: str, low: int, high: int, default: int, description: str) -> tuple[Any, Any]:
-    annotated = Annotated[int, Field(strict=True, ge=low, le=high), BeforeValidator(_page_number)]
-    return annotated, Field(default=default, alias=name, description=description)
-
-
-def _integer(raw: object) -> object:
-    return int(raw) if isinstance(raw, str) and _INTEGER.fullmatch(raw) else raw
-
-
-def _page_number(raw: object) -> object:
-    return int(raw) if isinstance(raw, str) and _PAGE.fullmatch(raw) else raw
-
-
-def _number(raw: object) -> object:
-    return float(raw) if isinstance(raw, str) and _NUMBER.fullmatch(raw) else raw
-
-
-def _date(raw: object) -> object:
-    if isinstance(raw, str) and _DATE.fullmatch(raw):
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            return raw  # 2016-02-30: refused by the strict date check, as any other text
-    return raw
