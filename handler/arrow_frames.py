@@ -31,7 +31,6 @@ the table raises ShapingError (502) naming the column, never a value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,7 +41,6 @@ from handler import shaping
 from handler.errors import ShapingError
 from handler.result import ResultColumn, StatementResult
 
-_DECIMAL_TEXT = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _INTEGERS = {"BYTE": pl.Int8(), "SHORT": pl.Int16(), "INT": pl.Int32(), "LONG": pl.Int64()}
 _FLOATS = {"FLOAT": pl.Float32(), "DOUBLE": pl.Float64()}
 _EXACT: dict[str, pl.DataType] = {
@@ -173,7 +171,7 @@ def _target(column: ResultColumn, kind: str) -> pl.DataType:
     if kind in _FLOATS:
         return _FLOATS[kind]
     if kind == "DECIMAL":
-        return pl.Decimal(*_decimal_shape(column))
+        return pl.Decimal(*shaping.decimal_shape(column))
     if kind == "TIMESTAMP":
         return pl.Datetime("us", "UTC")
     if kind == "TIMESTAMP_NTZ":
@@ -188,15 +186,6 @@ def _target(column: ResultColumn, kind: str) -> pl.DataType:
 def _day_time(column: ResultColumn) -> bool:
     fields = column.type_text.upper()
     return any(unit in fields for unit in ("DAY", "HOUR", "MINUTE", "SECOND"))
-
-
-def _decimal_shape(column: ResultColumn) -> tuple[int, int]:
-    if column.type_precision is not None:
-        return column.type_precision, column.type_scale or 0
-    match = _DECIMAL_TEXT.search(column.type_text)
-    if match:
-        return int(match[1]), int(match[2])
-    return 10, 0  # a bare DECIMAL is DECIMAL(10,0) in Databricks SQL
 
 
 def _parsed_as_wire_text(

@@ -57,7 +57,7 @@ from handler.errors import ShapingError
 from handler.json_text import JsonText
 from handler.result import ResultColumn, StatementResult
 
-__all__ = ["JsonText", "to_frame"]
+__all__ = ["JsonText", "decimal_shape", "to_frame"]
 
 # --- wire strings → frame ---------------------------------------------------------
 
@@ -182,14 +182,15 @@ def _boolean(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
 
 
 def _decimal(value: pl.Expr, column: ResultColumn, strict: bool) -> pl.Expr:
-    precision, scale = _decimal_shape(column)
+    precision, scale = decimal_shape(column)
     # The cast silently truncates digits beyond the scale. The warehouse never sends
     # them, so a non-zero one means data and manifest disagree: reject, do not round.
     excess = value.str.contains(rf"\.\d{{{scale}}}\d*[1-9]\d*$")
     return pl.when(excess.not_()).then(value.cast(pl.Decimal(precision, scale), strict=strict))
 
 
-def _decimal_shape(column: ResultColumn) -> tuple[int, int]:
+def decimal_shape(column: ResultColumn) -> tuple[int, int]:
+    """A DECIMAL column's (precision, scale), from the manifest's fields or its type text."""
     if column.type_precision is not None:
         return column.type_precision, column.type_scale or 0
     match = _DECIMAL_TEXT.search(column.type_text)

@@ -111,15 +111,7 @@ class WarehouseClient:
         response = self._finished(statement, deadline, "JSON_ARRAY")
         with self._abandoned_on_failure(response.statement_id):
             result = self._collect(response, deadline)
-        logger.info(
-            "warehouse statement finished",
-            extra={
-                "statement_id": result.statement_id,
-                "rows": len(result.rows),
-                "truncated": result.truncated,
-                "warehouse_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        _finished_log(result.statement_id, len(result.rows), result.truncated, started)
         return result
 
     def run_arrow(self, statement: Statement, deadline: Deadline) -> FrameResult:
@@ -133,15 +125,7 @@ class WarehouseClient:
         response = self._finished(statement, deadline, "ARROW_STREAM")
         with self._abandoned_on_failure(response.statement_id):
             result = self._download(response, deadline)
-        logger.info(
-            "warehouse statement finished",
-            extra={
-                "statement_id": result.statement_id,
-                "rows": result.frame.height,
-                "truncated": result.truncated,
-                "warehouse_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        _finished_log(result.statement_id, result.frame.height, result.truncated, started)
         return result
 
     # -- the phases ----------------------------------------------------------------------
@@ -322,4 +306,16 @@ def _succeeded(response: StatementResponse) -> None:
         f"statement ended {response.status.state}",
         statement_id=response.statement_id,
         error_code=error_code,
+    )
+
+
+def _finished_log(statement_id: str, rows: int, truncated: bool, started: float) -> None:
+    logger.info(
+        "warehouse statement finished",
+        extra={
+            "statement_id": statement_id,
+            "rows": rows,
+            "truncated": truncated,
+            "warehouse_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
     )
