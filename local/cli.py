@@ -143,13 +143,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"lakegate: cannot start: {exc}", file=sys.stderr)
         stack.stop()
         return EXIT_CANNOT_START
-    _announce(stack)
-    edge = _start_edge(stack, args) if args.edge else None
     stopped = threading.Event()
-    # Explicit handlers: a shell that starts us in the background ignores SIGINT, and
-    # Python then never raises KeyboardInterrupt.
+    # Explicit handlers, installed before the banner a caller waits for: a shell that
+    # starts us in the background ignores SIGINT (Python then never raises
+    # KeyboardInterrupt), and a Ctrl-C right after the banner must not be a traceback.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    _announce(stack)
+    edge = _start_edge(stack, args) if args.edge else None
     try:
         # Wake regularly: the OS may deliver the signal to another thread, and a main
         # thread blocked forever on a lock would never run the Python handler.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import threading
 
@@ -56,17 +55,19 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     stop = threading.Event()
-    # SIGTERM (docker stop, make's kill) should shut down as cleanly as Ctrl-C.
+    # Both signals only set the event, so Ctrl-C can arrive at any point (even while
+    # the banner is printing) without a KeyboardInterrupt escaping as a traceback.
+    # SIGTERM (docker stop, make's kill) shuts down as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     with Emulator(config) as emulator:
         print(f"Databricks SQL emulator on {emulator.url}", flush=True)
         print(f"  token {config.token}  warehouse_id {config.warehouse_id}", flush=True)
         print(f"  controls {emulator.url}/__emulator/stats | faults | reset", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way out
-            # Waking now and then lets Ctrl-C in: once polars has started its threads,
-            # SIGINT may land on one of them and never wake an untimed wait.
-            while not stop.wait(0.25):
-                pass
+        # Waking now and then lets the handler run: once polars has started its
+        # threads, a signal may land on one of them and never wake an untimed wait.
+        while not stop.wait(0.25):
+            pass
     print("emulator stopped", flush=True)
 
 
