@@ -15,10 +15,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from local.http_server import HttpServer, Request, Response
 
@@ -30,22 +31,24 @@ FUNCTION_NAME = "lakegate-local"
 URL_ID = "local0000000000000000000000000000"
 
 
-@dataclass
-class LocalContext:
-    """The parts of LambdaContext that lakegate and Powertools read."""
+class LocalContext(LambdaContext):
+    """A LambdaContext as Lambda's runtime fills it in, with a deadline counted from now."""
 
-    aws_request_id: str
-    timeout_seconds: float
-    function_name: str = FUNCTION_NAME
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:000000000000:function:{FUNCTION_NAME}"
-    log_group_name: str = f"/aws/lambda/{FUNCTION_NAME}"
-    log_stream_name: str = "local"
-    started: float = field(default_factory=time.monotonic)
+    def __init__(self, aws_request_id: str, timeout_seconds: float) -> None:
+        self._aws_request_id = aws_request_id
+        self._function_name = FUNCTION_NAME
+        self._function_version = "$LATEST"
+        self._memory_limit_in_mb = 1024
+        self._invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{FUNCTION_NAME}"
+        )
+        self._log_group_name = f"/aws/lambda/{FUNCTION_NAME}"
+        self._log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
 
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+    # Powertools declares this a staticmethod stub; Lambda's own context binds it.
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def build_event(

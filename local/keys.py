@@ -188,9 +188,9 @@ def run_keys(args: argparse.Namespace) -> int:
     audit_log = args.audit_log or args.keys_file.with_name("keys-audit.jsonl")
     if args.keys_command == "list":
         for digest, record in sorted(store.records().items(), key=lambda kv: kv[1].consumer):
-            datasets = ",".join(record.datasets)
+            allowed = ",".join(record.datasets)
             print(
-                f"{record.consumer}\t{datasets}\t{record.tier}\t{record.created_at}\t{_id(digest)}"
+                f"{record.consumer}\t{allowed}\t{record.tier}\t{record.created_at}\t{_id(digest)}"
             )
         return EXIT_OK
     if args.keys_command == "create":

@@ -105,7 +105,7 @@ class CacheStorage(Construct):
             )
         )
         bucket_id = Stack.of(self).resolve(
-            Stack.of(self).get_logical_id(self.bucket.node.default_child)  # type: ignore[arg-type]
+            Stack.of(self).get_logical_id(self.bucket.node.default_child)
         )
         acknowledge(
             role,

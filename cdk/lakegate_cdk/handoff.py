@@ -108,4 +108,7 @@ class HandoffWriter(Construct):
 
 def read(scope: Construct, env_name: str, value: str) -> str:
     """A handed-off value, resolved by CloudFormation on every deploy of `scope`'s stack."""
-    return ssm.StringParameter.value_for_string_parameter(scope, parameter_name(env_name, value))
+    token: str = ssm.StringParameter.value_for_string_parameter(
+        scope, parameter_name(env_name, value)
+    )
+    return token
