@@ -103,12 +103,12 @@ class DynamoBudget:
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise CacheUnavailable("budget count failed", error_code=_code(exc)) from exc
+                raise CacheUnavailable.of("budget count", exc) from exc
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             self._refuse(reasons, now)
             raise CacheUnavailable("budget count cancelled", error_code="Cancelled") from exc
         except BotoCoreError as exc:
-            raise CacheUnavailable("budget count failed", error_code=type(exc).__name__) from exc
+            raise CacheUnavailable.of("budget count", exc) from exc
 
     def _refuse(self, reasons: list[str | None], now_ms: int) -> None:
         if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -144,7 +144,3 @@ class MemoryBudget:
             self.counts[dataset_key] = self.counts.get(dataset_key, 0) + 1
             if consumer_key is not None:
                 self.counts[consumer_key] = self.counts.get(consumer_key, 0) + 1
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or "ClientError")

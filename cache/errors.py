@@ -34,6 +34,13 @@ class CacheUnavailable(CacheError):
         self.detail = detail
         self.error_code = error_code
 
+    @classmethod
+    def of(cls, operation: str, exc: Exception) -> CacheUnavailable:
+        """botocore's failure of `operation`, keeping only its AWS error code."""
+        response = getattr(exc, "response", None)  # a ClientError's parsed answer
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        return cls(f"cache {operation} failed", error_code=code or type(exc).__name__)
+
 
 class Superseded(CacheError):
     """Our lease had lapsed and another invocation stored this key's result since we took it:

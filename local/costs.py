@@ -102,7 +102,7 @@ class Traffic:
 
 
 TRAFFIC = Traffic()
-ATTRIBUTES_KB = 0.35  # an entry item's key, times, etag, generation, lease (cache/store.py)
+ATTRIBUTES_KB = 0.35  # an entry item's key, times, etag, generation, lease (cache/items.py)
 # From `cdk synth` of both environments: each alarm and the metrics it references
 # (a metric math alarm is billed per metric, lakegate_cdk/alarms.py).
 ALARMS = {

@@ -1,0 +1,58 @@
+"""Entry bodies kept as S3 objects: too large for an item (400 KB), or answered by
+reference (too large for a Lambda response, 6 MB).
+
+Objects are stored with `Content-Encoding: gzip`, so a client following a presigned
+URL gets the body it would have been sent. The bucket's lifecycle rule expires them
+after the longest entry lifetime (cdk/lakegate_cdk/cache_storage.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cache.entry import Entry
+from cache.errors import CacheUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class ResultObjects:
+    def __init__(self, s3: S3Client, bucket: str, *, link_seconds: int) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._link_seconds = link_seconds
+
+    def put(self, entry: Entry, gzip_body: bytes) -> str:
+        """Store the body; returns its object key (one per entry: nothing overwrites it)."""
+        s3_key = f"results/{entry.key}/{entry.generation}-{entry.created_ms}.json.gz"
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=s3_key,
+                Body=gzip_body,
+                ContentType=entry.content_type,
+                ContentEncoding="gzip",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise CacheUnavailable.of("s3 write", exc) from exc
+        return s3_key
+
+    def read(self, s3_key: str) -> bytes:
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=s3_key)["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise CacheUnavailable.of("s3 read", exc) from exc
+
+    def link(self, s3_key: str) -> str:
+        """A presigned GET, signed locally with the role's credentials: no request to S3."""
+        try:
+            return self._s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._bucket, "Key": s3_key},
+                ExpiresIn=self._link_seconds,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise CacheUnavailable.of("presign", exc) from exc
