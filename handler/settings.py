@@ -29,10 +29,8 @@ from handler.errors import ConfigurationError
 
 _REGION = AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
 # moto's server locally; unset in AWS.
-EndpointUrl = Annotated[
-    str | None, Field(default=None, validation_alias="LAKEGATE_AWS_ENDPOINT_URL")
-]
-Region = Annotated[str | None, Field(default=None, validation_alias=_REGION)]
+EndpointUrl = Annotated[str | None, Field(validation_alias="LAKEGATE_AWS_ENDPOINT_URL")]
+Region = Annotated[str | None, Field(validation_alias=_REGION)]
 
 
 class _Section(BaseModel):
@@ -92,8 +90,8 @@ class CacheSettings(_Section):
 
     table: str = Field(validation_alias="LAKEGATE_CACHE_TABLE")
     bucket: str | None = Field(default=None, validation_alias="LAKEGATE_CACHE_BUCKET")
-    endpoint_url: EndpointUrl
-    region: Region
+    endpoint_url: EndpointUrl = None
+    region: Region = None
     # How long a dead lease holder blocks others, and how long a failing key fails fast.
     lease_seconds: float = Field(
         default=8.0, gt=0, le=60, validation_alias="LAKEGATE_LEASE_SECONDS"
@@ -140,8 +138,8 @@ class AdminSettings(_Section):
     invalidations_per_minute: int = Field(
         default=3, ge=1, le=1000, validation_alias="LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE"
     )
-    endpoint_url: EndpointUrl
-    region: Region
+    endpoint_url: EndpointUrl = None
+    region: Region = None
 
 
 def _pairs(value: object) -> object:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
 from cache import Budgets, DynamoBudget, MemoryBudget, OverConsumerBudget, OverStatementBudget
 from local.aws import REGION, MotoServer, create_cache_resources, use_local_credentials
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 MINUTE_START_MS = 1_800_000_000_000 - 1_800_000_000_000 % 60_000
 TABLE = f"budget-test-{uuid.uuid4().hex[:8]}"
@@ -24,7 +28,7 @@ Factory = Callable[[Callable[[], int]], DynamoBudget | MemoryBudget]
 
 
 @pytest.fixture(scope="module")
-def dynamodb() -> Iterator[object]:
+def dynamodb() -> Iterator[DynamoDBClient]:
     use_local_credentials()
     server = MotoServer().start()
     try:
@@ -38,9 +42,9 @@ def dynamodb() -> Iterator[object]:
 def budget_at(request: pytest.FixtureRequest) -> Factory:
     if request.param == "memory":
         return lambda clock: MemoryBudget(BUDGETS, now_ms=clock)
-    client = request.getfixturevalue("dynamodb")
+    client: DynamoDBClient = request.getfixturevalue("dynamodb")
     table = TABLE
-    return lambda clock: DynamoBudget(client, table, BUDGETS, now_ms=clock)  # type: ignore[arg-type]
+    return lambda clock: DynamoBudget(client, table, BUDGETS, now_ms=clock)
 
 
 def fresh_names() -> tuple[str, str]:

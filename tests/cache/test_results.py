@@ -125,8 +125,9 @@ class Rig:
     warehouse: Warehouse = field(default_factory=Warehouse)
     now: int = START_MS
     pauses: list[float] = field(default_factory=list)
-    # What "the other invocation" does while we sleep; called with the pause number.
-    meanwhile: Callable[[int], None] = lambda pause: None
+    # What "the other invocation" does while we sleep; called with the pause number
+    # (whatever it returns is ignored).
+    meanwhile: Callable[[int], object] = lambda pause: None
     admitted: int = 0
     refusal: Exception | None = None
 
@@ -270,7 +271,7 @@ def test_an_invocation_stalled_after_its_lookup_does_not_run_a_second_statement(
     others: list[Entry] = []
 
     def after_the_other_invocation_finished(
-        key: str, owner: str, now: int, ms: int, generation: int, **seen: int | None
+        key: str, owner: str, now: int, ms: int, generation: int, **seen: Lookup | None
     ) -> bool:
         if not others:
             assert try_lease(key, "other", now, ms, generation)

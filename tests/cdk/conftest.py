@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,15 +46,17 @@ class Synthesized:
     def template_path(self, role: str) -> Path:
         return self.outdir / f"Lakegate-{self.config.env_name}-{role}.template.json"
 
-    def raw(self, role: str) -> dict:
-        return json.loads(self.template_path(role).read_text(encoding="utf-8"))
+    def raw(self, role: str) -> dict[str, Any]:
+        template: dict[str, Any] = json.loads(self.template_path(role).read_text(encoding="utf-8"))
+        return template
 
     def template(self, role: str) -> Template:
         return Template.from_json(self.raw(role))
 
     def logical_id(self, role: str, construct: object) -> str:
         stack = getattr(self.stacks, _attribute(role))
-        return stack.resolve(construct.node.default_child.logical_id)  # type: ignore[attr-defined]
+        logical_id: str = stack.resolve(construct.node.default_child.logical_id)  # type: ignore[attr-defined]
+        return logical_id
 
 
 def _attribute(role: str) -> str:

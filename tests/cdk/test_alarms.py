@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk.assertions import Match
 
 from .conftest import Synthesized
@@ -10,13 +12,14 @@ API = "Api"
 MONITORING = "EdgeMonitoring"
 
 
-def _alarm(env: Synthesized, role: str, prefix: str) -> dict:
+def _alarm(env: Synthesized, role: str, prefix: str) -> dict[str, Any]:
     alarms = env.template(role).find_resources("AWS::CloudWatch::Alarm")
+    alarm: dict[str, Any]
     (alarm,) = (a["Properties"] for name, a in alarms.items() if name.startswith(prefix))
     return alarm
 
 
-def _notifies(env: Synthesized, role: str, alarm: dict) -> None:
+def _notifies(env: Synthesized, role: str, alarm: dict[str, Any]) -> None:
     stack = env.stacks.api if role == API else env.stacks.edge_monitoring
     topic = {"Ref": env.logical_id(role, stack.alarm_topic.topic)}
     assert alarm["AlarmActions"] == [topic]
@@ -158,14 +161,16 @@ def test_cloudfront_5xx_rate_alarm_lives_in_us_east_1(env: Synthesized) -> None:
 # --- the origin's own view (EMF) and WAF ----------------------------------------------
 
 
-def _expression_alarm(env: Synthesized, prefix: str) -> tuple[dict, dict[str, dict]]:
+def _expression_alarm(
+    env: Synthesized, prefix: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The alarm, and its metric queries by id (the expression is the one without a metric)."""
     alarm = _alarm(env, API, prefix)
     queries = {q["Id"]: q for q in alarm["Metrics"]}
     return alarm, queries
 
 
-def _emf(query: dict) -> tuple[str, str, list]:
+def _emf(query: dict[str, Any]) -> tuple[str, str, list[Any]]:
     metric = query["MetricStat"]["Metric"]
     return metric["Namespace"], metric["MetricName"], metric["Dimensions"]
 

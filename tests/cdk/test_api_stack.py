@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from aws_cdk.assertions import Match
 from lakegate_cdk.gateway import origin_environment
@@ -19,11 +20,11 @@ from .conftest import Synthesized
 ROLE = "Api"
 
 
-def _ref(synth: Synthesized, construct: object) -> dict:
+def _ref(synth: Synthesized, construct: object) -> dict[str, Any]:
     return {"Ref": synth.logical_id(ROLE, construct)}
 
 
-def _arn(synth: Synthesized, construct: object) -> dict:
+def _arn(synth: Synthesized, construct: object) -> dict[str, Any]:
     return {"Fn::GetAtt": [synth.logical_id(ROLE, construct), "Arn"]}
 
 
@@ -426,15 +427,16 @@ def test_overflow_bucket_is_private_encrypted_logged_and_expiring(env: Synthesiz
     )
 
 
-def _bucket_policy(env: Synthesized, bucket: object) -> list[dict]:
+def _bucket_policy(env: Synthesized, bucket: object) -> list[dict[str, Any]]:
     policies = env.template(ROLE).find_resources(
         "AWS::S3::BucketPolicy", {"Properties": {"Bucket": _ref(env, bucket)}}
     )
     (policy,) = policies.values()
-    return policy["Properties"]["PolicyDocument"]["Statement"]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
 
 
-def _denies_plain_http(statements: list[dict]) -> bool:
+def _denies_plain_http(statements: list[dict[str, Any]]) -> bool:
     return any(
         s["Effect"] == "Deny"
         and s["Action"] == "s3:*"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,12 +18,12 @@ from lakegate_cdk.config import (
 from .conftest import ENVIRONMENTS
 
 
-def _write(tmp_path: Path, env: str, data: dict) -> Path:
+def _write(tmp_path: Path, env: str, data: dict[str, Any]) -> Path:
     (tmp_path / f"{env}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     return tmp_path
 
 
-def _valid() -> dict:
+def _valid() -> dict[str, Any]:
     return {
         "account": "123456789012",
         "region": "eu-central-1",
@@ -181,7 +182,7 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
         ({"surprise": True}, "surprise: Extra inputs are not permitted"),
     ],
 )
-def test_invalid_values_are_named(tmp_path: Path, change: dict, expected: str) -> None:
+def test_invalid_values_are_named(tmp_path: Path, change: dict[str, Any], expected: str) -> None:
     message = _error(tmp_path, **change)
     assert "invalid config" in message and str(tmp_path) in message
     assert expected in message

@@ -3,12 +3,14 @@ rolls back on alarms, and termination protection where the config asks for it.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .conftest import ROLES, Synthesized
 
 ROLE = "Api"
 
 
-def _one(env: Synthesized, kind: str) -> tuple[str, dict]:
+def _one(env: Synthesized, kind: str) -> tuple[str, dict[str, Any]]:
     ((logical_id, resource),) = env.template(ROLE).find_resources(kind).items()
     return logical_id, resource
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
@@ -16,24 +18,28 @@ ROLE = "Api"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
 
-def _config(env: Synthesized) -> dict:
+def _config(env: Synthesized) -> dict[str, Any]:
     (distribution,) = env.template(ROLE).find_resources("AWS::CloudFront::Distribution").values()
-    return distribution["Properties"]["DistributionConfig"]
+    config: dict[str, Any] = distribution["Properties"]["DistributionConfig"]
+    return config
 
 
-def _behaviours(env: Synthesized) -> dict[str, dict]:
+def _behaviours(env: Synthesized) -> dict[str, dict[str, Any]]:
     config = _config(env)
     return {"*": config["DefaultCacheBehavior"]} | {
         b["PathPattern"]: b for b in config["CacheBehaviors"]
     }
 
 
-def _ref(env: Synthesized, construct: object) -> dict:
+def _ref(env: Synthesized, construct: object) -> dict[str, Any]:
     return {"Ref": env.logical_id(ROLE, construct)}
 
 
-def _resource(env: Synthesized, kind: str, construct: object) -> dict:
-    return env.template(ROLE).find_resources(kind)[env.logical_id(ROLE, construct)]
+def _resource(env: Synthesized, kind: str, construct: object) -> dict[str, Any]:
+    resource: dict[str, Any] = env.template(ROLE).find_resources(kind)[
+        env.logical_id(ROLE, construct)
+    ]
+    return resource
 
 
 SECURITY_HEADERS = {
@@ -175,7 +181,7 @@ def test_no_cors_origins_no_cors_policy(dev: Synthesized) -> None:
     (distribution,) = template.find_resources("AWS::CloudFront::Distribution").values()
     default = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
     security = stacks.api.resolve(
-        stacks.api.edge.response_headers_policy.node.default_child.logical_id  # type: ignore[union-attr]
+        stacks.api.edge.response_headers_policy.node.default_child.logical_id
     )
     assert default["ResponseHeadersPolicyId"] == {"Ref": security}
     # The environment still tells the origin there are none.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 from lakegate_cdk.edge_security_stack import MANAGED_RULE_GROUPS, EdgeSecurityStack
@@ -11,7 +13,7 @@ from .conftest import Synthesized
 ROLE = "EdgeSecurity"
 
 
-def _rules(synth: Synthesized) -> dict[str, dict]:
+def _rules(synth: Synthesized) -> dict[str, dict[str, Any]]:
     acl = synth.template(ROLE).find_resources("AWS::WAFv2::WebACL")
     (props,) = (r["Properties"] for r in acl.values())
     return {rule["Name"]: rule for rule in props["Rules"]}
@@ -121,7 +123,7 @@ def test_prod_admin_allow_list_has_an_ip_set_per_family(prod: Synthesized) -> No
             {
                 "Scope": "CLOUDFRONT",
                 "IPAddressVersion": f"IPV{version}",
-                "Addresses": list(prod.config.waf.admin_cidrs(version)),  # type: ignore[arg-type]
+                "Addresses": list(prod.config.waf.admin_cidrs(version)),
             },
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ from .conftest import Synthesized
 ROLE = "Api"
 
 
-def _functions(env: Synthesized) -> dict[str, dict]:
+def _functions(env: Synthesized) -> dict[str, dict[str, Any]]:
     """Each CloudFront Function's properties, by name."""
     found = env.template(ROLE).find_resources("AWS::CloudFront::Function").values()
     return {f["Properties"]["Name"]: f["Properties"] for f in found}
@@ -29,10 +30,11 @@ def _code(config: object, catalogue: Catalogue, dataset: str) -> str:
     return gateway.code
 
 
-def _inlined_rules(code: str) -> dict:
+def _inlined_rules(code: str) -> dict[str, Any]:
     match = re.search(r"^const RULES ?= ?(\{.*\});$", code, re.MULTILINE)
     assert match, "the rules line is missing from the deployed code"
-    return json.loads(match.group(1))
+    rules: dict[str, Any] = json.loads(match.group(1))
+    return rules
 
 
 def _catalogue(datasets: int, extra_filters: int = 0) -> Catalogue:

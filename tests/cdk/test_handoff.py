@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
@@ -11,7 +12,7 @@ from lakegate_cdk import handoff
 from .conftest import ROLES, Synthesized
 
 
-def _writers(env: Synthesized, role: str) -> dict[str, dict]:
+def _writers(env: Synthesized, role: str) -> dict[str, dict[str, Any]]:
     """Each hand-off writer's Create and Update calls, parsed, by parameter name."""
     resources = env.template(role).find_resources("Custom::AWS")
     calls = {}
@@ -22,7 +23,7 @@ def _writers(env: Synthesized, role: str) -> dict[str, dict]:
     return calls
 
 
-def _call(value: object) -> dict:
+def _call(value: object) -> dict[str, Any]:
     """An SDK call as CloudFormation will hand it over, each token written as `<Ref X>`."""
     if isinstance(value, dict) and "Fn::Join" in value:
         value = "".join(
@@ -30,10 +31,11 @@ def _call(value: object) -> dict:
             for part in value["Fn::Join"][1]
         )
     assert isinstance(value, str)
-    return json.loads(value)
+    call: dict[str, Any] = json.loads(value)
+    return call
 
 
-def _flat(token: dict) -> list[object]:
+def _flat(token: dict[str, Any]) -> list[object]:
     ((function, argument),) = token.items()
     return [function, *(argument if isinstance(argument, list) else [argument])]
 
@@ -117,7 +119,7 @@ def test_a_changed_value_changes_the_update_call() -> None:
     """CloudFormation updates a custom resource exactly when its properties change: a new
     value (a replaced web ACL) must reach the Update call, and so SSM."""
 
-    def update_call(value: str) -> dict:
+    def update_call(value: str) -> dict[str, Any]:
         stack = Stack(App(), "Probe")
         handoff.HandoffWriter(
             stack, "Handoff", env_name="dev", region="eu-west-1", values={"web-acl-arn": value}

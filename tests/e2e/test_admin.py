@@ -9,7 +9,7 @@ import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import orjson
@@ -57,7 +57,11 @@ def stack(two_datasets: Path) -> Iterator[EmbeddedStack]:
         yield running
 
 
-def aws(stack: EmbeddedStack, service: str) -> Any:
+# boto3-stubs types boto3.client() per service name: the name must be a literal.
+Service = Literal["cloudfront", "dynamodb", "secretsmanager"]
+
+
+def aws(stack: EmbeddedStack, service: Service) -> Any:
     assert stack.moto is not None
     return boto3.client(service, endpoint_url=stack.moto.url, region_name=REGION)
 

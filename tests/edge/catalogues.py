@@ -22,7 +22,7 @@ ALLOWED_ORIGIN = "https://dashboards.example.com"
 
 def gateway_document(ttl_seconds: int | None = None) -> dict[str, Any]:
     """The catalogue as YAML would hold it; `ttl_seconds` replaces every dataset's freshness."""
-    document = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    document: dict[str, Any] = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
     drivers = document["datasets"][0]
     permits = copy.deepcopy(drivers)
     permits.update(

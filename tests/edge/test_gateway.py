@@ -326,8 +326,8 @@ def test_what_the_function_sends_on_the_origin_parses_as_the_request_it_came_fro
         else:
             assert edge["status"] == 400, where
     # The canonical form is a fixed point: one edge entry per query.
-    for (route, query), again in zip(sent_on, run_batch(module, sent_on), strict=True):
-        assert again == {"query": query}, f"{route}?{query}"
+    for (route, query), edge_again in zip(sent_on, run_batch(module, sent_on), strict=True):
+        assert edge_again == {"query": query}, f"{route}?{query}"
 
 
 @needs_node

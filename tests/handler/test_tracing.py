@@ -4,11 +4,14 @@ carry the dataset and cache outcome and nothing secret; all of it off outside La
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from aws_lambda_powertools import Tracer
+
+# aws-xray-sdk ships no type information (the stubs are types-aws-xray-sdk, not installed).
 from aws_xray_sdk.core import xray_recorder
 from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
 from aws_xray_sdk.core.models.segment import Segment
@@ -72,13 +75,13 @@ def test_record_response_counts_and_times_one_answer() -> None:
 
 def test_outside_lambda_tracing_is_off_and_costs_nothing() -> None:
     assert observability.TRACER.disabled
-    handle = lambda event, context: {}  # noqa: E731
+    handle: Callable[[dict[str, Any], object], dict[str, Any]] = lambda event, context: {}  # noqa: E731
     assert observability.trace_invocations(handle) is handle
     with traced("statement"):
         pass  # no segment is open: an enabled provider would raise here
 
 
-class _Collecting(UDPEmitter):
+class _Collecting(UDPEmitter):  # type: ignore[misc]  # UDPEmitter is untyped (Any)
     """Keeps every entity the recorder would send to the X-Ray daemon."""
 
     def __init__(self) -> None:
@@ -95,9 +98,7 @@ def tracing(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Collecting]:
     SDKConfig.set_sdk_enabled(True)
     xray_recorder.configure(emitter=emitter, sampling=False, context_missing="LOG_ERROR")
     # Powertools keeps "disabled" in a config its instances share: start from a clean one.
-    Tracer._reset_config()
-    # Powertools keeps "disabled" in a config its instances share: start from a clean one.
-    Tracer._reset_config()
+    Tracer._reset_config()  # type: ignore[no-untyped-call]  # Powertools' private helper is unannotated
     monkeypatch.setattr(
         observability, "TRACER", Tracer(service="lakegate", disabled=False, auto_patch=False)
     )
@@ -105,7 +106,7 @@ def tracing(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Collecting]:
     yield emitter
     xray_recorder.end_segment()
     emitter.sent.append(segment.serialize())
-    Tracer._reset_config()
+    Tracer._reset_config()  # type: ignore[no-untyped-call]  # Powertools' private helper is unannotated
     SDKConfig.set_sdk_enabled(False)
 
 
@@ -126,7 +127,7 @@ def test_phases_are_subsegments_with_searchable_annotations(tracing: _Collecting
 def test_the_traced_handler_records_no_response_body_or_secret(tracing: _Collecting) -> None:
     secret = "dapi-secret-token-0123456789"
 
-    def handle(event: dict, context: object) -> dict:
+    def handle(event: dict[str, Any], context: object) -> dict[str, Any]:
         return {"statusCode": 200, "body": f"rows and a {secret}"}
 
     class Context:
@@ -141,7 +142,7 @@ def test_the_traced_handler_records_no_response_body_or_secret(tracing: _Collect
     assert not [s for s in tracing.sent if secret in s]
 
 
-def _subsegments(document: dict) -> Iterator[dict]:
+def _subsegments(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every subsegment in a document; the recorder streams closed ones on their own."""
     if document.get("type") == "subsegment":
         yield document

@@ -38,9 +38,16 @@ def server() -> Iterator[HttpServer]:
     running.stop()
 
 
+def address(server: HttpServer) -> tuple[str, int]:
+    """Where the server listens (socketserver types the host as str or bytes; IPv4 gives str)."""
+    host, port = server.server_address[:2]
+    assert isinstance(host, str)
+    return host, port
+
+
 @pytest.fixture
 def connection(server: HttpServer) -> Iterator[socket.socket]:
-    with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+    with socket.create_connection(address(server), timeout=10) as sock:
         yield sock
 
 
@@ -212,7 +219,7 @@ def test_a_crashing_app_is_a_500_and_a_reported_error(
 
 
 def test_stop_closes_idle_kept_alive_connections(server: HttpServer) -> None:
-    with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+    with socket.create_connection(address(server), timeout=10) as sock:
         reader = sock.makefile("rb")
         send(sock, "GET", "/")
         assert receive(reader)[0] == 200

@@ -1,7 +1,9 @@
 """The edge: which paths are purged, and how a CloudFront or SSM failure is reported."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -16,6 +18,9 @@ from handler.admin.edge import (
     ssm_distribution_id,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront.type_defs import DistributionConfigTypeDef, OriginTypeDef
+
 
 def test_every_query_string_variant_of_a_route_is_covered() -> None:
     assert edge_paths(["/v1/drivers", "/v1/other"]) == ("/v1/drivers*", "/v1/other*")
@@ -25,7 +30,7 @@ def test_every_query_string_variant_of_a_route_is_covered() -> None:
 def aws() -> Iterator[dict[str, Any]]:
     with mock_aws():
         cloudfront = boto3.client("cloudfront", region_name="us-east-1")
-        origin = {
+        origin: OriginTypeDef = {
             "Id": "o",
             "DomainName": "example.invalid",
             "CustomOriginConfig": {
@@ -34,19 +39,19 @@ def aws() -> Iterator[dict[str, Any]]:
                 "OriginProtocolPolicy": "https-only",
             },
         }
-        distribution = cloudfront.create_distribution(
-            DistributionConfig={
-                "CallerReference": "test",
-                "Comment": "",
-                "Enabled": True,
-                "Origins": {"Quantity": 1, "Items": [origin]},
-                "DefaultCacheBehavior": {
-                    "TargetOriginId": "o",
-                    "ViewerProtocolPolicy": "https-only",
-                    "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-                },
-            }
-        )["Distribution"]["Id"]
+        config: DistributionConfigTypeDef = {
+            "CallerReference": "test",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [origin]},
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "o",
+                "ViewerProtocolPolicy": "https-only",
+                "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+            },
+        }
+        created = cloudfront.create_distribution(DistributionConfig=config)
+        distribution = created["Distribution"]["Id"]
         ssm = boto3.client("ssm", region_name="us-east-1")
         ssm.put_parameter(Name="/lakegate/test/distribution-id", Value=distribution, Type="String")
         yield {"cloudfront": cloudfront, "ssm": ssm, "distribution": distribution}

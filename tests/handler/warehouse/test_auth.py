@@ -104,9 +104,9 @@ def test_refused_oauth_credentials(emulator: Emulator) -> None:
 
 def test_the_provider_follows_the_settings() -> None:
     session = requests.Session()
-    pat = WarehouseSettings(host="h", warehouse_id="w", token="t")  # type: ignore[arg-type]
+    pat = WarehouseSettings(host="h", warehouse_id="w", token="t")
     assert isinstance(token_provider(pat, session), StaticToken)
-    m2m = WarehouseSettings(host="h", warehouse_id="w", client_id="i", client_secret="s")  # type: ignore[arg-type]
+    m2m = WarehouseSettings(host="h", warehouse_id="w", client_id="i", client_secret="s")
     assert isinstance(token_provider(m2m, session), OAuthMachineToMachine)
     with pytest.raises(ConfigurationError):
         token_provider(WarehouseSettings(host="h", warehouse_id="w"), session)

@@ -119,7 +119,7 @@ def test_client_errors_are_not_retried(emulator: Emulator) -> None:
 
 
 def test_an_unreachable_warehouse_is_unavailable_within_the_deadline() -> None:
-    settings = WarehouseSettings(host="http://127.0.0.1:9", warehouse_id="w", token="t")  # type: ignore[arg-type]
+    settings = WarehouseSettings(host="http://127.0.0.1:9", warehouse_id="w", token="t")
     client = WarehouseClient(settings, StaticToken("t"), requests.Session())
     started = time.monotonic()
     with pytest.raises(WarehouseUnavailable):
@@ -177,7 +177,7 @@ def test_an_execute_dropped_after_sending_is_not_sent_twice() -> None:
 
     threading.Thread(target=drop_after_reading, daemon=True).start()
     host = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    settings = WarehouseSettings(host=host, warehouse_id="w", token="t")  # type: ignore[arg-type]
+    settings = WarehouseSettings(host=host, warehouse_id="w", token="t")
     client = WarehouseClient(settings, StaticToken("t"), requests.Session(), sleep=Pauses())
     try:
         with pytest.raises(WarehouseUnavailable):

@@ -64,7 +64,12 @@ def test_a_chunk_must_be_the_one_asked_for_and_inline() -> None:
 def test_totals_must_match_what_was_read() -> None:
     manifest = ResultManifest.model_validate({"total_row_count": 2, "total_chunk_count": 1})
     check_totals(manifest, [["a"], ["b"]], 1, 1, ID)
-    for rows, chunks, width in ([["a"]], 1, 1), ([["a"], ["b"]], 2, 1), ([["a"], ["b"]], 1, 2):
+    wrong: list[tuple[list[list[str | None]], int, int]] = [
+        ([["a"]], 1, 1),
+        ([["a"], ["b"]], 2, 1),
+        ([["a"], ["b"]], 1, 2),
+    ]
+    for rows, chunks, width in wrong:
         with pytest.raises(WarehouseRejected):
             check_totals(manifest, rows, chunks, width, ID)
     check_totals(ResultManifest(), [["a"]], 7, 1, ID)  # counts absent: nothing to compare
@@ -82,13 +87,14 @@ def test_databricks_may_add_the_row_offset_to_a_chunk_link() -> None:
 def test_an_external_links_chunk_has_exactly_its_own_link() -> None:
     url = {"external_link": "https://bucket/r/2"}
     assert link_of(chunk(external_links=[{**url, "chunk_index": 2}]), 2, ID).chunk_index == 2
-    for fields in (
+    wrong: list[dict[str, object]] = [
         {"external_links": []},
         {"external_links": [url, url]},
         {"external_links": [{**url, "chunk_index": 1}]},
         {"external_links": [url], "data_array": [["x"]]},
         {},
-    ):
+    ]
+    for fields in wrong:
         with pytest.raises(WarehouseRejected):
             link_of(chunk(**fields), 2, ID)
 
