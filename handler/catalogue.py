@@ -1,23 +1,24 @@
 """The dataset catalogue: datasets declared in YAML, validated once at start-up.
 
 A dataset entry names its route, its warehouse table, its public columns (which may
-be renamed from the warehouse's), its filters, its default order and its limits.
+be renamed from the warehouse's), what a client may ask of them (handler.vocabulary:
+filters, dimensions, measures), its default order, its limits and its freshness.
 Everything else — request validation, the OpenAPI document, the SQL — is derived
 from it, so adding a dataset never means writing code.
 """
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 import cache
 from handler.errors import CatalogueError
+from handler.vocabulary import Declaration, Dimension, Filter, Identifier, Measure, unique
 
 if TYPE_CHECKING:
     from handler.parameters import Parameters
@@ -28,26 +29,12 @@ DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.yaml")
 # when it declares dimensions and measures, sort when anything is sortable).
 COMMON_PARAMETERS = ("fields", "group_by", "measures", "sort", "limit", "offset", "format")
 
-_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
 
 ColumnType = Literal["integer", "number", "decimal", "string", "boolean", "date", "timestamp"]
-FilterType = Literal["integer", "number", "string", "date"]
-# How a filter may compare: `name=v` (eq), `name[gte]=v` … and `name[in]=a,b,c`.
-Operator = Literal["eq", "gt", "gte", "lt", "lte", "in"]
-OPERATORS: tuple[Operator, ...] = ("eq", "gt", "gte", "lt", "lte", "in")
-MeasureFunction = Literal["sum", "count", "min", "max", "avg", "count_distinct"]
-Granularity = Literal["day", "week", "month", "quarter", "year"]
-GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "quarter", "year")
-
-Identifier = Annotated[str, Field(pattern=_IDENTIFIER, max_length=64)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Column(_Strict):
+class Column(Declaration):
     """A public column and the warehouse column it comes from."""
 
     name: Identifier
@@ -56,94 +43,7 @@ class Column(_Strict):
     description: str = ""
 
 
-class Filter(_Strict):
-    """A query-string filter on a warehouse column, in the forms its `operators` allow.
-
-    `?name=v` is `column = v`; `?name[gte]=v` (also gt, lt, lte) a bound; `?name[in]=a,b`
-    a list of at most `max_items` values (a value holding a comma cannot be listed)."""
-
-    name: Identifier
-    column: Identifier
-    type: FilterType
-    operators: tuple[Operator, ...] = ("eq",)
-    max_items: int | None = Field(default=None, ge=2, le=100)
-    pattern: str | None = None
-    # int first: an integer filter's bounds stay exact (a float loses them past 2**53).
-    minimum: int | float | None = None
-    maximum: int | float | None = None
-    max_length: int | None = Field(default=None, ge=1, le=1024)
-    case_insensitive: bool = False
-    description: str = ""
-    examples: tuple[str, ...] = ()  # values the OpenAPI document shows, as a client types them
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Filter:
-        if self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"filter {self.name!r}: pattern does not compile: {exc}") from exc
-        if self.case_insensitive and self.type != "string":
-            raise ValueError(f"filter {self.name!r}: case_insensitive applies to strings only")
-        if self.pattern is not None and self.type != "string":
-            # A pattern on a number would be checked on its text but published (OpenAPI,
-            # JSON Schema) on its value, where it means nothing: bound numbers instead.
-            raise ValueError(
-                f"filter {self.name!r}: pattern applies to strings only; use minimum/maximum"
-            )
-        if (self.minimum is not None or self.maximum is not None) and self.type not in (
-            "integer",
-            "number",
-        ):
-            raise ValueError(f"filter {self.name!r}: minimum/maximum apply to numbers only")
-        if self.type == "string" and self.max_length is None:
-            raise ValueError(f"filter {self.name!r}: string filters need max_length")
-        if "__" in self.name:
-            raise ValueError(f"filter {self.name!r}: '__' is kept for parameter markers")
-        _unique(list(self.operators), f"filter {self.name!r}: operator")
-        if not self.operators:
-            raise ValueError(f"filter {self.name!r}: needs at least one operator")
-        if ("in" in self.operators) != (self.max_items is not None):
-            raise ValueError(f"filter {self.name!r}: operator 'in' and max_items go together")
-        ranged = set(self.operators) & {"gt", "gte", "lt", "lte"}
-        if ranged and self.type == "string":
-            raise ValueError(f"filter {self.name!r}: ranges apply to numbers and dates only")
-        return self
-
-    def parameter(self, op: Operator) -> str:
-        """The query parameter of one of its forms: `year`, `year[gte]`, `state[in]`."""
-        return self.name if op == "eq" else f"{self.name}[{op}]"
-
-
-class Dimension(_Strict):
-    """A public column results may be grouped by; a date may also be grouped by period.
-
-    `group_by=date:month` groups by the month the date falls in (a date, its first day)."""
-
-    column: Identifier
-    granularities: tuple[Granularity, ...] = ()
-
-    def tokens(self) -> tuple[str, ...]:
-        """How `group_by` names it: `state`, or `date`, `date:month`, …"""
-        return (self.column, *(f"{self.column}:{g}" for g in self.granularities))
-
-
-class Measure(_Strict):
-    """A named aggregate over a public column: `total_drivers` = sum of drivers."""
-
-    name: Identifier
-    function: MeasureFunction
-    column: Identifier | None = None  # None: count rows (function count only)
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Measure:
-        if self.column is None and self.function != "count":
-            raise ValueError(f"measure {self.name!r}: {self.function} needs a column")
-        return self
-
-
-class Limits(_Strict):
+class Limits(Declaration):
     default: int = Field(ge=1)
     maximum: int = Field(ge=1, le=100_000)
 
@@ -154,7 +54,7 @@ class Limits(_Strict):
         return self
 
 
-class Export(_Strict):
+class Export(Declaration):
     """Up to `maximum_rows` rows in one response, for `format=csv|json|parquet` downloads.
 
     Pages stay bounded by `limit.maximum`; a larger `limit` (or parquet) is an export,
@@ -163,7 +63,7 @@ class Export(_Strict):
     maximum_rows: int = Field(ge=1, le=10_000_000)
 
 
-class Freshness(_Strict):
+class Freshness(Declaration):
     """How long a result is fresh, and how long past that it may still be served stale."""
 
     ttl_seconds: int = Field(ge=1, le=86_400)
@@ -175,7 +75,7 @@ class Freshness(_Strict):
         return cache.Freshness(self.ttl_seconds, self.stale_seconds)
 
 
-class Dataset(_Strict):
+class Dataset(Declaration):
     name: Identifier
     title: str
     description: str = ""
@@ -210,8 +110,8 @@ class Dataset(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Dataset:
         names = [c.name for c in self.columns]
-        _unique(names, f"dataset {self.name!r}: column")
-        _unique([f.name for f in self.filters], f"dataset {self.name!r}: filter")
+        unique(names, f"dataset {self.name!r}: column")
+        unique([f.name for f in self.filters], f"dataset {self.name!r}: filter")
         sources = {c.source for c in self.columns}
         for f in self.filters:
             if f.name in COMMON_PARAMETERS:
@@ -221,7 +121,7 @@ class Dataset(_Strict):
         for o in (*self.order_by, *self.sortable):
             if o not in names:
                 raise ValueError(f"dataset {self.name!r}: order {o!r} is not a public column")
-        _unique([d.column for d in self.dimensions], f"dataset {self.name!r}: dimension")
+        unique([d.column for d in self.dimensions], f"dataset {self.name!r}: dimension")
         for d in self.dimensions:
             if d.column not in names:
                 raise ValueError(f"dataset {self.name!r}: dimension {d.column!r} is not a column")
@@ -229,7 +129,7 @@ class Dataset(_Strict):
                 raise ValueError(f"dataset {self.name!r}: {d.column!r} has no periods to group")
             if "day" in d.granularities and self.column(d.column).type == "date":
                 raise ValueError(f"dataset {self.name!r}: {d.column!r} is already a day")
-        _unique(
+        unique(
             [*names, *(m.name for m in self.measures)], f"dataset {self.name!r}: column or measure"
         )
         for m in self.measures:
@@ -301,13 +201,13 @@ class Dataset(_Strict):
         return self.parameters.names
 
 
-class Catalogue(_Strict):
+class Catalogue(Declaration):
     version: int = Field(ge=1)
     datasets: tuple[Dataset, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Catalogue:
-        _unique([d.name for d in self.datasets], "dataset")
+        unique([d.name for d in self.datasets], "dataset")
         return self
 
     def get(self, name: str) -> Dataset | None:
@@ -327,14 +227,6 @@ def _without_prose(value: object) -> object:
     if isinstance(value, list):
         return [_without_prose(v) for v in value]
     return value
-
-
-def _unique(names: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            raise ValueError(f"{what} {n!r} is declared twice")
-        seen.add(n)
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

@@ -26,8 +26,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from handler.catalogue import Dataset, Filter, Operator
+from handler.catalogue import Dataset
 from handler.errors import BadRequest
+from handler.vocabulary import Filter, Operator
 
 FilterValue = int | float | str | dt.date
 _ORDER: dict[Operator, int] = {"eq": 0, "gt": 1, "gte": 2, "lt": 3, "lte": 4, "in": 5}

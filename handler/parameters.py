@@ -19,8 +19,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from handler.catalogue import OPERATORS, Dataset, Filter, Measure, Operator
+from handler.catalogue import Dataset
 from handler.values import filter_value, page_value
+from handler.vocabulary import OPERATORS, Filter, Measure, Operator
 
 MAX_OFFSET = 1_000_000
 FORMATS = ("json", "csv")

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from handler.catalogue import Dataset, Filter, Measure
+from handler.catalogue import Dataset
 from handler.query import Condition, FilterValue, Query
+from handler.vocabulary import Filter, Measure
 from handler.warehouse import Parameter, Statement
 
 _COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}

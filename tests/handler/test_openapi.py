@@ -20,11 +20,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler.catalogue import OPERATORS, Catalogue, Dataset, load_catalogue
+from handler.catalogue import Catalogue, Dataset, load_catalogue
 from handler.combinations import COMBINATION_CODES
 from handler.errors import BadRequest, ConfigurationError
 from handler.query import parse_query
 from handler.routes import create_app
+from handler.vocabulary import OPERATORS
 
 EVERY_TYPE = Dataset.model_validate(
     {
