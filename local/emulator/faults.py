@@ -133,47 +133,41 @@ class Faults:
     def take_request_fault(self, route: str) -> int | None:
         """The status an API call answers instead of doing its work; None when healthy."""
         with self._lock:
-            now = self._now
-            if now.throttle_always:
+            if self._now.throttle_always or self._spend("throttle_next"):
                 return 429
-            if now.throttle_next > 0:
-                self._now = dataclasses.replace(now, throttle_next=now.throttle_next - 1)
-                return 429
-            if now.unavailable_next > 0:
-                self._now = dataclasses.replace(now, unavailable_next=now.unavailable_next - 1)
+            if self._spend("unavailable_next"):
                 return 503
-            return 503 if now.unavailable_polls and route == "poll" else None
+            return 503 if self._now.unavailable_polls and route == "poll" else None
 
     def take_statement_failure(self) -> bool:
         """Decide, once per accepted statement, whether it is doomed to end FAILED."""
         with self._lock:
-            now = self._now
-            if now.fail_next > 0:
-                self._now = dataclasses.replace(now, fail_next=now.fail_next - 1)
+            if self._spend("fail_next"):
                 return True
             # Draw only when a rate is set, so switching it on later replays the same sequence.
-            return now.error_rate > 0 and self._random.random() < now.error_rate
+            rate = self._now.error_rate
+            return rate > 0 and self._random.random() < rate
 
     def take_expired_link(self) -> bool:
         """Decide, once per link handed out, whether it is born expired."""
         with self._lock:
-            now = self._now
-            if now.expired_links_next > 0:
-                self._now = dataclasses.replace(now, expired_links_next=now.expired_links_next - 1)
-                return True
-            return False
+            return self._spend("expired_links_next")
 
     def take_download_fault(self) -> int | None:
         """The status a download of a valid link answers instead of the file; None when healthy."""
         with self._lock:
-            now = self._now
-            if now.link_failures_next > 0:
-                self._now = dataclasses.replace(now, link_failures_next=now.link_failures_next - 1)
+            if self._spend("link_failures_next"):
                 return 500
-            if now.revoked_links_next > 0:
-                self._now = dataclasses.replace(now, revoked_links_next=now.revoked_links_next - 1)
-                return 403
-            return None
+            return 403 if self._spend("revoked_links_next") else None
+
+    def _spend(self, counter: str) -> bool:
+        """Use up one of a "next N" fault; False when none is left. Hold the lock."""
+        left: int = getattr(self._now, counter)
+        if left <= 0:
+            return False
+        spent: dict[str, Any] = {counter: left - 1}
+        self._now = dataclasses.replace(self._now, **spent)
+        return True
 
     def stall(self) -> None:
         """Hold an execute answer until the faults are cleared (or a minute passes)."""
