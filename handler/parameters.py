@@ -58,75 +58,109 @@ class Parameters:
         return published
 
 
+# One query parameter: its name, its pydantic field (type, Field) and its 400 hint.
+_Declared = tuple[str, tuple[Any, Any], str]
+
+
 def parameters_of(dataset: Dataset) -> Parameters:
     """Build the parameter model of `dataset` (use `Dataset.parameters`, built once)."""
-    fields: dict[str, Any] = {}
-    hints: dict[str, str] = {}
-    for spec in dataset.filters:
-        scalar, hint = filter_value(spec)
-        for op in OPERATORS:
-            if op not in spec.operators:
-                continue
-            name = spec.parameter(op)
-            if op == "in":
-                assert spec.max_items is not None  # the catalogue pairs them
-                fields[_field(name)] = _listed(
-                    scalar,
-                    name,
-                    f"{_describe(spec)} Any of up to {spec.max_items} comma-separated values.",
-                    most=spec.max_items,
-                    unordered=True,
-                )
-                hints[name] = (
-                    f"must be a comma-separated list of up to {spec.max_items} values; each {hint}"
-                )
-            else:
-                fields[_field(name)] = (
-                    scalar,
-                    Field(default=None, alias=name, description=_describe(spec, op)),
-                )
-                hints[name] = hint
-    columns = dataset.column_names
-    fields[_field("fields")] = _listed(
-        Literal[columns],
-        "fields",
-        f"Columns to return, comma-separated: {', '.join(columns)}. Raw rows only.",
+    declared = [
+        *(d for spec in dataset.filters for d in _filter_parameters(spec)),
+        *_shape_parameters(dataset),
+        *_page_parameters(dataset),
+    ]
+    fields: dict[str, Any] = {_field(name): field for name, field, _ in declared}
+    model = create_model(
+        f"{dataset.name.title().replace('_', '')}Query",
+        __config__=ConfigDict(
+            extra="forbid", frozen=True, regex_engine="python-re", validate_by_alias=True
+        ),
+        **fields,
     )
-    hints["fields"] = f"must be a comma-separated list of: {', '.join(columns)}"
+    return Parameters(model, {name: hint for name, _, hint in declared}, _examples(dataset))
+
+
+def _filter_parameters(spec: Filter) -> list[_Declared]:
+    """A parameter per form the filter allows: `year`, `year[gte]`, `state[in]`, …"""
+    scalar, hint = filter_value(spec)
+    declared: list[_Declared] = []
+    for op in OPERATORS:
+        if op not in spec.operators:
+            continue
+        name = spec.parameter(op)
+        if op == "in":
+            assert spec.max_items is not None  # the catalogue pairs them
+            text = f"{_describe(spec)} Any of up to {spec.max_items} comma-separated values."
+            field = _listed(scalar, name, text, most=spec.max_items, unordered=True)
+            listed = f"must be a comma-separated list of up to {spec.max_items} values; each {hint}"
+            declared.append((name, field, listed))
+        else:
+            field = (scalar, Field(default=None, alias=name, description=_describe(spec, op)))
+            declared.append((name, field, hint))
+    return declared
+
+
+def _shape_parameters(dataset: Dataset) -> list[_Declared]:
+    """What comes back: `fields` (raw rows), `group_by` and `measures`, `sort`."""
+    columns = dataset.column_names
+    declared: list[_Declared] = [
+        (
+            "fields",
+            _listed(
+                Literal[columns],
+                "fields",
+                f"Columns to return, comma-separated: {', '.join(columns)}. Raw rows only.",
+            ),
+            f"must be a comma-separated list of: {', '.join(columns)}",
+        )
+    ]
     if dataset.dimensions:
         tokens = dataset.group_tokens
-        fields[_field("group_by")] = _listed(
-            Literal[tokens],
-            "group_by",
+        text = (
             "Group rows by these, comma-separated (one row per group): "
-            f"{', '.join(tokens)}. `date:month` groups a date by its month.",
-            unordered=True,
+            f"{', '.join(tokens)}. `date:month` groups a date by its month."
         )
-        hints["group_by"] = f"must be a comma-separated list of: {', '.join(tokens)}"
+        declared.append(
+            (
+                "group_by",
+                _listed(Literal[tokens], "group_by", text, unordered=True),
+                f"must be a comma-separated list of: {', '.join(tokens)}",
+            )
+        )
     if dataset.measures:
         names = tuple(m.name for m in dataset.measures)
-        fields[_field("measures")] = _listed(
-            Literal[names],
-            "measures",
+        text = (
             "Aggregates to compute per group (over all rows without group_by): "
             + "; ".join(f"{m.name}, {_measure_text(m)}" for m in dataset.measures)
-            + ".",
-            unordered=True,
+            + "."
         )
-        hints["measures"] = f"must be a comma-separated list of: {', '.join(names)}"
+        declared.append(
+            (
+                "measures",
+                _listed(Literal[names], "measures", text, unordered=True),
+                f"must be a comma-separated list of: {', '.join(names)}",
+            )
+        )
     if dataset.sort_keys:
         keys = tuple(k for key in dataset.sort_keys for k in (key, f"-{key}"))
-        fields[_field("sort")] = _listed(
-            Literal[keys],
-            "sort",
+        text = (
             "Order, comma-separated; a leading minus sorts descending. Raw rows sort by "
             f"{', '.join(dataset.sortable) or 'nothing'}; grouped rows by their group items "
-            "and measures. Ties are broken on the row (or group) key.",
+            "and measures. Ties are broken on the row (or group) key."
         )
-        hints["sort"] = (
-            f"must be a comma-separated list of: {', '.join(dataset.sort_keys)}, "
-            "each optionally preceded by -"
+        declared.append(
+            (
+                "sort",
+                _listed(Literal[keys], "sort", text),
+                f"must be a comma-separated list of: {', '.join(dataset.sort_keys)}, "
+                "each optionally preceded by -",
+            )
         )
+    return declared
+
+
+def _page_parameters(dataset: Dataset) -> list[_Declared]:
+    """Which rows, and how they are written: `limit`, `offset`, `format`."""
     maximum = dataset.limit.maximum
     limit_text = "Rows per page."
     formats: tuple[str, ...] = FORMATS
@@ -139,28 +173,26 @@ def parameters_of(dataset: Dataset) -> Parameters:
         )
         maximum = dataset.export.maximum_rows
         formats = (*FORMATS, "parquet")
-    fields[_field("limit")] = page_value("limit", 1, maximum, dataset.limit.default, limit_text)
-    hints["limit"] = f"must be an integer from 1 to {maximum}"
-    fields[_field("offset")] = page_value("offset", 0, MAX_OFFSET, 0, "Rows to skip.")
-    hints["offset"] = f"must be an integer from 0 to {MAX_OFFSET}"
-    fields[_field("format")] = (
-        Literal[formats] | None,
-        Field(
-            default=None,
-            alias="format",
-            description="Output format; without it, `Accept: text/csv` selects CSV."
-            + (" Parquet is an export." if dataset.export is not None else ""),
-        ),
+    format_text = "Output format; without it, `Accept: text/csv` selects CSV." + (
+        " Parquet is an export." if dataset.export is not None else ""
     )
-    hints["format"] = f"must be {', '.join(formats[:-1])} or {formats[-1]}"
-    model = create_model(
-        f"{dataset.name.title().replace('_', '')}Query",
-        __config__=ConfigDict(
-            extra="forbid", frozen=True, regex_engine="python-re", validate_by_alias=True
+    return [
+        (
+            "limit",
+            page_value("limit", 1, maximum, dataset.limit.default, limit_text),
+            f"must be an integer from 1 to {maximum}",
         ),
-        **fields,
-    )
-    return Parameters(model, hints, _examples(dataset))
+        (
+            "offset",
+            page_value("offset", 0, MAX_OFFSET, 0, "Rows to skip."),
+            f"must be an integer from 0 to {MAX_OFFSET}",
+        ),
+        (
+            "format",
+            (Literal[formats] | None, Field(default=None, alias="format", description=format_text)),
+            f"must be {', '.join(formats[:-1])} or {formats[-1]}",
+        ),
+    ]
 
 
 def _examples(dataset: Dataset) -> dict[str, str]:
