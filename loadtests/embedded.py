@@ -58,8 +58,9 @@ def _local_stack(
     keys_dir: Path,
 ) -> Iterator[Target]:
     from handler.catalogue import load_catalogue
-    from local.edge import Edge, EdgeConfig, EdgeError, nginx_missing_message, nginx_path
+    from local.edge import Edge, EdgeError, nginx_missing_message, nginx_path
     from local.emulator import EmulatorConfig
+    from local.nginx_config import EdgeConfig
     from local.stack import EmbeddedStack, StackConfig
 
     notes: list[str] = []

@@ -25,9 +25,10 @@ import requests
 
 from handler.catalogue import load_catalogue
 from local.bench import Table
-from local.edge import Edge, EdgeConfig, nginx_path
+from local.edge import Edge, nginx_path
 from local.edge_function import edge_rules, function_code
 from local.emulator import EmulatorConfig
+from local.nginx_config import EdgeConfig
 from local.stack import EmbeddedStack, StackConfig
 
 COST_SCRIPT = Path(__file__).with_name("edge_cost.mjs")

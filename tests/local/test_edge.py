@@ -27,16 +27,16 @@ import requests
 import yaml
 
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
-from local.edge import (
-    Edge,
+from local.edge import Edge, EdgeError
+from local.emulator import EmulatorConfig
+from local.nginx_config import (
+    ConfigError,
     EdgeConfig,
-    EdgeError,
     EdgeTtls,
     load_edge_ttls,
     render_config,
     write_modules,
 )
-from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
 from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_document
 
@@ -382,8 +382,16 @@ def test_cors_origins_become_a_map_computed_per_request() -> None:
     assert 'default "*";' in anyone
     without = render_config(EdgeConfig(origin_url="http://127.0.0.1:9"), Path("/p"), 8081)
     assert "$edge_cors_origin" not in without
-    with pytest.raises(EdgeError, match="is not an origin"):
+    with pytest.raises(ConfigError, match="is not an origin"):
         render_config(EdgeConfig(origin_url="http://x:9", cors_origins=('a" b',)), Path("/p"), 1)
+
+
+def test_a_configuration_that_cannot_be_rendered_fails_the_start(nginx: str) -> None:
+    # Callers of Edge.start catch EdgeError alone, whatever stopped the edge.
+    edge = Edge(EdgeConfig(origin_url="http://x:9", nginx=nginx, cors_origins=('a" b',)))
+    with pytest.raises(EdgeError, match="is not an origin"):
+        edge.start()
+    assert edge.prefix is None
 
 
 def test_the_function_is_written_for_njs_with_its_adapter(tmp_path: Path) -> None:
@@ -432,7 +440,7 @@ def test_ttls_come_from_the_cdk_config(tmp_path: Path) -> None:
 def test_a_ttl_outside_the_cdk_bounds_is_refused(tmp_path: Path) -> None:
     catalogue: Catalogue = load_catalogue()
     ttls = EdgeTtls(min_ttl_seconds=0, default_ttl_seconds=10, max_ttl_seconds=10)
-    with pytest.raises(EdgeError, match="outside the edge TTL bounds"):
+    with pytest.raises(ConfigError, match="outside the edge TTL bounds"):
         render_config(
             EdgeConfig(origin_url="http://127.0.0.1:9", catalogue=catalogue, ttls=ttls),
             tmp_path,

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.edge import Edge, EdgeConfig
+from local.edge import Edge
 from local.emulator import EmulatorConfig
 from local.keys import FileKeyStore, create
+from local.nginx_config import EdgeConfig
 from local.stack import EmbeddedStack, StackConfig
 
 STATEMENT_BUDGET = 6
