@@ -1,10 +1,11 @@
 """The cost tables: their arithmetic, what they count, and that the READMEs carry them.
 
-The fast tests check the module's sums and how the bill moves with each setting; the
-README tests fail whenever a price, an assumption, a config or the code the numbers are
-read from changes without `python -m local.costs --write`. The slow test synthesises both
-environments and recounts what the module takes as given (alarms and their metrics, WAF
-rules, edge functions, memory), so the inventory cannot drift from the stacks either.
+The fast tests check the model's sums (local/costs.py) and how the bill moves with each
+setting; the README tests (local/cost_report.py) fail whenever a price, an assumption, a
+config or the code the numbers are read from changes without
+`python -m local.cost_report --write`. The slow test synthesises both environments and
+recounts what the model takes as given (alarms and their metrics, WAF rules, edge
+functions, memory), so the inventory cannot drift from the stacks either.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from local import costs
+from local import cost_report, costs
 
 ENVS = {name: costs.Environment.load(name) for name in costs.ENVIRONMENTS}
 
@@ -94,25 +95,28 @@ def test_the_custom_metrics_are_the_names_the_code_emits() -> None:
 
 
 def test_the_cdk_readme_carries_the_rendered_section() -> None:
-    text = costs.README.read_text(encoding="utf-8")
-    assert costs.BEGIN in text and costs.END in text, "markers missing from cdk/README.md"
-    section = text.split(costs.BEGIN, 1)[1].split(costs.END, 1)[0]
-    assert section == "\n" + costs.render(), (
-        "cdk/README.md's cost section is stale: run `python -m local.costs --write`"
+    text = cost_report.README.read_text(encoding="utf-8")
+    begin, end = cost_report.BEGIN, cost_report.END
+    assert begin in text and end in text, "markers missing from cdk/README.md"
+    section = text.split(begin, 1)[1].split(end, 1)[0]
+    assert section == "\n" + cost_report.render(), (
+        "cdk/README.md's cost section is stale: run `python -m local.cost_report --write`"
     )
 
 
 def test_the_readme_summary_quotes_the_totals() -> None:
     text = " ".join((costs.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
-    assert costs.pointer() in text, f"README.md should say ({costs.pointer()} a month)"
+    pointer = cost_report.pointer()
+    assert pointer in text, f"README.md should say ({pointer} a month)"
 
 
 def test_write_readme_replaces_only_the_section(tmp_path: Path) -> None:
     page = tmp_path / "README.md"
-    page.write_text(f"# before\n{costs.BEGIN}\nold table\n{costs.END}\nafter\n", encoding="utf-8")
-    costs.write_readme(page)
+    begin, end = cost_report.BEGIN, cost_report.END
+    page.write_text(f"# before\n{begin}\nold table\n{end}\nafter\n", encoding="utf-8")
+    cost_report.write_readme(page)
     text = page.read_text(encoding="utf-8")
-    assert text.startswith(f"# before\n{costs.BEGIN}\n") and text.endswith(f"{costs.END}\nafter\n")
+    assert text.startswith(f"# before\n{begin}\n") and text.endswith(f"{end}\nafter\n")
     assert "old table" not in text and "| prod |" in text
 
 
