@@ -11,7 +11,20 @@ from typing import Any
 
 def render_markdown(summary: dict[str, Any]) -> str:
     """summary.md: the setup, the headline numbers, then by outcome, by route and by phase."""
-    s = summary
+    lines = [
+        *_headline(summary),
+        *_by_outcome(summary),
+        *_by_route(summary),
+        *_by_phase(summary),
+        *_errors(summary),
+        *_gateway(summary),
+    ]
+    if summary["notes"]:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in summary["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def _headline(s: dict[str, Any]) -> list[str]:
     tiers = "nginx edge → " if s["edge"] else ""
     setup = (
         f"{tiers}Function URL server → result cache (moto) → warehouse emulator"
@@ -42,7 +55,11 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "were saved**.",
             "",
         ]
-    lines += [
+    return lines
+
+
+def _by_outcome(s: dict[str, Any]) -> list[str]:
+    lines = [
         "## By cache outcome",
         "",
         "| outcome | requests | share | p50 | p95 | p99 | max |",
@@ -55,12 +72,18 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 f"| {_ms_cells(row['latency_ms'])} |"
             )
     total = sum(row["requests"] for row in s["by_outcome"].values())
-    lines += [
+    return [
+        *lines,
         f"| **total** | {total:,} | 100% | | | | |",
         "",
         f"304 Not Modified: {s['not_modified']:,}; statuses: "
         + ", ".join(f"{k}: {v:,}" for k, v in s["status_counts"].items()),
         "",
+    ]
+
+
+def _by_route(s: dict[str, Any]) -> list[str]:
+    lines = [
         "## By route",
         "",
         "| route | requests | req/s | errors | p50 | p95 | p99 | max |",
@@ -71,7 +94,11 @@ def render_markdown(summary: dict[str, Any]) -> str:
             f"| `{route}` | {row['requests']:,} | {row['requests_per_s']:.1f} "
             f"| {row['failures']:,} | {_ms_cells(row['latency_ms'])} |"
         )
-    lines += [
+    return lines
+
+
+def _by_phase(s: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## By phase",
         "",
@@ -85,19 +112,19 @@ def render_markdown(summary: dict[str, Any]) -> str:
             f"| {p['requests_per_s']:.1f} | {p['failures']:,} | {100 * p['stale_share']:.1f}% "
             f"| {_ms(p['latency_ms']['p50'])} | {_ms(p['latency_ms']['p99'])} | {mix} |"
         )
+    return lines
+
+
+def _errors(s: dict[str, Any]) -> list[str]:
     err = s["errors"]
-    lines += [
+    return [
         "",
         f"Errors: {err['total']:,} ({err['on_urls_never_served']:,} on URLs never served "
         f"before, {err['on_urls_served_before']:,} on URLs served before)"
         + (f"; by answer {_counts(err['by_answer'])}" if err.get("by_answer") else "")
         + ".",
         "",
-        *_gateway(s),
     ]
-    if s["notes"]:
-        lines += ["", "## Notes", "", *(f"- {note}" for note in s["notes"])]
-    return "\n".join(lines) + "\n"
 
 
 def _ms(value: float | None) -> str:
