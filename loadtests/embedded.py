@@ -17,13 +17,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from loadtests.errors import LoadTestError
 from loadtests.scenarios import Scenario
 from loadtests.target import Target
+
+if TYPE_CHECKING:
+    from local.edge import Edge
 
 EMULATOR_LATENCY_MS = 300  # what `lakegate serve` uses: a warm warehouse's small query
 LAMBDA_CONTAINERS = 20  # the CDK's default reserved concurrency
@@ -57,10 +60,7 @@ def _local_stack(
     require_keys: bool,
     keys_dir: Path,
 ) -> Iterator[Target]:
-    from handler.catalogue import load_catalogue
-    from local.edge import Edge, EdgeError, nginx_missing_message, nginx_path
     from local.emulator import EmulatorConfig
-    from local.nginx_config import EdgeConfig
     from local.stack import EmbeddedStack, StackConfig
 
     notes: list[str] = []
@@ -86,7 +86,7 @@ def _local_stack(
     except OSError as exc:
         stack.stop()
         raise LoadTestError(f"cannot start the embedded stack: {exc}") from exc
-    running_edge = None
+    running_edge: Edge | None = None
     try:
         assert stack.emulator is not None and stack.catalogue is not None
         target = Target(
@@ -105,30 +105,46 @@ def _local_stack(
             ),
             notes=notes,
         )
-        if edge and nginx_path() is None:
-            say(f"lakegate loadtest: {nginx_missing_message()} Running without the edge.")
-            notes.append("the edge was requested but nginx is not installed: ran without it")
-        elif edge:
-            catalogue = load_catalogue(catalogue_path) if catalogue_path else None
-            gateway = _edge_gateway(EdgeConfig, environment, require_keys)
-            try:
-                running_edge = Edge(
-                    EdgeConfig(origin_url=stack.url, catalogue=catalogue, **gateway)
-                ).start()
-            except EdgeError as exc:
-                raise LoadTestError(f"cannot start the edge: {exc}") from exc
-            target.url, target.edge = running_edge.url, True
-            if spec.operators is not None:
-                notes.append(
-                    "invalidations do not purge the local edge (open-source nginx has no "
-                    "purge): its copies age out by s-maxage, as CloudFront's would without "
-                    "an invalidation"
-                )
+        if edge:
+            running_edge = _start_edge(spec, stack.url, catalogue_path, environment, target, say)
         yield target
     finally:
         if running_edge is not None:
             running_edge.stop()
         stack.stop()
+
+
+def _start_edge(
+    spec: Scenario,
+    origin_url: str,
+    catalogue_path: Path | None,
+    environment: dict[str, str],
+    target: Target,
+    say: Print,
+) -> Edge | None:
+    """nginx in front of the stack, `target` pointed at it; None when nginx is missing."""
+    from handler.catalogue import load_catalogue
+    from local.edge import Edge, EdgeError, nginx_missing_message, nginx_path
+    from local.nginx_config import EdgeConfig
+
+    if nginx_path() is None:
+        say(f"lakegate loadtest: {nginx_missing_message()} Running without the edge.")
+        target.notes.append("the edge was requested but nginx is not installed: ran without it")
+        return None
+    catalogue = load_catalogue(catalogue_path) if catalogue_path else None
+    gateway = _edge_gateway(EdgeConfig, environment, target.require_keys)
+    try:
+        running = Edge(EdgeConfig(origin_url=origin_url, catalogue=catalogue, **gateway)).start()
+    except EdgeError as exc:
+        raise LoadTestError(f"cannot start the edge: {exc}") from exc
+    target.url, target.edge = running.url, True
+    if spec.operators is not None:
+        target.notes.append(
+            "invalidations do not purge the local edge (open-source nginx has no "
+            "purge): its copies age out by s-maxage, as CloudFront's would without "
+            "an invalidation"
+        )
+    return running
 
 
 def _compressed_catalogue(spec: Scenario, run_dir: Path, notes: list[str]) -> Path | None:
