@@ -42,7 +42,7 @@ def local_target(
     spec: Scenario, edge: bool, run_dir: Path, say: Print, *, users: int, require_keys: bool
 ) -> Iterator[Target]:
     # Imported here: a run against --host needs neither DuckDB nor moto nor nginx.
-    import handler.app  # noqa: F401  (creates the "lakegate" logger that _stack_log redirects)
+    import handler.container  # noqa: F401  (creates the "lakegate" logger that _stack_log redirects)
 
     with (
         _stack_log(run_dir / "stack.log"),
