@@ -161,6 +161,9 @@ def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
         read_timeout=cache.read_timeout_seconds,
         retries={"max_attempts": cache.max_attempts, "mode": "standard"},
         tcp_keepalive=True,
+        # A Lambda container needs two at once (its request, a lease renewal); the embedded
+        # stack shares one wiring among all its containers, and botocore's 10 would churn.
+        max_pool_connections=64,
     )
     session = boto3.session.Session(region_name=cache.region)
     dynamodb = session.client("dynamodb", endpoint_url=cache.endpoint_url, config=config)
