@@ -17,6 +17,7 @@ from cache import (
     Budget,
     CacheRequest,
     ResultCache,
+    Served,
     StatementBudget,
     UncachedResults,
     cache_key,
@@ -106,14 +107,22 @@ class DatasetServer:
                     "error_code": getattr(served.error, "error_code", None),
                 },
             )
+        return self._respond(served, query, event)
+
+    def _respond(
+        self, served: Served, query: Query, event: LambdaFunctionUrlEvent
+    ) -> Response[str | bytes | GzipJson] | Response[str]:
+        """The HTTP answer for what the cache served: a 303 to the object, a 304 or the body."""
         link: dict[str, str] = {}
         if served.entry.has_more:
-            next_url = _next_page(dataset, query, served.entry.row_count, event.raw_query_string)
+            next_url = _next_page(
+                self.dataset, query, served.entry.row_count, event.raw_query_string
+            )
             link["Link"] = f'<{next_url}>; rel="next"'
         if served.location is not None:
             return see_other(served.location, {**by_reference_headers(served), **link})
         gzipped = accepts_gzip(event.headers.get("accept-encoding"))
-        headers = caching_headers(dataset.freshness.policy, served, gzipped=gzipped) | link
+        headers = caching_headers(self.dataset.freshness.policy, served, gzipped=gzipped) | link
         if matches(event.headers.get("if-none-match"), served.entry.etag):
             return not_modified(headers)
         return encoded_response(
