@@ -130,8 +130,18 @@ def add_api_alarms(
     table: dynamodb.ITable,
 ) -> list[cloudwatch.Alarm]:
     """Lambda errors, throttles and p99 duration; DynamoDB throttles and system errors."""
-    operations = list(TABLE_OPERATIONS)
     alarms = [
+        *_lambda_alarms(scope, config, function, timeout_seconds),
+        *_cache_table_alarms(scope, table),
+    ]
+    return [topic.watch(alarm) for alarm in alarms]
+
+
+def _lambda_alarms(
+    scope: Construct, config: AlarmConfig, function: lambda_.IFunction, timeout_seconds: int
+) -> list[cloudwatch.Alarm]:
+    """Errors, throttles and p99 duration, from Lambda's own metrics."""
+    return [
         _alarm(
             scope,
             "LambdaErrors",
@@ -169,6 +179,13 @@ def add_api_alarms(
             comparison=_ABOVE,
             evaluation_periods=3,
         ),
+    ]
+
+
+def _cache_table_alarms(scope: Construct, table: dynamodb.ITable) -> list[cloudwatch.Alarm]:
+    """DynamoDB throttles and system errors on the operations the runtime performs."""
+    operations = list(TABLE_OPERATIONS)
+    return [
         _alarm(
             scope,
             "CacheTableThrottles",
@@ -190,7 +207,6 @@ def add_api_alarms(
             threshold=1,
         ),
     ]
-    return [topic.watch(alarm) for alarm in alarms]
 
 
 def cloudfront_5xx_rate_alarm(
@@ -232,8 +248,18 @@ def add_origin_alarms(
 ) -> dict[str, cloudwatch.Alarm]:
     """The handler's own view: its 5xx rate, stale and bypass shares, lease give-ups, and
     concurrency near the reserved limit. Each description says what to do."""
-    concurrency_limit = reserved_concurrency * config.concurrency_percent / 100
     alarms = {
+        **_answer_share_alarms(scope, config),
+        **_capacity_alarms(scope, config, function, reserved_concurrency),
+    }
+    for alarm in alarms.values():
+        topic.watch(alarm)
+    return alarms
+
+
+def _answer_share_alarms(scope: Construct, config: AlarmConfig) -> dict[str, cloudwatch.Alarm]:
+    """Shares of the function's answers: 5xx, stale, cache bypassed."""
+    return {
         "handler_5xx": _alarm(
             scope,
             "Handler5xxRate",
@@ -276,6 +302,15 @@ def add_origin_alarms(
             threshold=config.bypass_rate_percent,
             comparison=_ABOVE,
         ),
+    }
+
+
+def _capacity_alarms(
+    scope: Construct, config: AlarmConfig, function: lambda_.IFunction, reserved_concurrency: int
+) -> dict[str, cloudwatch.Alarm]:
+    """Requests giving up on another's statement, and concurrency near the reserved limit."""
+    concurrency_limit = reserved_concurrency * config.concurrency_percent / 100
+    return {
         "lease_give_ups": _alarm(
             scope,
             "LeaseGiveUps",
@@ -307,9 +342,6 @@ def add_origin_alarms(
             datapoints_to_alarm=3,
         ),
     }
-    for alarm in alarms.values():
-        topic.watch(alarm)
-    return alarms
 
 
 def waf_blocks_alarm(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -49,7 +50,6 @@ class ApiStack(Stack):
             description=f"lakegate {config.env_name}: data API (function, cache, CloudFront)",
             termination_protection=config.deploy.termination_protection,
         )
-        env_name = config.env_name
         self.access_logs = self._access_log_bucket(config)
         self.storage = CacheStorage(
             self,
@@ -58,7 +58,30 @@ class ApiStack(Stack):
             access_logs=self.access_logs,
         )
         self.secrets = Secrets(self, "Secrets", env_name=config.env_name)
-        self.api = ApiFunction(
+        self.api = self._api_function(config)
+        # Written by operators (`lakegate keys`), read by the edge function only: the
+        # Lambda function's role gets nothing on it.
+        self.gateway = EdgeGateway(self, "Gateway", env_name=config.env_name, datasets=gateways)
+        self.edge = self._distribution(config)
+        self.distribution_access = self._distribution_access_policy()
+        # CloudFront's metrics, and so its alarm, live in us-east-1 (EdgeMonitoring).
+        self.handoff = handoff.HandoffWriter(
+            self,
+            "Handoff",
+            env_name=config.env_name,
+            region=config.edge_region,
+            values={handoff.DISTRIBUTION_ID: self.edge.distribution.distribution_id},
+        )
+        self.alarm_topic = AlarmTopic(self, "Alarms", email=config.alarms.email)
+        self.alarms = self._api_alarms(config)
+        self.origin_alarms = self._origin_alarms(config)
+        self.deployment = self._canary_deployment(config)
+        self.dashboard = self._dashboard(config)
+        self._outputs(config)
+
+    def _api_function(self, config: LakegateConfig) -> ApiFunction:
+        """The function, configured through its environment, with its grants."""
+        api = ApiFunction(
             self,
             "Api",
             config=config,
@@ -80,12 +103,13 @@ class ApiStack(Stack):
                 **origin_environment(config.gateway),
             },
         )
-        self.storage.grant_runtime(self.api.role)
-        self.secrets.grant_read(self.api.role)
+        self.storage.grant_runtime(api.role)
+        self.secrets.grant_read(api.role)
+        return api
 
-        # Written by operators (`lakegate keys`), read by the edge function only: the
-        # Lambda function's role gets nothing on it.
-        self.gateway = EdgeGateway(self, "Gateway", env_name=env_name, datasets=gateways)
+    def _distribution(self, config: LakegateConfig) -> ApiDistribution:
+        """CloudFront in front of the function's URL, with the edge security stack's ACL."""
+        env_name = config.env_name
         # Written by the edge security stack in this region; resolved on every deploy.
         certificate = (
             acm.Certificate.from_certificate_arn(
@@ -94,7 +118,7 @@ class ApiStack(Stack):
             if config.domain is not None
             else None
         )
-        self.edge = ApiDistribution(
+        return ApiDistribution(
             self,
             "Edge",
             config=config,
@@ -104,18 +128,9 @@ class ApiStack(Stack):
             log_bucket=self.access_logs,
             certificate=certificate,
         )
-        self.distribution_access = self._distribution_access_policy()
-        # CloudFront's metrics, and so its alarm, live in us-east-1 (EdgeMonitoring).
-        self.handoff = handoff.HandoffWriter(
-            self,
-            "Handoff",
-            env_name=env_name,
-            region=config.edge_region,
-            values={handoff.DISTRIBUTION_ID: self.edge.distribution.distribution_id},
-        )
 
-        self.alarm_topic = AlarmTopic(self, "Alarms", email=config.alarms.email)
-        self.alarms = add_api_alarms(
+    def _api_alarms(self, config: LakegateConfig) -> list[cloudwatch.Alarm]:
+        return add_api_alarms(
             self,
             topic=self.alarm_topic,
             config=config.alarms,
@@ -123,23 +138,30 @@ class ApiStack(Stack):
             timeout_seconds=config.function.timeout_seconds,
             table=self.storage.table,
         )
-        self.origin_alarms = add_origin_alarms(
+
+    def _origin_alarms(self, config: LakegateConfig) -> dict[str, cloudwatch.Alarm]:
+        return add_origin_alarms(
             self,
             topic=self.alarm_topic,
             config=config.alarms,
             function=self.api.function,
             reserved_concurrency=config.function.reserved_concurrency,
         )
-        # What rolls a canary back: the new version failing invocations, or answering 5xx.
-        self.deployment = CanaryDeployment(
+
+    def _canary_deployment(self, config: LakegateConfig) -> CanaryDeployment:
+        return CanaryDeployment(
             self,
             "Deploy",
-            env_name=env_name,
+            env_name=config.env_name,
             alias=self.api.alias,
             config=config.deploy,
+            # What rolls a canary back: the new version failing invocations, or answering 5xx.
             rollback_alarms=[self.alarms[0], self.origin_alarms["handler_5xx"]],
         )
-        self.dashboard = Dashboard(
+
+    def _dashboard(self, config: LakegateConfig) -> Dashboard:
+        env_name = config.env_name
+        return Dashboard(
             self,
             "Dashboard",
             env_name=env_name,
@@ -149,7 +171,6 @@ class ApiStack(Stack):
             web_acl_metric=waf_metric_name(env_name, "web-acl"),
             waf_rules={rule: waf_metric_name(env_name, rule) for rule in rule_names(config)},
         )
-        self._outputs(config)
 
     def _access_log_bucket(self, config: LakegateConfig) -> s3.Bucket:
         """CloudFront standard logs and the overflow bucket's S3 server access logs."""

@@ -26,7 +26,7 @@ from constructs import Construct
 
 from handler.admin import ADMIN_TOKEN_HEADER
 from handler.consumers import API_KEY_HEADER, CONSUMER_HEADER, TIER_HEADER
-from lakegate_cdk.config import ConfigError, LakegateConfig
+from lakegate_cdk.config import ConfigError, DomainConfig, EdgeCacheConfig, LakegateConfig
 from lakegate_cdk.gateway import EdgeGateway
 from lakegate_cdk.nag import acknowledge
 
@@ -86,8 +86,32 @@ class ApiDistribution(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         edge = config.edge_cache
+        # In this order: the template lists resources in the order they are created.
+        self.data_cache_policy = self._data_cache_policy(edge)
+        self.swagger_cache_policy = self._swagger_cache_policy(edge)
+        self.data_origin_request_policy = self._data_origin_request_policy()
+        self.swagger_origin_request_policy = self._swagger_origin_request_policy()
+        self.fallback_cache_policy = self._fallback_cache_policy(edge)
+        self.fallback_origin_request_policy = self._fallback_origin_request_policy()
+        self.admin_origin_request_policy = self._admin_origin_request_policy()
+        self.response_headers_policy = _response_headers(self, "SecurityHeaders", cors_origins=())
+        self.data_response_headers_policy = self._data_response_headers(config.gateway.cors_origins)
 
-        self.data_cache_policy = cloudfront.CachePolicy(
+        self.distribution = self._distribution(
+            config,
+            origin=_function_url_origin(config, function_url),
+            gateway=gateway,
+            web_acl_arn=web_acl_arn,
+            log_bucket=log_bucket,
+            certificate=certificate,
+        )
+        self._acknowledge_viewer_findings(certificate)
+        self.distribution_id_parameter = self._distribution_id_parameter(config.env_name)
+        if config.domain is not None:
+            self._alias_records(config.domain)
+
+    def _data_cache_policy(self, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
+        return cloudfront.CachePolicy(
             self,
             "DataCachePolicy",
             # Every query string: the gateway function has already refused unknown
@@ -103,7 +127,9 @@ class ApiDistribution(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
-        self.swagger_cache_policy = cloudfront.CachePolicy(
+
+    def _swagger_cache_policy(self, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
+        return cloudfront.CachePolicy(
             self,
             "SwaggerCachePolicy",
             comment="lakegate /swagger: cached briefly, keyed on ?format",
@@ -118,9 +144,11 @@ class ApiDistribution(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
+
+    def _data_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
         # The origin sees every query string, and still validates them itself. Host is
         # never forwarded: a Function URL only answers to its own host name.
-        self.data_origin_request_policy = cloudfront.OriginRequestPolicy(
+        return cloudfront.OriginRequestPolicy(
             self,
             "DataOriginRequestPolicy",
             comment="lakegate data: all query strings, Accept, If-None-Match, consumer and tier",
@@ -128,7 +156,9 @@ class ApiDistribution(Construct):
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*DATA_ORIGIN_HEADERS),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
-        self.swagger_origin_request_policy = cloudfront.OriginRequestPolicy(
+
+    def _swagger_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
+        return cloudfront.OriginRequestPolicy(
             self,
             "SwaggerOriginRequestPolicy",
             comment="lakegate swagger: all query strings, Accept, If-None-Match",
@@ -136,11 +166,13 @@ class ApiDistribution(Construct):
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
+
+    def _fallback_cache_policy(self, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
         # The default behaviour runs no function, so nothing has made its query strings
         # canonical or checked them: it keys on and forwards none (nothing it serves takes
         # one, and a cache buster cannot reach the function through it), and only the two
         # headers any route reads. Its answers are short-lived (healthz says no-store).
-        self.fallback_cache_policy = cloudfront.CachePolicy(
+        return cloudfront.CachePolicy(
             self,
             "FallbackCachePolicy",
             comment="lakegate default behaviour: path only, briefly cached",
@@ -153,7 +185,10 @@ class ApiDistribution(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
-        self.fallback_origin_request_policy = cloudfront.OriginRequestPolicy(
+
+    def _fallback_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
+        # See _fallback_cache_policy: no query strings reach the function from here.
+        return cloudfront.OriginRequestPolicy(
             self,
             "FallbackOriginRequestPolicy",
             comment="lakegate default behaviour: Accept, If-None-Match; no query strings",
@@ -161,9 +196,11 @@ class ApiDistribution(Construct):
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
+
+    def _admin_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
         # The token travels in its own header: CloudFront's SigV4 signature to the
         # Function URL occupies `Authorization`.
-        self.admin_origin_request_policy = cloudfront.OriginRequestPolicy(
+        return cloudfront.OriginRequestPolicy(
             self,
             "AdminOriginRequestPolicy",
             comment="lakegate admin: all query strings, Accept, If-None-Match, admin token, payload hash",
@@ -173,90 +210,46 @@ class ApiDistribution(Construct):
             ),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
-        self.response_headers_policy = _response_headers(self, "SecurityHeaders", cors_origins=())
+
+    def _data_response_headers(
+        self, cors_origins: tuple[str, ...]
+    ) -> cloudfront.ResponseHeadersPolicy | None:
         # No listed origins, no CORS policy: the data behaviour gets the security headers.
-        cors_origins = config.gateway.cors_origins
-        self.data_response_headers_policy = (
-            _response_headers(self, "DataResponseHeaders", cors_origins=cors_origins)
-            if cors_origins
-            else None
-        )
+        if not cors_origins:
+            return None
+        return _response_headers(self, "DataResponseHeaders", cors_origins=cors_origins)
 
-        origin = origins.FunctionUrlOrigin.with_origin_access_control(
-            function_url,
-            # One second beyond the function's timeout, so the function's own timeout
-            # (and the handler's shorter statement budget) answers first.
-            read_timeout=Duration.seconds(config.function.timeout_seconds + 1),
-            origin_shield_enabled=edge.origin_shield_region is not None,
-            origin_shield_region=edge.origin_shield_region,
-        )
-
-        def behaviour(
-            cache_policy: cloudfront.ICachePolicy,
-            origin_request_policy: cloudfront.IOriginRequestPolicy,
-            *,
-            read_only: bool,
-            data_route: str | None = None,
-        ) -> cloudfront.BehaviorOptions:
-            # Every behaviour: the one origin, HTTPS only, the security headers.
-            if data_route is not None:
-                # OPTIONS reaches the gateway, which answers CORS preflights itself.
-                methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS
-            elif read_only:
-                methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD
-            else:
-                methods = cloudfront.AllowedMethods.ALLOW_ALL
-            headers = (
-                data_route is not None and self.data_response_headers_policy
-            ) or self.response_headers_policy
-            return cloudfront.BehaviorOptions(
-                origin=origin,
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                response_headers_policy=headers,
-                cache_policy=cache_policy,
-                origin_request_policy=origin_request_policy,
-                allowed_methods=methods,
-                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                function_associations=(
-                    [gateway.association(data_route)] if data_route is not None else None
-                ),
-                # Compression only matters for cached bodies; admin answers are tiny.
-                compress=read_only,
-            )
-
-        behaviours = len(gateway.routes) + len(FIXED_BEHAVIOURS)
-        if behaviours > MAX_CACHE_BEHAVIOURS:
-            raise ConfigError(
-                f"{len(gateway.routes)} datasets need {behaviours} cache behaviours, over "
-                f"CloudFront's default quota of {MAX_CACHE_BEHAVIOURS} per distribution: "
-                "request an increase, then raise MAX_CACHE_BEHAVIOURS"
-            )
-        # A dataset's path pattern is its exact route: `/v1/drivers` matches the path
-        # alone (CloudFront matches patterns against the path, not the query string).
-        data_behaviours = {
-            route: behaviour(
-                self.data_cache_policy,
-                self.data_origin_request_policy,
-                read_only=True,
-                data_route=route,
-            )
-            for route in gateway.routes
-        }
-
+    def _distribution(
+        self,
+        config: LakegateConfig,
+        *,
+        origin: cloudfront.IOrigin,
+        gateway: EdgeGateway,
+        web_acl_arn: str,
+        log_bucket: s3.IBucket,
+        certificate: acm.ICertificate | None,
+    ) -> cloudfront.Distribution:
         domain = config.domain
-        self.distribution = cloudfront.Distribution(
+        return cloudfront.Distribution(
             self,
             "Distribution",
             comment=f"lakegate {config.env_name}",
-            default_behavior=behaviour(
-                self.fallback_cache_policy, self.fallback_origin_request_policy, read_only=True
+            default_behavior=self._behaviour(
+                origin,
+                self.fallback_cache_policy,
+                self.fallback_origin_request_policy,
+                read_only=True,
             ),
             additional_behaviors={
-                **data_behaviours,
-                "/swagger*": behaviour(
-                    self.swagger_cache_policy, self.swagger_origin_request_policy, read_only=True
+                **self._data_behaviours(origin, gateway),
+                "/swagger*": self._behaviour(
+                    origin,
+                    self.swagger_cache_policy,
+                    self.swagger_origin_request_policy,
+                    read_only=True,
                 ),
-                "/admin/*": behaviour(
+                "/admin/*": self._behaviour(
+                    origin,
                     cloudfront.CachePolicy.CACHING_DISABLED,
                     self.admin_origin_request_policy,
                     read_only=False,
@@ -267,7 +260,7 @@ class ApiDistribution(Construct):
             error_responses=[cloudfront.ErrorResponse(http_status=400, ttl=Duration.seconds(0))],
             web_acl_id=web_acl_arn,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
-            price_class=PRICE_CLASSES[edge.price_class],
+            price_class=PRICE_CLASSES[config.edge_cache.price_class],
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             enable_logging=True,
             log_bucket=log_bucket,
@@ -277,6 +270,65 @@ class ApiDistribution(Construct):
             # CacheHitRate, OriginLatency and error rates by status for the dashboard.
             publish_additional_metrics=True,
         )
+
+    def _data_behaviours(
+        self, origin: cloudfront.IOrigin, gateway: EdgeGateway
+    ) -> dict[str, cloudfront.BehaviorOptions]:
+        """One behaviour per dataset, each running that dataset's gateway function."""
+        behaviours = len(gateway.routes) + len(FIXED_BEHAVIOURS)
+        if behaviours > MAX_CACHE_BEHAVIOURS:
+            raise ConfigError(
+                f"{len(gateway.routes)} datasets need {behaviours} cache behaviours, over "
+                f"CloudFront's default quota of {MAX_CACHE_BEHAVIOURS} per distribution: "
+                "request an increase, then raise MAX_CACHE_BEHAVIOURS"
+            )
+        # A dataset's path pattern is its exact route: `/v1/drivers` matches the path
+        # alone (CloudFront matches patterns against the path, not the query string).
+        return {
+            route: self._behaviour(
+                origin,
+                self.data_cache_policy,
+                self.data_origin_request_policy,
+                read_only=True,
+                gateway_function=gateway.association(route),
+            )
+            for route in gateway.routes
+        }
+
+    def _behaviour(
+        self,
+        origin: cloudfront.IOrigin,
+        cache_policy: cloudfront.ICachePolicy,
+        origin_request_policy: cloudfront.IOriginRequestPolicy,
+        *,
+        read_only: bool,
+        gateway_function: cloudfront.FunctionAssociation | None = None,
+    ) -> cloudfront.BehaviorOptions:
+        """A behaviour on a data route when `gateway_function` (its dataset's) is given."""
+        # Every behaviour: the one origin, HTTPS only, the security headers.
+        data_route = gateway_function is not None
+        if data_route:
+            # OPTIONS reaches the gateway, which answers CORS preflights itself.
+            methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS
+        elif read_only:
+            methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD
+        else:
+            methods = cloudfront.AllowedMethods.ALLOW_ALL
+        headers = (data_route and self.data_response_headers_policy) or self.response_headers_policy
+        return cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            response_headers_policy=headers,
+            cache_policy=cache_policy,
+            origin_request_policy=origin_request_policy,
+            allowed_methods=methods,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            function_associations=[gateway_function] if gateway_function is not None else None,
+            # Compression only matters for cached bodies; admin answers are tiny.
+            compress=read_only,
+        )
+
+    def _acknowledge_viewer_findings(self, certificate: acm.ICertificate | None) -> None:
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
@@ -292,24 +344,41 @@ class ApiDistribution(Construct):
                 "Environments with a domain (prod) enforce TLSv1.2_2021.",
             )
 
+    def _distribution_id_parameter(self, env_name: str) -> ssm.StringParameter:
         # The function needs the distribution id to create invalidations, but the
         # distribution needs the function's URL. Publishing the id in a parameter whose
         # *name* is fixed lets the function find it at runtime without a template cycle.
-        self.distribution_id_parameter = ssm.StringParameter(
+        return ssm.StringParameter(
             self,
             "DistributionIdParameter",
-            parameter_name=distribution_id_parameter_name(config.env_name),
+            parameter_name=distribution_id_parameter_name(env_name),
             description="CloudFront distribution id of the lakegate API (read by the function)",
             string_value=self.distribution.distribution_id,
         )
 
-        if domain is not None:
-            zone = route53.HostedZone.from_hosted_zone_attributes(
-                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
-            )
-            alias = route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution))
-            route53.ARecord(self, "AliasV4", zone=zone, record_name=domain.name, target=alias)
-            route53.AaaaRecord(self, "AliasV6", zone=zone, record_name=domain.name, target=alias)
+    def _alias_records(self, domain: DomainConfig) -> None:
+        """The custom domain's A and AAAA alias records, pointing at the distribution."""
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
+        )
+        alias = route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution))
+        route53.ARecord(self, "AliasV4", zone=zone, record_name=domain.name, target=alias)
+        route53.AaaaRecord(self, "AliasV6", zone=zone, record_name=domain.name, target=alias)
+
+
+def _function_url_origin(
+    config: LakegateConfig, function_url: lambda_.IFunctionUrl
+) -> cloudfront.IOrigin:
+    """The Function URL, signed by origin access control, behind Origin Shield if configured."""
+    edge = config.edge_cache
+    return origins.FunctionUrlOrigin.with_origin_access_control(
+        function_url,
+        # One second beyond the function's timeout, so the function's own timeout
+        # (and the handler's shorter statement budget) answers first.
+        read_timeout=Duration.seconds(config.function.timeout_seconds + 1),
+        origin_shield_enabled=edge.origin_shield_region is not None,
+        origin_shield_region=edge.origin_shield_region,
+    )
 
 
 def _response_headers(

@@ -53,33 +53,41 @@ class ApiFunction(Construct):
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        fn_config = config.function
-
         self.log_group = logs.LogGroup(
             self,
             "Logs",
             retention=log_retention(config.log_retention_days),
             removal_policy=log_removal_policy(config),
         )
+        # Named, so the role's policy can name it (_allow_background_refresh): a grant on
+        # the function's own ARN would make its role's policy and the function depend on
+        # each other.
+        self.function_name = f"lakegate-{config.env_name}-api"
+        self.role = self._role(config)
+        self._allow_background_refresh()
+        self.function = self._function(config, environment)
+        self.version, self.alias = self._live_alias()
+        self.url = self._function_url()
+
+    def _role(self, config: LakegateConfig) -> iam.Role:
         # An explicit role instead of CDK's default one, which would attach the managed
         # AWSLambdaBasicExecutionRole (logs:* on every log group in the account).
-        self.role = iam.Role(
+        role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"lakegate {config.env_name} API function",
         )
-        self.role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.log_group.log_group_arn],
             )
         )
+        return role
 
-        # Named, so the policy below can name it: a grant on the function's own ARN
-        # would make its role's policy and the function depend on each other.
-        self.function_name = f"lakegate-{config.env_name}-api"
+    def _allow_background_refresh(self) -> None:
         # Stale entries are refreshed by an asynchronous invocation of the same function
         # version (handler/refresh.py): the stale answer goes out at once.
         own_arn = Stack.of(self).format_arn(
@@ -103,7 +111,12 @@ class ApiFunction(Construct):
             "Only this function's own versions: a background refresh invokes the version it "
             "runs as (AWS_LAMBDA_FUNCTION_VERSION), which is not known at synthesis.",
         )
-        self.function = lambda_.DockerImageFunction(
+
+    def _function(
+        self, config: LakegateConfig, environment: Mapping[str, str]
+    ) -> lambda_.DockerImageFunction:
+        fn_config = config.function
+        function = lambda_.DockerImageFunction(
             self,
             "Function",
             function_name=self.function_name,
@@ -131,25 +144,29 @@ class ApiFunction(Construct):
             "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no "
             "resource-level permissions, so AWS requires Resource '*' for them.",
         )
+        return function
 
+    def _live_alias(self) -> tuple[lambda_.Version, lambda_.Alias]:
         # Every deploy publishes a version (the logical id follows the image and the
         # configuration); `live` is what the Function URL serves, and CodeDeploy moves
         # it to a new version gradually (lakegate_cdk.deploys). Old versions are kept:
         # they are what a rollback returns to.
-        self.version = self.function.current_version
-        self.alias = lambda_.Alias(
+        version = self.function.current_version
+        alias = lambda_.Alias(
             self,
             "Live",
             alias_name=LIVE_ALIAS,
-            version=self.version,
+            version=version,
             description="The version the Function URL serves; CodeDeploy shifts it",
         )
+        return version, alias
 
+    def _function_url(self) -> lambda_.FunctionUrl:
         # AWS_IAM auth: only requests signed by CloudFront's origin access control (which
         # gets lambda:InvokeFunctionUrl scoped to our distribution) reach the function.
         # On the alias, not the function: a URL on the function would serve $LATEST,
         # every new version to all traffic at once.
-        self.url = self.alias.add_function_url(
+        return self.alias.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,
             invoke_mode=lambda_.InvokeMode.BUFFERED,
         )

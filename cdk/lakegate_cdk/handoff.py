@@ -55,55 +55,77 @@ class HandoffWriter(Construct):
         values: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.parameter_names = {name: parameter_name(env_name, name) for name in values}
-        arns = [
+        arns = self._parameter_arns(region)
+        self.writers: dict[str, cr.AwsCustomResource] = {
+            name: self._writer(name, value, env_name=env_name, region=region, arns=arns)
+            for name, value in values.items()
+        }
+        _acknowledge_provider(Stack.of(self))
+
+    def _parameter_arns(self, region: str) -> list[str]:
+        """The ARNs of all this writer's parameters (each value's policy names them all)."""
+        stack = Stack.of(self)
+        return [
             stack.format_arn(
                 service="ssm", region=region, resource="parameter", resource_name=path[1:]
             )
             for path in self.parameter_names.values()
         ]
-        self.writers: dict[str, cr.AwsCustomResource] = {}
-        for name, value in values.items():
-            path = self.parameter_names[name]
-            put = cr.AwsSdkCall(
-                service="SSM",
-                action="putParameter",
-                region=region,
-                parameters={
-                    "Name": path,
-                    "Value": value,
-                    "Type": "String",
-                    "Overwrite": True,
-                    "Description": f"lakegate {env_name}: {name}, written by {stack.stack_name}",
-                },
-                # The name, not a per-call id: an update stays the same resource.
-                physical_resource_id=cr.PhysicalResourceId.of(path),
-            )
-            self.writers[name] = cr.AwsCustomResource(
-                self,
-                name,
-                on_create=put,
-                on_update=put,
-                # No on_delete: see the module docstring.
-                policy=cr.AwsCustomResourcePolicy.from_statements(
-                    [iam.PolicyStatement(actions=["ssm:PutParameter"], resources=arns)]
-                ),
-                # The Lambda runtime's own SDK: installing the latest one at deploy would
-                # download from npm inside the custom resource.
-                install_latest_aws_sdk=False,
-            )
-        # The singleton provider function AwsCustomResource creates for the stack.
-        provider = stack.node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
-        if provider is not None:
-            acknowledge(
-                provider,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]",
-                "CDK's AwsCustomResource provider runs only at deploy, to put the hand-off "
-                "parameters; its role is CDK's own, with the basic execution policy for its "
-                "logs. Its permissions on SSM are the statement scoped to our parameter ARNs.",
-            )
+
+    def _writer(
+        self,
+        name: str,
+        value: str,
+        *,
+        env_name: str,
+        region: str,
+        arns: list[str],
+    ) -> cr.AwsCustomResource:
+        """One value's custom resource: `PutParameter` (Overwrite) on create and on update."""
+        stack = Stack.of(self)
+        path = self.parameter_names[name]
+        put = cr.AwsSdkCall(
+            service="SSM",
+            action="putParameter",
+            region=region,
+            parameters={
+                "Name": path,
+                "Value": value,
+                "Type": "String",
+                "Overwrite": True,
+                "Description": f"lakegate {env_name}: {name}, written by {stack.stack_name}",
+            },
+            # The name, not a per-call id: an update stays the same resource.
+            physical_resource_id=cr.PhysicalResourceId.of(path),
+        )
+        return cr.AwsCustomResource(
+            self,
+            name,
+            on_create=put,
+            on_update=put,
+            # No on_delete: see the module docstring.
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["ssm:PutParameter"], resources=arns)]
+            ),
+            # The Lambda runtime's own SDK: installing the latest one at deploy would
+            # download from npm inside the custom resource.
+            install_latest_aws_sdk=False,
+        )
+
+
+def _acknowledge_provider(stack: Stack) -> None:
+    # The singleton provider function AwsCustomResource creates for the stack.
+    provider = stack.node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
+    if provider is not None:
+        acknowledge(
+            provider,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "CDK's AwsCustomResource provider runs only at deploy, to put the hand-off "
+            "parameters; its role is CDK's own, with the basic execution policy for its "
+            "logs. Its permissions on SSM are the statement scoped to our parameter ARNs.",
+        )
 
 
 def read(scope: Construct, env_name: str, value: str) -> str:
