@@ -1,4 +1,4 @@
-"""The CloudFront distribution in front of the Function URL, and its policies.
+"""The CloudFront distribution in front of the Function URL (its policies: edge_policies).
 
 Behaviours: one per dataset (`/v1/<dataset>`, each running that dataset's edge gateway
 function, lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
@@ -24,29 +24,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from handler.admin import ADMIN_TOKEN_HEADER
-from handler.consumers import API_KEY_HEADER, CONSUMER_HEADER, TIER_HEADER
-from lakegate_cdk.config import ConfigError, DomainConfig, EdgeCacheConfig, LakegateConfig
+from lakegate_cdk import edge_policies as policies
+from lakegate_cdk.config import ConfigError, DomainConfig, LakegateConfig
 from lakegate_cdk.gateway import EdgeGateway
 from lakegate_cdk.nag import acknowledge
-
-# Headers the handler reads. `Accept` picks the representation (JSON, CSV, ...), so it is
-# part of the cache key; `If-None-Match` lets the origin answer 304 on revalidation.
-ORIGIN_HEADERS = ("Accept", "If-None-Match")
-# On data routes the function has replaced the viewer's `x-api-key` with who is asking
-# and their tier (the origin's miss budgets). The key itself is never forwarded, and
-# only the dataset behaviours, where a function runs, forward these two: elsewhere a
-# viewer could set them itself, and CloudFront forwards no header a policy does not name.
-DATA_ORIGIN_HEADERS = (*ORIGIN_HEADERS, CONSUMER_HEADER, TIER_HEADER)
-# Admin POSTs go through Origin Access Control, which needs the viewer's payload hash
-# (`x-amz-content-sha256`, of the empty body) to sign the request to the Function URL.
-ADMIN_ORIGIN_HEADERS = (*ORIGIN_HEADERS, ADMIN_TOKEN_HEADER, "x-amz-content-sha256")
-SWAGGER_QUERY_STRINGS = ("format",)
-
-# What a browser on a listed origin may send and how long it may cache a preflight.
-CORS_METHODS = ("GET", "HEAD", "OPTIONS")
-CORS_ALLOW_HEADERS = (API_KEY_HEADER, "if-none-match", "accept")
-CORS_MAX_AGE = Duration.seconds(600)
 
 # CloudFront's names (as in the config file) for CDK's enum members.
 PRICE_CLASSES = {
@@ -54,8 +35,6 @@ PRICE_CLASSES = {
     "PriceClass_200": cloudfront.PriceClass.PRICE_CLASS_200,
     "PriceClass_All": cloudfront.PriceClass.PRICE_CLASS_ALL,
 }
-
-HSTS_MAX_AGE = Duration.days(730)
 
 # CloudFront's default quota of cache behaviours per distribution (adjustable through
 # Service Quotas). Besides one per dataset there are `/swagger*` and `/admin/*`, so a
@@ -87,15 +66,19 @@ class ApiDistribution(Construct):
         super().__init__(scope, construct_id)
         edge = config.edge_cache
         # In this order: the template lists resources in the order they are created.
-        self.data_cache_policy = self._data_cache_policy(edge)
-        self.swagger_cache_policy = self._swagger_cache_policy(edge)
-        self.data_origin_request_policy = self._data_origin_request_policy()
-        self.swagger_origin_request_policy = self._swagger_origin_request_policy()
-        self.fallback_cache_policy = self._fallback_cache_policy(edge)
-        self.fallback_origin_request_policy = self._fallback_origin_request_policy()
-        self.admin_origin_request_policy = self._admin_origin_request_policy()
-        self.response_headers_policy = _response_headers(self, "SecurityHeaders", cors_origins=())
-        self.data_response_headers_policy = self._data_response_headers(config.gateway.cors_origins)
+        self.data_cache_policy = policies.data_cache_policy(self, edge)
+        self.swagger_cache_policy = policies.swagger_cache_policy(self, edge)
+        self.data_origin_request_policy = policies.data_origin_request_policy(self)
+        self.swagger_origin_request_policy = policies.swagger_origin_request_policy(self)
+        self.fallback_cache_policy = policies.fallback_cache_policy(self, edge)
+        self.fallback_origin_request_policy = policies.fallback_origin_request_policy(self)
+        self.admin_origin_request_policy = policies.admin_origin_request_policy(self)
+        self.response_headers_policy = policies.response_headers(
+            self, "SecurityHeaders", cors_origins=()
+        )
+        self.data_response_headers_policy = policies.data_response_headers(
+            self, config.gateway.cors_origins
+        )
 
         self.distribution = self._distribution(
             config,
@@ -109,115 +92,6 @@ class ApiDistribution(Construct):
         self.distribution_id_parameter = self._distribution_id_parameter(config.env_name)
         if config.domain is not None:
             self._alias_records(config.domain)
-
-    def _data_cache_policy(self, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
-        return cloudfront.CachePolicy(
-            self,
-            "DataCachePolicy",
-            # Every query string: the gateway function has already refused unknown
-            # parameters and put the rest in one canonical form, so equal queries share
-            # an entry and the catalogue may grow past CloudFront's allow-list quota.
-            comment="lakegate data routes: all (canonical) query strings + Accept + encoding",
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
-            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Accept"),
-            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
-            min_ttl=Duration.seconds(edge.min_ttl_seconds),
-            default_ttl=Duration.seconds(edge.default_ttl_seconds),
-            max_ttl=Duration.seconds(edge.max_ttl_seconds),
-            enable_accept_encoding_gzip=True,
-            enable_accept_encoding_brotli=True,
-        )
-
-    def _swagger_cache_policy(self, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
-        return cloudfront.CachePolicy(
-            self,
-            "SwaggerCachePolicy",
-            comment="lakegate /swagger: cached briefly, keyed on ?format",
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(
-                *SWAGGER_QUERY_STRINGS
-            ),
-            header_behavior=cloudfront.CacheHeaderBehavior.none(),
-            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
-            min_ttl=Duration.seconds(0),
-            default_ttl=Duration.seconds(edge.swagger_ttl_seconds),
-            max_ttl=Duration.seconds(edge.swagger_ttl_seconds),
-            enable_accept_encoding_gzip=True,
-            enable_accept_encoding_brotli=True,
-        )
-
-    def _data_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
-        # The origin sees every query string, and still validates them itself. Host is
-        # never forwarded: a Function URL only answers to its own host name.
-        return cloudfront.OriginRequestPolicy(
-            self,
-            "DataOriginRequestPolicy",
-            comment="lakegate data: all query strings, Accept, If-None-Match, consumer and tier",
-            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*DATA_ORIGIN_HEADERS),
-            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-        )
-
-    def _swagger_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
-        return cloudfront.OriginRequestPolicy(
-            self,
-            "SwaggerOriginRequestPolicy",
-            comment="lakegate swagger: all query strings, Accept, If-None-Match",
-            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
-            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-        )
-
-    def _fallback_cache_policy(self, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
-        # The default behaviour runs no function, so nothing has made its query strings
-        # canonical or checked them: it keys on and forwards none (nothing it serves takes
-        # one, and a cache buster cannot reach the function through it), and only the two
-        # headers any route reads. Its answers are short-lived (healthz says no-store).
-        return cloudfront.CachePolicy(
-            self,
-            "FallbackCachePolicy",
-            comment="lakegate default behaviour: path only, briefly cached",
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
-            header_behavior=cloudfront.CacheHeaderBehavior.none(),
-            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
-            min_ttl=Duration.seconds(0),
-            default_ttl=Duration.seconds(0),
-            max_ttl=Duration.seconds(edge.swagger_ttl_seconds),
-            enable_accept_encoding_gzip=True,
-            enable_accept_encoding_brotli=True,
-        )
-
-    def _fallback_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
-        # See _fallback_cache_policy: no query strings reach the function from here.
-        return cloudfront.OriginRequestPolicy(
-            self,
-            "FallbackOriginRequestPolicy",
-            comment="lakegate default behaviour: Accept, If-None-Match; no query strings",
-            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
-            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
-            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-        )
-
-    def _admin_origin_request_policy(self) -> cloudfront.OriginRequestPolicy:
-        # The token travels in its own header: CloudFront's SigV4 signature to the
-        # Function URL occupies `Authorization`.
-        return cloudfront.OriginRequestPolicy(
-            self,
-            "AdminOriginRequestPolicy",
-            comment="lakegate admin: all query strings, Accept, If-None-Match, admin token, payload hash",
-            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
-                *ADMIN_ORIGIN_HEADERS
-            ),
-            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-        )
-
-    def _data_response_headers(
-        self, cors_origins: tuple[str, ...]
-    ) -> cloudfront.ResponseHeadersPolicy | None:
-        # No listed origins, no CORS policy: the data behaviour gets the security headers.
-        if not cors_origins:
-            return None
-        return _response_headers(self, "DataResponseHeaders", cors_origins=cors_origins)
 
     def _distribution(
         self,
@@ -378,45 +252,4 @@ def _function_url_origin(
         read_timeout=Duration.seconds(config.function.timeout_seconds + 1),
         origin_shield_enabled=edge.origin_shield_region is not None,
         origin_shield_region=edge.origin_shield_region,
-    )
-
-
-def _response_headers(
-    scope: Construct, construct_id: str, *, cors_origins: tuple[str, ...]
-) -> cloudfront.ResponseHeadersPolicy:
-    """The security headers, with CORS for `cors_origins` when there are any.
-
-    A behaviour takes one response headers policy, so the data behaviour's CORS policy
-    repeats the security headers.
-    """
-    cors = None
-    if cors_origins:
-        cors = cloudfront.ResponseHeadersCorsBehavior(
-            access_control_allow_origins=list(cors_origins),
-            access_control_allow_methods=list(CORS_METHODS),
-            access_control_allow_headers=list(CORS_ALLOW_HEADERS),
-            access_control_max_age=CORS_MAX_AGE,
-            # Consumers authenticate with a header, never a cookie (config refuses
-            # anything else), so browsers are never told to send credentials.
-            access_control_allow_credentials=False,
-            # CloudFront's answer wins over any CORS header the origin might send.
-            origin_override=True,
-        )
-    return cloudfront.ResponseHeadersPolicy(
-        scope,
-        construct_id,
-        comment="lakegate: HSTS, nosniff, frame DENY, no referrer" + (", CORS" if cors else ""),
-        cors_behavior=cors,
-        security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                access_control_max_age=HSTS_MAX_AGE, include_subdomains=True, override=True
-            ),
-            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-            frame_options=cloudfront.ResponseHeadersFrameOptions(
-                frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-            ),
-            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
-            ),
-        ),
     )

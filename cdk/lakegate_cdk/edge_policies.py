@@ -1,0 +1,189 @@
+"""The distribution's policies: what each behaviour keys its cache on, what it forwards to
+the Function URL, and the response headers (security, and CORS for listed origins).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudfront as cloudfront
+from constructs import Construct
+
+from handler.admin import ADMIN_TOKEN_HEADER
+from handler.consumers import API_KEY_HEADER, CONSUMER_HEADER, TIER_HEADER
+from lakegate_cdk.config import EdgeCacheConfig
+
+# Headers the handler reads. `Accept` picks the representation (JSON, CSV, ...), so it is
+# part of the cache key; `If-None-Match` lets the origin answer 304 on revalidation.
+ORIGIN_HEADERS = ("Accept", "If-None-Match")
+# On data routes the function has replaced the viewer's `x-api-key` with who is asking
+# and their tier (the origin's miss budgets). The key itself is never forwarded, and
+# only the dataset behaviours, where a function runs, forward these two: elsewhere a
+# viewer could set them itself, and CloudFront forwards no header a policy does not name.
+DATA_ORIGIN_HEADERS = (*ORIGIN_HEADERS, CONSUMER_HEADER, TIER_HEADER)
+# Admin POSTs go through Origin Access Control, which needs the viewer's payload hash
+# (`x-amz-content-sha256`, of the empty body) to sign the request to the Function URL.
+ADMIN_ORIGIN_HEADERS = (*ORIGIN_HEADERS, ADMIN_TOKEN_HEADER, "x-amz-content-sha256")
+SWAGGER_QUERY_STRINGS = ("format",)
+
+# What a browser on a listed origin may send and how long it may cache a preflight.
+CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_HEADERS = (API_KEY_HEADER, "if-none-match", "accept")
+CORS_MAX_AGE = Duration.seconds(600)
+
+HSTS_MAX_AGE = Duration.days(730)
+
+
+def data_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
+    return cloudfront.CachePolicy(
+        scope,
+        "DataCachePolicy",
+        # Every query string: the gateway function has already refused unknown
+        # parameters and put the rest in one canonical form, so equal queries share
+        # an entry and the catalogue may grow past CloudFront's allow-list quota.
+        comment="lakegate data routes: all (canonical) query strings + Accept + encoding",
+        query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+        header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Accept"),
+        cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        min_ttl=Duration.seconds(edge.min_ttl_seconds),
+        default_ttl=Duration.seconds(edge.default_ttl_seconds),
+        max_ttl=Duration.seconds(edge.max_ttl_seconds),
+        enable_accept_encoding_gzip=True,
+        enable_accept_encoding_brotli=True,
+    )
+
+
+def swagger_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
+    return cloudfront.CachePolicy(
+        scope,
+        "SwaggerCachePolicy",
+        comment="lakegate /swagger: cached briefly, keyed on ?format",
+        query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(
+            *SWAGGER_QUERY_STRINGS
+        ),
+        header_behavior=cloudfront.CacheHeaderBehavior.none(),
+        cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        min_ttl=Duration.seconds(0),
+        default_ttl=Duration.seconds(edge.swagger_ttl_seconds),
+        max_ttl=Duration.seconds(edge.swagger_ttl_seconds),
+        enable_accept_encoding_gzip=True,
+        enable_accept_encoding_brotli=True,
+    )
+
+
+def data_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
+    # The origin sees every query string, and still validates them itself. Host is
+    # never forwarded: a Function URL only answers to its own host name.
+    return cloudfront.OriginRequestPolicy(
+        scope,
+        "DataOriginRequestPolicy",
+        comment="lakegate data: all query strings, Accept, If-None-Match, consumer and tier",
+        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*DATA_ORIGIN_HEADERS),
+        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+    )
+
+
+def swagger_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
+    return cloudfront.OriginRequestPolicy(
+        scope,
+        "SwaggerOriginRequestPolicy",
+        comment="lakegate swagger: all query strings, Accept, If-None-Match",
+        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
+        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+    )
+
+
+def fallback_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
+    # The default behaviour runs no function, so nothing has made its query strings
+    # canonical or checked them: it keys on and forwards none (nothing it serves takes
+    # one, and a cache buster cannot reach the function through it), and only the two
+    # headers any route reads. Its answers are short-lived (healthz says no-store).
+    return cloudfront.CachePolicy(
+        scope,
+        "FallbackCachePolicy",
+        comment="lakegate default behaviour: path only, briefly cached",
+        query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+        header_behavior=cloudfront.CacheHeaderBehavior.none(),
+        cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        min_ttl=Duration.seconds(0),
+        default_ttl=Duration.seconds(0),
+        max_ttl=Duration.seconds(edge.swagger_ttl_seconds),
+        enable_accept_encoding_gzip=True,
+        enable_accept_encoding_brotli=True,
+    )
+
+
+def fallback_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
+    # See fallback_cache_policy: no query strings reach the function from here.
+    return cloudfront.OriginRequestPolicy(
+        scope,
+        "FallbackOriginRequestPolicy",
+        comment="lakegate default behaviour: Accept, If-None-Match; no query strings",
+        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
+        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+    )
+
+
+def admin_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
+    # The token travels in its own header: CloudFront's SigV4 signature to the
+    # Function URL occupies `Authorization`.
+    return cloudfront.OriginRequestPolicy(
+        scope,
+        "AdminOriginRequestPolicy",
+        comment="lakegate admin: all query strings, Accept, If-None-Match, admin token, payload hash",
+        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ADMIN_ORIGIN_HEADERS),
+        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+    )
+
+
+def data_response_headers(
+    scope: Construct, cors_origins: tuple[str, ...]
+) -> cloudfront.ResponseHeadersPolicy | None:
+    # No listed origins, no CORS policy: the data behaviour gets the security headers.
+    if not cors_origins:
+        return None
+    return response_headers(scope, "DataResponseHeaders", cors_origins=cors_origins)
+
+
+def response_headers(
+    scope: Construct, construct_id: str, *, cors_origins: tuple[str, ...]
+) -> cloudfront.ResponseHeadersPolicy:
+    """The security headers, with CORS for `cors_origins` when there are any.
+
+    A behaviour takes one response headers policy, so the data behaviour's CORS policy
+    repeats the security headers.
+    """
+    cors = None
+    if cors_origins:
+        cors = cloudfront.ResponseHeadersCorsBehavior(
+            access_control_allow_origins=list(cors_origins),
+            access_control_allow_methods=list(CORS_METHODS),
+            access_control_allow_headers=list(CORS_ALLOW_HEADERS),
+            access_control_max_age=CORS_MAX_AGE,
+            # Consumers authenticate with a header, never a cookie (config refuses
+            # anything else), so browsers are never told to send credentials.
+            access_control_allow_credentials=False,
+            # CloudFront's answer wins over any CORS header the origin might send.
+            origin_override=True,
+        )
+    return cloudfront.ResponseHeadersPolicy(
+        scope,
+        construct_id,
+        comment="lakegate: HSTS, nosniff, frame DENY, no referrer" + (", CORS" if cors else ""),
+        cors_behavior=cors,
+        security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=HSTS_MAX_AGE, include_subdomains=True, override=True
+            ),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(
+                frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+            ),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
+            ),
+        ),
+    )
