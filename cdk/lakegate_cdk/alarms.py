@@ -1,4 +1,5 @@
-"""Alarms and the encrypted SNS topic they notify.
+"""Alarms and the encrypted SNS topic they notify; the API stack's alarms on Lambda's and
+DynamoDB's own metrics (the handler's are origin_alarms.py, the edge's edge_alarms.py).
 
 CloudWatch can publish to an encrypted topic only with a customer managed key whose
 policy admits `cloudwatch.amazonaws.com`; the AWS managed SNS key cannot be shared.
@@ -19,8 +20,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from cache import metrics as cache_metrics
-from lakegate_cdk import metrics
 from lakegate_cdk.config import AlarmConfig
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -91,21 +90,22 @@ class AlarmTopic(Construct):
         return alarm
 
 
-_AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 
 
-def _alarm(
+def new_alarm(
     scope: Construct,
     construct_id: str,
     metric: cloudwatch.IMetric,
     *,
     description: str,
     threshold: float,
-    comparison: cloudwatch.ComparisonOperator = _AT_LEAST,
+    comparison: cloudwatch.ComparisonOperator = AT_LEAST,
     evaluation_periods: int = 1,
     datapoints_to_alarm: int | None = None,
 ) -> cloudwatch.Alarm:
+    """An alarm as every lakegate alarm is: idle is OK, the description says what to do."""
     return cloudwatch.Alarm(
         scope,
         construct_id,
@@ -142,7 +142,7 @@ def _lambda_alarms(
 ) -> list[cloudwatch.Alarm]:
     """Errors, throttles and p99 duration, from Lambda's own metrics."""
     return [
-        _alarm(
+        new_alarm(
             scope,
             "LambdaErrors",
             function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
@@ -154,7 +154,7 @@ def _lambda_alarms(
             threshold=config.lambda_errors_per_5_minutes,
         ),
         # Throttles mean the reserved concurrency is exhausted: viewers get 5xx on misses.
-        _alarm(
+        new_alarm(
             scope,
             "LambdaThrottles",
             function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
@@ -165,7 +165,7 @@ def _lambda_alarms(
             ),
             threshold=1,
         ),
-        _alarm(
+        new_alarm(
             scope,
             "LambdaDurationP99",
             function.metric_duration(period=FIVE_MINUTES, statistic="p99"),
@@ -176,7 +176,7 @@ def _lambda_alarms(
                 "DynamoDB) and the slowest traces."
             ),
             threshold=timeout_seconds * 1000 * DURATION_ALARM_SHARE,
-            comparison=_ABOVE,
+            comparison=ABOVE,
             evaluation_periods=3,
         ),
     ]
@@ -186,7 +186,7 @@ def _cache_table_alarms(scope: Construct, table: dynamodb.ITable) -> list[cloudw
     """DynamoDB throttles and system errors on the operations the runtime performs."""
     operations = list(TABLE_OPERATIONS)
     return [
-        _alarm(
+        new_alarm(
             scope,
             "CacheTableThrottles",
             table.metric_throttled_requests_for_operations(
@@ -198,7 +198,7 @@ def _cache_table_alarms(scope: Construct, table: dynamodb.ITable) -> list[cloudw
             "Insights.",
             threshold=1,
         ),
-        _alarm(
+        new_alarm(
             scope,
             "CacheTableSystemErrors",
             table.metric_system_errors_for_operations(operations=operations, period=FIVE_MINUTES),
@@ -207,158 +207,3 @@ def _cache_table_alarms(scope: Construct, table: dynamodb.ITable) -> list[cloudw
             threshold=1,
         ),
     ]
-
-
-def cloudfront_5xx_rate_alarm(
-    scope: Construct, *, topic: AlarmTopic, config: AlarmConfig, distribution_id: str
-) -> cloudwatch.Alarm:
-    """5xx share of all viewer requests; CloudFront publishes it in us-east-1 only."""
-    metric = cloudwatch.Metric(
-        namespace="AWS/CloudFront",
-        metric_name="5xxErrorRate",
-        dimensions_map={"DistributionId": distribution_id, "Region": "Global"},
-        statistic="Average",
-        period=Duration.minutes(1),
-    )
-    alarm = _alarm(
-        scope,
-        "CloudFront5xxRate",
-        metric,
-        description=(
-            f"More than {config.cloudfront_5xx_rate_percent}% of viewer requests got a 5xx "
-            "in 3 of the last 5 minutes. Compare with the API stack's Handler5xxRate alarm: "
-            "both firing is the function (see its runbook); only this one is CloudFront "
-            "reaching the origin (read timeouts, throttles: the dashboard's concurrency)."
-        ),
-        threshold=config.cloudfront_5xx_rate_percent,
-        comparison=_ABOVE,
-        evaluation_periods=5,
-        datapoints_to_alarm=3,
-    )
-    return topic.watch(alarm)
-
-
-def add_origin_alarms(
-    scope: Construct,
-    *,
-    topic: AlarmTopic,
-    config: AlarmConfig,
-    function: lambda_.IFunction,
-    reserved_concurrency: int,
-) -> dict[str, cloudwatch.Alarm]:
-    """The handler's own view: its 5xx rate, stale and bypass shares, lease give-ups, and
-    concurrency near the reserved limit. Each description says what to do."""
-    alarms = {
-        **_answer_share_alarms(scope, config),
-        **_capacity_alarms(scope, config, function, reserved_concurrency),
-    }
-    for alarm in alarms.values():
-        topic.watch(alarm)
-    return alarms
-
-
-def _answer_share_alarms(scope: Construct, config: AlarmConfig) -> dict[str, cloudwatch.Alarm]:
-    """Shares of the function's answers: 5xx, stale, cache bypassed."""
-    return {
-        "handler_5xx": _alarm(
-            scope,
-            "Handler5xxRate",
-            metrics.status_5xx_share(),
-            description=(
-                f"More than {config.handler_5xx_rate_percent}% of the function's answers were "
-                "5xx (its own 500/502/503/504; Lambda's Errors never counts them). During a "
-                "deploy this rolls the canary back by itself. Otherwise: the dashboard's "
-                "'function status codes' names the code; 502/504 are the warehouse "
-                "(rejected/timed out: check the SQL warehouse in Databricks), 503 a missing "
-                "secret or an unavailable warehouse. Traces: filter annotation.dataset."
-            ),
-            threshold=config.handler_5xx_rate_percent,
-            comparison=_ABOVE,
-        ),
-        "stale": _alarm(
-            scope,
-            "StaleRate",
-            metrics.outcome_share("stale"),
-            description=(
-                f"More than {config.stale_rate_percent}% of data answers were stale for 15 "
-                "minutes: refreshes fail or are slow, so users see old data. Check the "
-                "warehouse (running? credentials rotated?) and the 'warehouse statements' "
-                "widget; stale-if-error answers carry fwd-status in Cache-Status."
-            ),
-            threshold=config.stale_rate_percent,
-            comparison=_ABOVE,
-            evaluation_periods=3,
-        ),
-        "bypass": _alarm(
-            scope,
-            "BypassRate",
-            metrics.outcome_share("bypass"),
-            description=(
-                f"More than {config.bypass_rate_percent}% of data answers bypassed the cache: "
-                "the DynamoDB table is unreachable, so every request runs a warehouse "
-                "statement. Check the table's throttles and system errors and the function's "
-                "'cache unavailable' log lines; the warehouse carries the load meanwhile."
-            ),
-            threshold=config.bypass_rate_percent,
-            comparison=_ABOVE,
-        ),
-    }
-
-
-def _capacity_alarms(
-    scope: Construct, config: AlarmConfig, function: lambda_.IFunction, reserved_concurrency: int
-) -> dict[str, cloudwatch.Alarm]:
-    """Requests giving up on another's statement, and concurrency near the reserved limit."""
-    concurrency_limit = reserved_concurrency * config.concurrency_percent / 100
-    return {
-        "lease_give_ups": _alarm(
-            scope,
-            "LeaseGiveUps",
-            metrics.origin(cache_metrics.GAVE_UP),
-            description=(
-                f"At least {config.lease_give_ups_per_5_minutes} requests in 5 minutes waited "
-                "out their budget for another request's statement and gave up (viewers got "
-                "504). A statement is slower than the timeout allows: look for slow "
-                "statements in the traces (## statement) and the warehouse's query history."
-            ),
-            threshold=config.lease_give_ups_per_5_minutes,
-        ),
-        "concurrency": _alarm(
-            scope,
-            "ConcurrencyNearLimit",
-            # The function's, not the alias's: the reserved limit counts every version, and
-            # background refreshes invoke a version directly.
-            function.metric(
-                "ConcurrentExecutions", statistic="Maximum", period=Duration.minutes(1)
-            ),
-            description=(
-                f"Concurrent executions above {config.concurrency_percent:.0f}% of the reserved "
-                f"{reserved_concurrency} for 3 of 5 minutes: throttling (5xx on misses) is near. "
-                "Check the edge hit ratio on the dashboard (a cache buster?) and WAF blocks; "
-                "raise lambda.reserved_concurrency only if the warehouse can take it."
-            ),
-            threshold=concurrency_limit,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-        ),
-    }
-
-
-def waf_blocks_alarm(
-    scope: Construct, *, topic: AlarmTopic, config: AlarmConfig, web_acl_metric: str
-) -> cloudwatch.Alarm:
-    """Requests WAF blocked, all rules together; WAF's metrics for CloudFront are in us-east-1."""
-    alarm = _alarm(
-        scope,
-        "WafBlockSpike",
-        metrics.waf_blocked(web_acl_metric, "ALL", period=FIVE_MINUTES),
-        description=(
-            f"WAF blocked at least {config.waf_blocks_per_5_minutes} requests in 5 minutes. "
-            "The dashboard's 'WAF blocks by rule' names the rule: rate-limit-per-ip or "
-            "-per-api-key is a client loop or a flood (find the key or IP in the WAF logs, "
-            "aws-waf-logs-lakegate-<env>, and contact or revoke it); a managed group is an "
-            "attack pattern (usually nothing to do); admin-allow-list is someone probing /admin."
-        ),
-        threshold=config.waf_blocks_per_5_minutes,
-    )
-    return topic.watch(alarm)

@@ -19,7 +19,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lakegate_cdk import handoff
-from lakegate_cdk.alarms import AlarmTopic, add_api_alarms, add_origin_alarms
+from lakegate_cdk.alarms import AlarmTopic, add_api_alarms
 from lakegate_cdk.cache_storage import CacheStorage
 from lakegate_cdk.config import LakegateConfig
 from lakegate_cdk.dashboard import Dashboard
@@ -28,6 +28,7 @@ from lakegate_cdk.distribution import ApiDistribution, distribution_id_parameter
 from lakegate_cdk.edge_security_stack import rule_names, waf_metric_name
 from lakegate_cdk.function import ApiFunction
 from lakegate_cdk.gateway import DatasetGateway, EdgeGateway, origin_environment
+from lakegate_cdk.origin_alarms import add_origin_alarms
 from lakegate_cdk.retention import log_removal_policy
 from lakegate_cdk.secrets import Secrets
 

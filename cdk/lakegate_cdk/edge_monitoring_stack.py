@@ -13,8 +13,9 @@ from aws_cdk import Environment, Stack
 from constructs import Construct
 
 from lakegate_cdk import handoff
-from lakegate_cdk.alarms import AlarmTopic, cloudfront_5xx_rate_alarm, waf_blocks_alarm
+from lakegate_cdk.alarms import AlarmTopic
 from lakegate_cdk.config import LakegateConfig
+from lakegate_cdk.edge_alarms import cloudfront_5xx_rate_alarm, waf_blocks_alarm
 from lakegate_cdk.edge_security_stack import waf_metric_name
 
 
