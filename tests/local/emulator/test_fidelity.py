@@ -12,7 +12,7 @@ from __future__ import annotations
 import requests
 
 from local.emulator import Emulator, EmulatorConfig
-from local.emulator.api import MAX_STATEMENT_BYTES
+from local.emulator.execute import MAX_STATEMENT_BYTES
 from tests.local.emulator.calls import (
     execute,
     faults,
