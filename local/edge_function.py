@@ -165,9 +165,11 @@ def function_code(rules: dict[str, Any], target: Target = "cloudfront") -> str:
     code = source.replace(_RULES_LINE, f"const RULES = {inlined};")
     code = compact(code.replace(_CLOUDFRONT_IMPORT, _IMPORTS[target])) + _EXPORTS[target]
     if target == "cloudfront" and len(code.encode()) > MAX_CODE_BYTES:
+        # Each dataset has a function of its own: only its own declaration can shrink.
         raise EdgeFunctionError(
-            f"the edge function is {len(code.encode())} bytes with its rules, over "
-            f"CloudFront's {MAX_CODE_BYTES}-byte quota: shorten the catalogue's patterns "
-            "and descriptions, or split datasets across functions"
+            f"the edge function of {', '.join(rules['routes']) or 'no route'} is "
+            f"{len(code.encode())} bytes with its rules, over CloudFront's "
+            f"{MAX_CODE_BYTES}-byte quota: declare fewer filters or operators, shorter "
+            "patterns or fewer sortable columns, or split the dataset in two"
         )
     return code
