@@ -36,7 +36,7 @@ test: install
 # The fast tests alone: no servers, subprocesses or CDK synth (tests/conftest.py marks those
 # slow), and a tenth of the property-test examples.
 unit: install
-	$(BIN)/python -m pytest -m 'not slow' --hypothesis-profile=unit
+	$(BIN)/python -m pytest -n 2 -m 'not slow' --hypothesis-profile=unit
 
 bench: install
 	$(BIN)/python -m local.bench
