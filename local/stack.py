@@ -17,7 +17,7 @@ from types import MappingProxyType, TracebackType
 
 from cache import CountingRecorder
 from handler.catalogue import Catalogue
-from handler.settings import load_settings
+from handler.settings import Settings, load_settings
 from local.aws import (
     CACHE_BUCKET,
     CACHE_TABLE,
@@ -60,6 +60,7 @@ class EmbeddedStack:
         self.server: FunctionUrlServer | None = None
         self.recorder = CountingRecorder()
         self.catalogue: Catalogue | None = None  # loaded by start()
+        self.settings: Settings | None = None  # what its containers run with, from start()
         self.admin: AdminResources | None = None
         self.admin_token_generated = False
         self._admin_token: str | None = None
@@ -88,7 +89,7 @@ class EmbeddedStack:
             environment = self._warehouse_environment()
             environment.update(aws.result())
         environment.update(self.config.environment)
-        settings = load_settings(environment)
+        settings = self.settings = load_settings(environment)
         # The containers are made on first use, after `wiring` exists; the server is also
         # how the handler invokes itself asynchronously (stale refreshes), as in Lambda.
         self.server = FunctionUrlServer(
