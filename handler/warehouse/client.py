@@ -191,15 +191,10 @@ class WarehouseClient:
             results.check_chunk(chunk, index, statement_id)
             rows.extend(chunk.data_array or ())
             chunks += 1
-            following = results.next_chunk(chunk, index, statement_id, manifest.total_chunk_count)
-            if following is None:
+            after = self._next_chunk(chunk, index, statement_id, manifest, deadline)
+            if after is None:
                 break
-            if deadline.expired():
-                raise WarehouseTimeout(
-                    "result outlived its time budget; cancelled", statement_id=statement_id
-                )
-            path = results.chunk_path(statement_id, following)
-            chunk, index = self._transport.get(path, ResultData, deadline), following
+            chunk, index = after
         results.check_totals(manifest, rows, chunks, len(columns), statement_id)
         return StatementResult(
             statement_id=statement_id, columns=columns, rows=rows, truncated=manifest.truncated
@@ -246,17 +241,29 @@ class WarehouseClient:
             chained = link if link.next_chunk_index is not None else chunk
             if link.next_chunk_internal_link is not None:
                 chained = link
-            following = results.next_chunk(chained, index, statement_id, manifest.total_chunk_count)
-            if following is None:
+            after = self._next_chunk(chained, index, statement_id, manifest, deadline)
+            if after is None:
                 break
-            if deadline.expired():
-                raise WarehouseTimeout(
-                    "result outlived its time budget; cancelled", statement_id=statement_id
-                )
-            chunk = self._transport.get(
-                results.chunk_path(statement_id, following), ResultData, deadline
+            chunk, index = after
+
+    def _next_chunk(
+        self,
+        chained: ResultData | ExternalLink,
+        index: int,
+        statement_id: str,
+        manifest: ResultManifest,
+        deadline: Deadline,
+    ) -> tuple[ResultData, int] | None:
+        """The chunk after `index` along the chain, fetched; None after the last one."""
+        following = results.next_chunk(chained, index, statement_id, manifest.total_chunk_count)
+        if following is None:
+            return None
+        if deadline.expired():
+            raise WarehouseTimeout(
+                "result outlived its time budget; cancelled", statement_id=statement_id
             )
-            index = following
+        path = results.chunk_path(statement_id, following)
+        return self._transport.get(path, ResultData, deadline), following
 
     def _fresh_link(self, statement_id: str, index: int, deadline: Deadline) -> ExternalLink:
         """A new presigned link for chunk `index`: each GET of a chunk signs one afresh."""
