@@ -8,13 +8,21 @@ Import from here, not from the modules:
     keys.py          CanonicalQuery → SHA-256 key
     results.py       ResultCache.serve: hit, stale, miss, collapsed, bypass
     single_flight.py one statement per key at a time (leases)
+    rollups.py       roll-ups: fetched once per freshness window, held in memory
     store.py         DynamoDB (+ S3 overflow); memory.py, its in-memory twin for tests
     invalidation.py  retire a dataset (generation bump) or one key
     budget.py        statements per minute, per dataset and consumer
     errors.py        what the cache fails with
 """
 
-from cache.budget import Budgets, DynamoBudget, MemoryBudget, StatementBudget
+from cache.budget import (
+    Budgets,
+    DynamoBudget,
+    FallbackBudget,
+    MemoryBudget,
+    StatementBudget,
+    dataset_counters,
+)
 from cache.entry import Entry, GenerationInfo, Lookup, Renderable
 from cache.errors import (
     CacheError,
@@ -23,16 +31,35 @@ from cache.errors import (
     LeaseWaitTimeout,
     NoResultInTime,
     OverConsumerBudget,
+    OverShare,
     OverStatementBudget,
     Refused,
     Superseded,
 )
 from cache.invalidation import invalidate_dataset, invalidate_key
-from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest
+from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest, rollup_key
 from cache.metrics import CountingRecorder, Recorder
 from cache.policy import Budget, CappedBudget, FlightPolicy, Freshness
 from cache.results import ResultCache
-from cache.served import CacheRequest, Compute, Outcome, Served, UncachedResults, build_entry
+from cache.rollups import (
+    Decoded,
+    Fetched,
+    Held,
+    Obtained,
+    RollupOversize,
+    RollupRequest,
+    Rollups,
+)
+from cache.served import (
+    CacheRequest,
+    Compute,
+    Derived,
+    Outcome,
+    Served,
+    UncachedResults,
+    Vintage,
+    build_entry,
+)
 from cache.store import CacheStore, DynamoCacheStore
 
 __all__ = [
@@ -46,33 +73,46 @@ __all__ = [
     "CappedBudget",
     "Compute",
     "CountingRecorder",
+    "Decoded",
+    "Derived",
     "DynamoBudget",
     "DynamoCacheStore",
     "Entry",
+    "FallbackBudget",
+    "Fetched",
     "FlightPolicy",
     "Freshness",
     "GenerationInfo",
+    "Held",
     "KeyFailing",
     "LeaseWaitTimeout",
     "Lookup",
     "MemoryBudget",
     "NoResultInTime",
+    "Obtained",
     "Outcome",
     "OverConsumerBudget",
+    "OverShare",
     "OverStatementBudget",
     "Recorder",
     "Refused",
     "Renderable",
     "ResultCache",
+    "RollupOversize",
+    "RollupRequest",
+    "Rollups",
     "Scalar",
     "Served",
     "StatementBudget",
     "Superseded",
     "UncachedResults",
+    "Vintage",
     "build_entry",
     "cache_key",
     "canonical_form",
+    "dataset_counters",
     "digest",
     "invalidate_dataset",
     "invalidate_key",
+    "rollup_key",
 ]

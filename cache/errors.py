@@ -3,11 +3,13 @@
     CacheError
     ├── CacheUnavailable    the store (DynamoDB/S3) failed or was slow; callers fail open
     ├── Superseded          our lease lapsed and another invocation stored the key's result
+    ├── RollupOversize      a roll-up holds more rows than its bound (cache/rollups.py)
     └── NoResultInTime      no result for this request now (all carry Retry-After)
         ├── LeaseWaitTimeout    waited out its budget for the lease holder's result
         ├── KeyFailing          a statement for this key failed moments ago
         └── Refused             a statement would exceed a budget (cache/budget.py)
-            ├── OverConsumerBudget   this consumer's misses this minute
+            ├── OverShare            this consumer's share of the dataset's minute
+            ├── OverConsumerBudget   this consumer's misses this minute (its tier's)
             └── OverStatementBudget  the dataset's statements this minute
 
 Failures of the computation the cache wraps (the warehouse, shaping) are not the
@@ -66,6 +68,10 @@ class KeyFailing(NoResultInTime):
 
 class Refused(NoResultInTime):
     """Running a statement now would exceed a budget; cached answers still flow."""
+
+
+class OverShare(Refused):
+    """The consumer has started its share of the dataset's statements for this minute."""
 
 
 class OverConsumerBudget(Refused):

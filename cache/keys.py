@@ -61,6 +61,15 @@ def cache_key(query: CanonicalQuery) -> str:
     return hashlib.sha256(canonical_form(query)).hexdigest()
 
 
+def rollup_key(catalogue_version: int, dataset: str, declaration: str, rollup: object) -> str:
+    """A roll-up's key: its own declaration (JSON-able) within its dataset's (`declaration`).
+
+    Never equal to a query's key: the document hashed has another shape."""
+    document = {"v": catalogue_version, "dataset": dataset, "declaration": declaration}
+    document["rollup"] = rollup
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 def digest(document: object) -> str:
     """A short, order-independent digest of a JSON-able declaration."""
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]

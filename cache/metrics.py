@@ -18,7 +18,10 @@ WRITE_FAILED = "CacheWriteFailed"
 LEASE_WAIT = "LeaseWait"
 GAVE_UP = "LeaseWaitGaveUp"  # waited out the budget, or failed fast on a failing key
 REFUSED = "StatementRefused"  # a statement budget was spent (cache/budget.py)
-STATEMENTS = "WarehouseStatements"
+STATEMENTS = "WarehouseStatements"  # every statement started: answers and roll-ups
+ROLLUP_DERIVED = "RollupDerived"  # answers made from a cached roll-up, no statement of their own
+ROLLUP_FETCHED = "RollupFetched"  # roll-up statements (one per roll-up per freshness window)
+ROLLUP_LOADED = "RollupLoaded"  # roll-ups read from their stored object into a container
 WAREHOUSE_MS = "WarehouseLatency"
 
 

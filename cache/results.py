@@ -1,6 +1,8 @@
 """The result cache: fresh hits, stale-while-revalidate, stale-if-error, single flight, fail open.
 
-`ResultCache.serve` decides, for one request, where its response comes from:
+`ResultCache.serve` decides, for one request, where its response comes from (a
+"statement" below is `served.answer`: derived from a roll-up when one answers, else
+the request's own statement):
 
     lookup ─┬─ fresh entry ─────────────────────────────────────────► hit
             ├─ stale entry ─┬─ someone refreshing ──────────────────► stale
@@ -22,17 +24,18 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 
 from cache import metrics
-from cache.entry import Entry, Lookup, Renderable
+from cache.entry import Entry, Lookup
 from cache.errors import CacheUnavailable, NoResultInTime, Refused, Superseded
 from cache.policy import Budget, CappedBudget, FlightPolicy
 from cache.served import (
     OUTCOME_METRIC,
+    Answer,
     CacheRequest,
     Outcome,
     Served,
+    answer,
     build_entry,
     bypass,
-    timed_compute,
     wall_clock_ms,
 )
 from cache.single_flight import LeaseKeeper, Led, lead_or_join, new_owner
@@ -109,10 +112,12 @@ class ResultCache:
             raise
         if not isinstance(flight, Led):
             return self._served(request, flight.entry, "collapsed", self._now_ms(), timings)
-        fresh = self._compute_under_lease(request, flight.owner, request.budget, timings)
         # The generation read when the lease was taken, not before waiting: an invalidation
         # seen while waiting must not stamp our new result as already retired.
         generation = flight.lookup.generation
+        fresh = self._compute_under_lease(
+            request, flight.owner, request.budget, timings, generation
+        )
         return self._store_and_serve(
             request, flight.owner, generation, fresh, "miss", timings, flight.leased_at_ms
         )
@@ -147,7 +152,7 @@ class ResultCache:
         # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.
         budget = CappedBudget(request.budget, self._flight.stale_refresh_s)
         try:
-            fresh = self._compute_under_lease(request, owner, budget, timings)
+            fresh = self._compute_under_lease(request, owner, budget, timings, lookup.generation)
         except Exception as exc:  # any failure or refusal: the stale copy is the better answer
             return self._served(
                 request, entry, "stale-if-error", self._now_ms(), timings, error=exc
@@ -168,7 +173,7 @@ class ResultCache:
             if not self._store.renew_lease(request.key, owner, renewed_at + self._flight.lease_ms):
                 return None
             generation = self._store.lookup(request.dataset, request.key).generation
-            fresh = self._compute_under_lease(request, owner, request.budget, timings)
+            fresh = self._compute_under_lease(request, owner, request.budget, timings, generation)
             self._store_and_serve(
                 request, owner, generation, fresh, "refreshed", timings, renewed_at
             )
@@ -184,19 +189,16 @@ class ResultCache:
         owner: str,
         budget: Budget,
         timings: dict[str, float],
-    ) -> Renderable:
+        generation: int,
+    ) -> Answer:
         try:
-            request.admit()
+            with LeaseKeeper(self._store, request.key, owner, self._flight.lease_ms, self._now_ms):
+                return answer(request, budget, timings, self._recorder, generation)
         except Refused:
             # Not a failure of the key: the next request (another consumer's) may run it.
             self._release(request.key, owner, None)
             self._recorder.count(metrics.REFUSED)
             raise
-        except CacheUnavailable:
-            pass  # the counters are down with the cache: fail open, as the cache does
-        try:
-            with LeaseKeeper(self._store, request.key, owner, self._flight.lease_ms, self._now_ms):
-                return timed_compute(request.compute, budget, timings, self._recorder)
         except Exception:
             # Whatever went wrong, the lease must not outlive this request.
             self._release(request.key, owner, self._now_ms() + self._flight.error_hold_ms)
@@ -211,12 +213,19 @@ class ResultCache:
         request: CacheRequest,
         owner: str,
         generation: int,
-        fresh: Renderable,
+        fresh: Answer,
         outcome: Outcome,
         timings: dict[str, float],
         leased_at_ms: int,
     ) -> Served:
-        entry = build_entry(request.key, generation, request.freshness, fresh, self._now_ms())
+        entry = build_entry(
+            request.key,
+            generation,
+            request.freshness,
+            fresh.page,
+            self._now_ms(),
+            vintage=fresh.vintage,
+        )
         by_reference = request.by_reference(entry)
         try:
             put = self._store.put(
@@ -248,14 +257,21 @@ class ResultCache:
                 entry,
                 b"",
                 outcome,
-                entry.created_ms,
+                self._now_ms(),
                 timings_ms=timings,
                 stored=stored,
                 location=link,
+                derived=fresh.derived,
             )
         assert entry.gzip_body is not None
         return Served(
-            entry, entry.gzip_body, outcome, entry.created_ms, timings_ms=timings, stored=stored
+            entry,
+            entry.gzip_body,
+            outcome,
+            self._now_ms(),
+            timings_ms=timings,
+            stored=stored,
+            derived=fresh.derived,
         )
 
     def _served(

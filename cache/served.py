@@ -1,11 +1,17 @@
-"""What one request is served, and the pieces every path shares: entries, timing, bypass."""
+"""What one request is served, and the pieces every path shares: entries, answers, bypass.
+
+An answer is made one of two ways, tried in this order by `answer`: derived from a
+cached roll-up (`CacheRequest.derive`, no statement: nothing is asked of the budget),
+else computed by the request's own statement (`compute`, after `admit`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,6 +25,40 @@ Outcome = Literal[
 ]
 # Runs the statement and renders the page, within the budget it is given.
 Compute = Callable[[Budget], Renderable]
+
+
+@dataclass(frozen=True, slots=True)
+class Vintage:
+    """When the data an answer is made of was fetched, and how long it stays fresh."""
+
+    created_ms: int
+    fresh_until_ms: int
+    stale_until_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """An answer made from a cached roll-up, with no statement of its own."""
+
+    page: Renderable
+    # The roll-up's: an answer is never fresher than what it is made of.
+    vintage: Vintage
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+
+# Derives the answer from a roll-up, given the time left and the dataset generation the
+# request saw (None: unknown, the cache is down); None when no roll-up answers it.
+Derive = Callable[[Budget, int | None], Derived | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A freshly made answer, and where it came from."""
+
+    page: Renderable
+    vintage: Vintage | None = None  # None: made now, by a statement
+    derived: bool = False
+
 
 OUTCOME_METRIC: dict[Outcome, str] = {
     "hit": metrics.HIT,
@@ -55,6 +95,8 @@ class CacheRequest:
     # Bodies larger than this (before gzip) are answered by reference: stored as an
     # object, and served as a short-lived URL to it (`Served.location`). None: in line.
     inline_body_max: int | None = None
+    # Tried before `compute`: the answer from a cached roll-up, without a statement.
+    derive: Derive | None = None
 
     def by_reference(self, entry: Entry) -> bool:
         """Whether `entry` is too large to answer in line."""
@@ -76,6 +118,7 @@ class Served:
     # A presigned URL of the entry's object when it is answered by reference (the body
     # is then not loaded: gzip_body is empty).
     location: str | None = None
+    derived: bool = False  # this request made the answer from a roll-up
 
 
 def wall_clock_ms() -> int:
@@ -87,24 +130,62 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def build_entry(
-    key: str, generation: int, freshness: Freshness, fresh: Renderable, now: int
-) -> Entry:
-    """Compress once and stamp validators and expiry: what every later hit serves as is."""
+def vintage_of(freshness: Freshness, now: int) -> Vintage:
+    """The times of data fetched `now`."""
     fresh_until = now + freshness.ttl_seconds * 1000
+    return Vintage(now, fresh_until, fresh_until + freshness.stale_seconds * 1000)
+
+
+def build_entry(
+    key: str,
+    generation: int,
+    freshness: Freshness,
+    fresh: Renderable,
+    now: int,
+    *,
+    vintage: Vintage | None = None,
+    compresslevel: int = 6,
+) -> Entry:
+    """Compress once and stamp validators and expiry: what every later hit serves as is.
+
+    `vintage`: the times of the data the answer is made of, when not made now."""
+    times = vintage or vintage_of(freshness, now)
     return Entry(
         key=key,
         generation=generation,
-        gzip_body=gzip.compress(fresh.body, compresslevel=6, mtime=0),
+        gzip_body=gzip.compress(fresh.body, compresslevel=compresslevel, mtime=0),
         content_type=fresh.content_type,
         etag=etag_for(fresh.body),
-        created_ms=now,
-        fresh_until_ms=fresh_until,
-        stale_until_ms=fresh_until + freshness.stale_seconds * 1000,
+        created_ms=times.created_ms,
+        fresh_until_ms=times.fresh_until_ms,
+        stale_until_ms=times.stale_until_ms,
         row_count=fresh.row_count,
         has_more=fresh.has_more,
         body_bytes=len(fresh.body),
     )
+
+
+def answer(
+    request: CacheRequest,
+    budget: Budget,
+    timings: dict[str, float],
+    recorder: metrics.Recorder,
+    generation: int | None,
+) -> Answer:
+    """Derived from a roll-up if one answers, else the request's own statement (admitted)."""
+    if request.derive is not None:
+        started = time.perf_counter()
+        derived = request.derive(budget, generation)
+        if derived is not None:
+            timings.update(derived.timings_ms)
+            timings["derive"] = (time.perf_counter() - started) * 1000 - sum(
+                derived.timings_ms.values()
+            )
+            recorder.count(metrics.ROLLUP_DERIVED)
+            return Answer(derived.page, derived.vintage, derived=True)
+    with contextlib.suppress(CacheUnavailable):  # counters down with the cache: fail open
+        request.admit()
+    return Answer(timed_compute(request.compute, budget, timings, recorder))
 
 
 def timed_compute(
@@ -130,14 +211,18 @@ def bypass(
     now_ms: Callable[[], int],
     outcome: Outcome = "bypass",
 ) -> Served:
-    """Straight to the warehouse, nothing stored."""
-    fresh = timed_compute(request.compute, request.budget, timings, recorder)
-    entry = build_entry(request.key, 0, request.freshness, fresh, now_ms())
+    """Without the cache: derived or straight from the warehouse, nothing stored."""
+    made = answer(request, request.budget, timings, recorder, None)
+    entry = build_entry(
+        request.key, 0, request.freshness, made.page, now_ms(), vintage=made.vintage
+    )
     if request.by_reference(entry):
         # Too large to answer in line, and nowhere to put it: never a truncated body.
         raise CacheUnavailable("an answer too large to send in line has nowhere to go")
     assert entry.gzip_body is not None
-    return Served(entry, entry.gzip_body, outcome, entry.created_ms, timings_ms=timings)
+    return Served(
+        entry, entry.gzip_body, outcome, now_ms(), timings_ms=timings, derived=made.derived
+    )
 
 
 class UncachedResults:

@@ -14,7 +14,8 @@ CACHE_NAME = "lakegate"
 
 
 def cache_control(freshness: Freshness, served: Served) -> str:
-    if served.outcome in ("stale", "stale-if-error"):
+    # An answer derived from a stale roll-up is as stale as the roll-up (its entry's times).
+    if served.outcome in ("stale", "stale-if-error") or not served.entry.is_fresh(served.now_ms):
         # Already past its freshness: let downstream caches keep it only as a fallback.
         return f"public, max-age=0, s-maxage=0, stale-if-error={freshness.stale_seconds}"
     ttl = freshness.ttl_seconds
@@ -41,6 +42,8 @@ def cache_status(served: Served) -> str:
     }[served.outcome]
     if served.outcome == "stale-if-error" and served.error is not None:
         status += f"; fwd-status={status_of(served.error)}"
+    if served.derived and "detail=" not in status:
+        status += "; detail=rollup"  # made from a cached roll-up, no statement of its own
     return status
 
 

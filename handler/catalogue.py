@@ -11,14 +11,23 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 import cache
 from handler.errors import CatalogueError
-from handler.vocabulary import Declaration, Dimension, Filter, Identifier, Measure, unique
+from handler.vocabulary import (
+    Declaration,
+    Dimension,
+    Filter,
+    Granularity,
+    Identifier,
+    Measure,
+    Rollup,
+    unique,
+)
 
 if TYPE_CHECKING:
     from handler.parameters import Parameters
@@ -97,6 +106,9 @@ class Dataset(Declaration):
     # "key": every request needs a consumer's API key (x-api-key) allowed for this
     # dataset; "public": anyone may read it (a key, if sent, must still be valid).
     access: Literal["public", "key"] = "public"
+    # Cached intermediate results that answer queries without a statement (handler.rollups):
+    # the first that can answer a query does.
+    rollups: tuple[Rollup, ...] = ()
 
     @field_validator("dimensions", mode="before")
     @classmethod
@@ -140,7 +152,38 @@ class Dataset(Declaration):
                 raise ValueError(f"dataset {self.name!r}: measure {m.name!r} needs numbers")
         if self.export is not None and self.export.maximum_rows < self.limit.maximum:
             raise ValueError(f"dataset {self.name!r}: export.maximum_rows is below limit.maximum")
+        unique([r.name for r in self.rollups], f"dataset {self.name!r}: rollup")
+        for rollup in self.rollups:
+            self._check_rollup(rollup)
         return self
+
+    def _check_rollup(self, rollup: Rollup) -> None:
+        where = f"dataset {self.name!r}: rollup {rollup.name!r}"
+        declared = {d.column: d for d in self.dimensions}
+        columns: list[str] = []
+        for token in rollup.dimensions:
+            column, _, period = token.partition(":")
+            dimension = declared.get(column)
+            if dimension is None:
+                raise ValueError(f"{where}: dimension {column!r} is not a dimension of the dataset")
+            finest = period == "day" and self.column(column).type == "date"
+            if period and not finest and period not in dimension.granularities:
+                raise ValueError(f"{where}: {column!r} cannot be grouped by {period!r}")
+            columns.append(column)
+        unique(columns, f"{where}: dimension on column")
+        measures = {m.name for m in self.measures}
+        for name in rollup.measures:
+            if name not in measures:
+                raise ValueError(f"{where}: measure {name!r} is not a measure of the dataset")
+
+    def rollup_grains(self, rollup: Rollup) -> dict[str, Granularity | None]:
+        """Each column a grouped roll-up keeps, at its grain (None: the column itself)."""
+        grains: dict[str, Granularity | None] = {}
+        for token in rollup.dimensions:
+            column, _, period = token.partition(":")
+            finest = not period or (period == "day" and self.column(column).type == "date")
+            grains[column] = None if finest else cast(Granularity, period)
+        return grains
 
     @property
     def route(self) -> str:
@@ -153,8 +196,9 @@ class Dataset(Declaration):
         Prose and access do not change results: editing a title, a description or who may
         read the dataset keeps the cache."""
         # Without an export, the declaration digests as it did before exports existed:
-        # adding the feature retires no cached page.
-        unset = {"export"} if self.export is None else None
+        # adding the feature retires no cached page. Roll-ups never change an answer
+        # (a derived answer is the warehouse's, byte for byte), so they are left out.
+        unset = {"rollups"} if self.export is not None else {"export", "rollups"}
         return cache.digest(_without_prose(self.model_dump(mode="json", exclude=unset)))
 
     @cached_property

@@ -27,9 +27,13 @@ from cache import (
     CacheStore,
     DynamoBudget,
     DynamoCacheStore,
+    FallbackBudget,
     FlightPolicy,
+    Held,
+    MemoryBudget,
     Recorder,
     ResultCache,
+    Rollups,
     UncachedResults,
 )
 from handler.admin.auth import TokenVerifier, secrets_manager_fetch
@@ -70,6 +74,7 @@ class Wiring:
     admin: Admin | None  # None: no admin token secret, or no cache to invalidate
     gate: Gate
     refresher: Invoker | None = None  # None: stale entries are refreshed in line
+    rollups: Rollups | None = None  # None: roll-ups are off (LAKEGATE_ROLLUPS=0)
 
 
 def new_container(
@@ -129,26 +134,38 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     )
     gateway = settings.gateway
     consumers: Consumers = KeyFile(gateway.keys_file) if gateway.keys_file else EdgeAsserted()
+    # Decoded roll-ups this container holds between invocations: deliberate per-container
+    # state, like the clients (cache/rollups.py).
+    held = Held(settings.rollups.memory_bytes)
     if settings.cache is None:
         gate = Gate(consumers, gateway.require_keys, None)
-        return Wiring(settings, warehouse, UncachedResults(recorder), None, gate)
+        rollups = Rollups(None, recorder, held) if settings.rollups.enabled else None
+        return Wiring(settings, warehouse, UncachedResults(recorder), None, gate, rollups=rollups)
     store, dynamodb = build_store(settings.cache)
     flight = FlightPolicy(
         lease_ms=int(settings.cache.lease_seconds * 1000),
         error_hold_ms=int(settings.cache.error_hold_seconds * 1000),
         stale_refresh_s=settings.cache.stale_refresh_seconds,
     )
-    budgets = Budgets(gateway.statement_budget_per_minute, gateway.miss_budgets)
-    gate = Gate(
-        consumers, gateway.require_keys, DynamoBudget(dynamodb, settings.cache.table, budgets)
+    budgets = Budgets(
+        gateway.statement_budget_per_minute,
+        gateway.miss_budgets,
+        fair_shares=gateway.fair_shares,
+        rollup_reserve=gateway.rollup_reserve_per_minute,
     )
+    statements = FallbackBudget(
+        DynamoBudget(dynamodb, settings.cache.table, budgets),
+        MemoryBudget(budgets.scaled(gateway.max_containers)),
+    )
+    gate = Gate(consumers, gateway.require_keys, statements)
     admin = build_admin(settings.admin, store) if settings.admin is not None else None
     cache = settings.cache
     if invoker is None and cache.async_refresh and cache.function_name:
         invoker = LambdaInvoker(cache.function_name, cache.function_version, cache.region)
     refresher = invoker if cache.async_refresh else None
     results = ResultCache(store, recorder, flight)
-    return Wiring(settings, warehouse, results, admin, gate, refresher)
+    rollups = Rollups(store, recorder, held, flight) if settings.rollups.enabled else None
+    return Wiring(settings, warehouse, results, admin, gate, refresher, rollups)
 
 
 def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:

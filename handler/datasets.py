@@ -1,23 +1,32 @@
-"""Answering a dataset query: SQL → warehouse → polars → encoded body.
+"""Answering a dataset query: SQL → warehouse → polars → encoded body, or from a roll-up.
 
 This is the miss path. polars is imported lazily so that a cold container serving
 cache hits never pays for it. A page is fetched INLINE as JSON_ARRAY (small, and
 the warehouse answers it in the first response); an export asks for EXTERNAL_LINKS
 as ARROW_STREAM, typed straight into a frame, because a million rows of JSON text
 would be slower to read and past the warehouse's 25 MiB INLINE cap.
+
+A roll-up is fetched as an export is (Arrow, typed the same way), checked whole
+(never truncated, within its `max_rows`, its columns those its declaration makes),
+kept as Parquet (`fetch_rollup`, `decode_rollup`), and a query's page derived from
+it (`derive_page`, handler.derivation) is encoded exactly as its statement's would be.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cache import Decoded, Fetched
 from handler.catalogue import Dataset
+from handler.errors import ShapingError, WarehouseRejected
 from handler.observability import traced
 from handler.query import Query
 from handler.responses import CSV, JSON, PARQUET
 from handler.result import StatementResult
-from handler.sql import build_statement
+from handler.sql import build_rollup_statement, build_statement, rollup_group_tokens
+from handler.vocabulary import Rollup
 from handler.warehouse import Deadline, WarehouseClient
 
 if TYPE_CHECKING:
@@ -93,3 +102,77 @@ def _encoded(frame: pl.DataFrame, query: Query) -> tuple[bytes, str]:
     if query.format == "parquet":
         return encoding.to_parquet(frame), PARQUET
     return encoding.to_json(frame), JSON
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRollup:
+    """A roll-up's rows as a container holds them."""
+
+    frame: pl.DataFrame
+    # Whether the dataset's row key (`order_by`) is unique in it: only then is the order
+    # of raw rows the statement's, and only then are raw rows derived from it.
+    unique_rows: bool
+
+
+def fetch_rollup(
+    client: WarehouseClient, dataset: Dataset, rollup: Rollup, deadline: Deadline
+) -> Fetched[HeldRollup]:
+    """Run the roll-up's statement; its rows as Parquet and as held, or only its count when
+    it holds more than `max_rows` (it is then not used). Raises a WarehouseError (502) for
+    an answer that is truncated or whose columns are not the declaration's."""
+    with traced("rollup"):
+        result = client.run_arrow(build_rollup_statement(dataset, rollup), deadline)
+    frame = result.frame
+    if result.truncated:
+        # A partial roll-up would make every answer derived from it wrong.
+        raise WarehouseRejected("roll-up result truncated", statement_id=result.statement_id)
+    if frame.height > rollup.max_rows:
+        return Fetched(rows=frame.height)
+    expected = rollup_columns(dataset, rollup)
+    if tuple(frame.columns) != expected:
+        raise ShapingError(
+            "roll-up columns differ from its declaration", statement_id=result.statement_id
+        )
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=False)
+    return Fetched(rows=frame.height, body=buffer.getvalue(), decoded=_held(dataset, frame))
+
+
+def decode_rollup(dataset: Dataset, body: bytes) -> Decoded[HeldRollup]:
+    """A stored roll-up (Parquet) back into what a container holds."""
+    import polars as pl
+
+    return _held(dataset, pl.read_parquet(io.BytesIO(body)))
+
+
+def rollup_columns(dataset: Dataset, rollup: Rollup) -> tuple[str, ...]:
+    """The columns a roll-up's statement answers, in order."""
+    if rollup.grain == "table":
+        return dataset.column_names
+    from handler.rollups import measure_parts
+
+    parts = measure_parts(dataset, rollup.measures)
+    return (*rollup_group_tokens(rollup), *(part.name for part in parts))
+
+
+def derive_page(dataset: Dataset, rollup: Rollup, held: HeldRollup, query: Query) -> Page:
+    """The query's page from the roll-up, encoded as its statement's would be."""
+    from handler.derivation import derive  # deferred: polars costs ~150 ms of cold start
+
+    with traced("derivation"):
+        rows = derive(dataset, rollup, held.frame, query)
+        page = rows.head(query.limit)
+        body, content_type = _encoded(page, query)
+    return Page(
+        body=body,
+        content_type=content_type,
+        row_count=page.height,
+        has_more=rows.height > query.limit,
+        statement_id="",
+    )
+
+
+def _held(dataset: Dataset, frame: pl.DataFrame) -> Decoded[HeldRollup]:
+    key = [name for name in dataset.order_by if name in frame.columns]
+    unique = len(key) == len(dataset.order_by) > 0 and not frame.select(key).is_duplicated().any()
+    return Decoded(HeldRollup(frame, unique), int(frame.estimated_size()))

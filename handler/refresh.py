@@ -31,6 +31,7 @@ class RefreshOrder:
     owner: str  # the lease the requesting invocation took for this refresh
     consumer: str | None = None
     tier: str | None = None
+    rollup: str | None = None  # a stale roll-up of the route's dataset, not a query
 
     def event(self) -> dict[str, Any]:
         return {REFRESH_EVENT: asdict(self)}

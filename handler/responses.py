@@ -17,6 +17,7 @@ from cache import (
     KeyFailing,
     LeaseWaitTimeout,
     OverConsumerBudget,
+    OverShare,
     OverStatementBudget,
 )
 from handler.errors import (
@@ -67,6 +68,15 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
     (NotFound, ErrorShape(404, "not_found", None)),
     (NotAcceptable, ErrorShape(406, "not_acceptable", None)),
     (TooManyRequests, ErrorShape(429, "throttled", None)),
+    (
+        OverShare,
+        ErrorShape(
+            429,
+            "share_exceeded",
+            "This consumer has started its share of this dataset's warehouse queries for "
+            "this minute; answers already cached are still served.",
+        ),
+    ),
     (
         OverConsumerBudget,
         ErrorShape(

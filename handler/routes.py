@@ -119,6 +119,7 @@ def dataset_servers(catalogue: Catalogue, wiring: Wiring) -> dict[str, DatasetSe
             wiring.gate,
             wiring.refresher,
             wiring.settings.gateway.inline_response_max_bytes,
+            wiring.rollups,
         )
         for dataset in catalogue.datasets
     }

@@ -1,6 +1,10 @@
-"""One dataset request: validate → key → cache (→ warehouse on a miss) → response.
+"""One dataset request: validate → key → cache (→ roll-up or warehouse on a miss) → response.
 
-Nothing here imports polars: a cache hit is served from stored gzip bytes.
+Nothing here imports polars: a cache hit is served from stored gzip bytes. On a miss
+the cache first asks `derive`: the first roll-up that answers the query
+(handler.rollups) is obtained (cache.rollups: memory, S3, or one statement) and the
+answer derived from it (handler.datasets.derive_page); only a query no roll-up answers
+runs a statement of its own.
 """
 
 from __future__ import annotations
@@ -16,16 +20,29 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 from cache import (
     Budget,
     CacheRequest,
+    Derived,
+    Fetched,
     ResultCache,
+    RollupOversize,
+    RollupRequest,
+    Rollups,
     Served,
     StatementBudget,
     UncachedResults,
     cache_key,
+    rollup_key,
 )
 from handler.cache_headers import by_reference_headers, caching_headers, matches
 from handler.catalogue import Dataset
 from handler.consumers import Consumer, Consumers, authorise
-from handler.datasets import Page, fetch_page
+from handler.datasets import (
+    HeldRollup,
+    Page,
+    decode_rollup,
+    derive_page,
+    fetch_page,
+    fetch_rollup,
+)
 from handler.observability import annotate
 from handler.query import Query, parse_query
 from handler.refresh import Invoker, RefreshOrder
@@ -36,7 +53,9 @@ from handler.responses import (
     not_modified,
     see_other,
 )
+from handler.rollups import answering_rollup
 from handler.settings import WarehouseSettings
+from handler.vocabulary import Rollup
 from handler.warehouse import Deadline, WarehouseClient, budget_seconds
 
 logger = Logger(service="lakegate", child=True)
@@ -64,6 +83,7 @@ class DatasetServer:
     refresher: Invoker | None = None  # None: stale entries are refreshed in line
     # Answers whose body could exceed this on the wire are 303s to a presigned URL.
     inline_response_max_bytes: int | None = None
+    rollups: Rollups | None = None  # None: every miss runs its own statement
 
     def serve(
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
@@ -134,6 +154,13 @@ class DatasetServer:
 
     def refresh(self, order: RefreshOrder, remaining_ms: int) -> str | None:
         """Run a refresh another invocation handed off (handler.refresh); its outcome."""
+        if order.rollup is not None:
+            rollup = next((r for r in self.dataset.rollups if r.name == order.rollup), None)
+            if rollup is None or self.rollups is None:
+                return None
+            request = self._rollup_request(rollup)
+            refreshed = self.rollups.refresh(request, order.owner, self._deadline(remaining_ms))
+            return "refreshed" if refreshed else None
         if not isinstance(self.results, ResultCache):
             return None
         consumer = Consumer(order.consumer, order.tier or "standard") if order.consumer else None
@@ -153,11 +180,10 @@ class DatasetServer:
         def compute(budget: Budget) -> Page:
             return fetch_page(warehouse, dataset, query, Deadline.after(budget.remaining()))
 
-        deadline = Deadline.after(
-            budget_seconds(
-                remaining_ms, self.timing.reserve_seconds, self.timing.max_budget_seconds
-            )
-        )
+        def derive(budget: Budget, generation: int | None) -> Derived | None:
+            return self._derived(query, budget, generation)
+
+        deadline = self._deadline(remaining_ms)
         return CacheRequest(
             dataset=dataset.name,
             key=cache_key(query.canonical(dataset, self.catalogue_version)),
@@ -167,6 +193,63 @@ class DatasetServer:
             admit=_admitted_for(self.gate, dataset.name, consumer),
             refresh_later=refresh_later,
             inline_body_max=_body_max(self.inline_response_max_bytes),
+            derive=derive if self.rollups is not None else None,
+        )
+
+    def _deadline(self, remaining_ms: int) -> Deadline:
+        timing = self.timing
+        return Deadline.after(
+            budget_seconds(remaining_ms, timing.reserve_seconds, timing.max_budget_seconds)
+        )
+
+    def _derived(self, query: Query, budget: Budget, generation: int | None) -> Derived | None:
+        """The answer from the first roll-up that answers `query`; None: run its statement."""
+        rollup = answering_rollup(self.dataset, query)
+        if rollup is None or self.rollups is None:
+            return None
+        try:
+            obtained = self.rollups.obtain(self._rollup_request(rollup), generation, budget)
+        except RollupOversize:
+            return None
+        held = obtained.value
+        if not (query.aggregated or held.unique_rows):
+            return None  # without a unique row key, raw rows' order is the warehouse's own
+        page = derive_page(self.dataset, rollup, held, query)
+        return Derived(page, obtained.vintage, obtained.timings_ms)
+
+    def _rollup_request(self, rollup: Rollup) -> RollupRequest[HeldRollup]:
+        dataset, warehouse, gate, refresher = (
+            self.dataset,
+            self.warehouse,
+            self.gate,
+            self.refresher,
+        )
+
+        def fetch(budget: Budget) -> Fetched[HeldRollup]:
+            return fetch_rollup(warehouse, dataset, rollup, Deadline.after(budget.remaining()))
+
+        def admit() -> None:
+            if gate.statements is not None:
+                gate.statements.admit_rollup(dataset.name)
+
+        def refresh_later(owner: str) -> None:
+            assert refresher is not None
+            order = RefreshOrder(dataset.route, "", None, owner, rollup=rollup.name)
+            refresher.invoke_async(order.event())
+
+        return RollupRequest(
+            dataset=dataset.name,
+            key=rollup_key(
+                self.catalogue_version,
+                dataset.name,
+                dataset.digest,
+                rollup.model_dump(mode="json"),
+            ),
+            freshness=dataset.freshness.policy,
+            fetch=fetch,
+            decode=lambda body: decode_rollup(dataset, body),
+            admit=admit,
+            refresh_later=refresh_later if refresher is not None else None,
         )
 
 

@@ -166,9 +166,20 @@ class GatewaySettings(_Section):
     cors_origins: Annotated[tuple[str, ...], BeforeValidator(_items)] = Field(
         default=(), validation_alias="LAKEGATE_CORS_ORIGINS"
     )
-    # Statements per minute per dataset, for all consumers together.
+    # Statements per minute per dataset, everything together (cache/budget.py: how it is
+    # shared): a reserve for roll-up statements, the rest in equal shares, one per consumer
+    # (an API key's; all keyless traffic together is one consumer).
     statement_budget_per_minute: int = Field(
         default=120, ge=1, le=100_000, validation_alias="LAKEGATE_STATEMENT_BUDGET_PER_MINUTE"
+    )
+    fair_shares: int = Field(default=4, ge=1, le=10_000, validation_alias="LAKEGATE_FAIR_SHARES")
+    rollup_reserve_per_minute: int = Field(
+        default=4, ge=0, le=10_000, validation_alias="LAKEGATE_ROLLUP_RESERVE_PER_MINUTE"
+    )
+    # The function's concurrency limit: while the cache table cannot count, each container
+    # holds to this part of every budget on its own.
+    max_containers: int = Field(
+        default=1, ge=1, le=100_000, validation_alias="LAKEGATE_MAX_CONTAINERS"
     )
     # Misses (statements) per minute per consumer, by the tier its key carries.
     miss_budgets: Annotated[dict[str, Annotated[int, Field(ge=1)]], BeforeValidator(_pairs)] = (
@@ -188,11 +199,25 @@ class GatewaySettings(_Section):
     keys_file: Path | None = Field(default=None, validation_alias="LAKEGATE_KEYS_FILE")
 
 
+class RollupSettings(_Section):
+    """Roll-ups (the catalogue's `rollups:`): whether queries are derived from them, and how
+    much of a container's memory holds them decoded between invocations."""
+
+    enabled: bool = Field(default=True, validation_alias="LAKEGATE_ROLLUPS")
+    memory_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        le=16 * 1024**3,
+        validation_alias="LAKEGATE_ROLLUP_MEMORY_BYTES",
+    )
+
+
 class Settings(_Section):
     warehouse: WarehouseSettings
     cache: CacheSettings | None = None  # None: no table configured, every request is a miss
     admin: AdminSettings | None = None  # None: no token secret, the admin routes are off
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    rollups: RollupSettings = Field(default_factory=RollupSettings)
     service_name: str = "lakegate"
 
 
@@ -222,6 +247,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if "LAKEGATE_ADMIN_TOKEN_SECRET_ARN" in env
             else None,
             gateway=GatewaySettings.model_validate(env),
+            rollups=RollupSettings.model_validate(env),
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
         )
     except ValidationError as exc:
@@ -247,7 +273,7 @@ def _problems(exc: ValidationError) -> str:
 
 
 def _field_of(model_name: str, variable: str) -> str:
-    sections = (WarehouseSettings, CacheSettings, AdminSettings, GatewaySettings)
+    sections = (WarehouseSettings, CacheSettings, AdminSettings, GatewaySettings, RollupSettings)
     model = {m.__name__: m for m in sections}.get(model_name)
     if model is not None:
         for name, info in model.model_fields.items():

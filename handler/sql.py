@@ -9,7 +9,13 @@ Raw rows select the projected columns renamed to their public names; aggregates
 select each group item and measure under the name the request used (`date:month`,
 `total_drivers`) and group by the same expressions. Every measure is cast to the type
 it is published with, so that the answer's types do not depend on the engine's
-widening rules (DuckDB sums BIGINT into HUGEINT, Databricks keeps BIGINT).
+widening rules (DuckDB sums BIGINT into HUGEINT, Databricks keeps BIGINT). An average
+is spelled `CAST(sum(x) AS DOUBLE) / count(x)`, one IEEE division of an exact sum:
+engines round `avg` differently (Databricks to DECIMAL(p+4, s+4), DuckDB in doubles),
+and this form is what a roll-up's derivation computes too (handler.derivation).
+
+A roll-up's statement (`build_rollup_statement`) selects its columns unordered, with
+`LIMIT max_rows + 1` so that an oversized answer is seen and never used.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import datetime as dt
 
 from handler.catalogue import Dataset
 from handler.query import Condition, FilterValue, Query
-from handler.vocabulary import Filter, Measure
+from handler.rollups import MeasurePart, measure_parts
+from handler.vocabulary import Filter, Measure, Rollup
 from handler.warehouse import Parameter, Statement
 
 _COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -71,6 +78,49 @@ def build_statement(dataset: Dataset, query: Query) -> Statement:
     return Statement(sql=sql, parameters=tuple(parameters))
 
 
+def build_rollup_statement(dataset: Dataset, rollup: Rollup) -> Statement:
+    """The roll-up's one statement: every column, or its groups and measure parts."""
+    table = ".".join(quote(part) for part in dataset.table.split("."))
+    if rollup.grain == "table":
+        outputs = [f"{_column(dataset, name)} AS {quote(name)}" for name in dataset.column_names]
+        groups: list[str] = []
+    else:
+        groups = [_group_expression(dataset, token) for token in rollup_group_tokens(rollup)]
+        outputs = [
+            *(
+                f"{expr} AS {quote(token)}"
+                for expr, token in zip(groups, rollup_group_tokens(rollup), strict=True)
+            ),
+            *(
+                f"{_part(dataset, part)} AS {quote(part.name)}"
+                for part in measure_parts(dataset, rollup.measures)
+            ),
+        ]
+    sql = f"SELECT {', '.join(outputs)} FROM {table} AS {_TABLE_ALIAS}"
+    if groups:
+        sql += " GROUP BY " + ", ".join(groups)
+    sql += f" LIMIT {int(rollup.max_rows) + 1}"
+    return Statement(sql=sql)
+
+
+def rollup_group_tokens(rollup: Rollup) -> tuple[str, ...]:
+    """A grouped roll-up's group items as columns of its answer (`date:day` is `date`)."""
+    return tuple(token.removesuffix(":day") for token in rollup.dimensions)
+
+
+def _part(dataset: Dataset, part: MeasurePart) -> str:
+    if part.function == "rows":
+        return "CAST(count(*) AS BIGINT)"
+    column = _column(dataset, part.column)
+    if part.function == "count":
+        return f"CAST(count({column}) AS BIGINT)"
+    if part.function == "distinct":
+        return f"CAST(count(DISTINCT {column}) AS BIGINT)"
+    if part.function == "sum" and dataset.column(part.column).type == "integer":
+        return f"CAST(sum({column}) AS BIGINT)"
+    return f"{part.function}({column})"  # decimal sums stay exact; min/max keep their type
+
+
 def _column(dataset: Dataset, name: str) -> str:
     return f"{_TABLE_ALIAS}.{quote(dataset.column(name).source)}"
 
@@ -98,6 +148,10 @@ def _measure(dataset: Dataset, measure: Measure) -> str:
         call = "count(*)"
     elif measure.function == "count_distinct":
         call = f"count(DISTINCT {_column(dataset, measure.column)})"
+    elif measure.function == "avg":
+        column = _column(dataset, measure.column)
+        # NULLIF: no value is NULL, as avg's, where Databricks' ANSI division would fail.
+        return f"CAST(sum({column}) AS DOUBLE) / NULLIF(count({column}), 0)"
     else:
         call = f"{measure.function}({_column(dataset, measure.column)})"
     if measure.function in ("min", "max"):

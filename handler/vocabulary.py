@@ -2,7 +2,9 @@
 
 Filters (and the operators each allows), dimensions (and the periods a date may be
 grouped by) and measures (named aggregates). handler.parameters turns them into query
-parameters, handler.sql into SQL, handler.openapi into the published document.
+parameters, handler.sql into SQL, handler.openapi into the published document. Roll-ups
+(cached intermediate results that answer queries without a statement) are declared
+from the same words: handler.rollups says which queries each one answers.
 """
 
 from __future__ import annotations
@@ -113,6 +115,37 @@ class Measure(Declaration):
     def _coherent(self) -> Measure:
         if self.column is None and self.function != "count":
             raise ValueError(f"measure {self.name!r}: {self.function} needs a column")
+        return self
+
+
+class Rollup(Declaration):
+    """A cached intermediate result that answers a dataset's queries without a statement.
+
+    `grain: table` is every column of every row: it answers raw rows and every measure.
+    `grain: grouped` keeps `dimensions` (group items; a date at its finest grain is
+    `date` or `date:day`) and what re-aggregates each of `measures` (sum, count, min,
+    max; avg as its sum and count; count_distinct only for exactly its dimensions).
+    It is fetched with `LIMIT max_rows + 1`: a larger answer is never used."""
+
+    name: Identifier
+    grain: Literal["table", "grouped"] = "grouped"
+    dimensions: tuple[str, ...] = ()
+    measures: tuple[Identifier, ...] = ()
+    max_rows: int = Field(ge=1, le=5_000_000)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Rollup:
+        if self.grain == "table" and (self.dimensions or self.measures):
+            raise ValueError(
+                f"rollup {self.name!r}: grain 'table' holds every column; "
+                "it takes no dimensions or measures"
+            )
+        if self.grain == "grouped" and not (self.dimensions or self.measures):
+            raise ValueError(
+                f"rollup {self.name!r}: a grouped roll-up keeps dimensions or measures"
+            )
+        unique(list(self.dimensions), f"rollup {self.name!r}: dimension")
+        unique(list(self.measures), f"rollup {self.name!r}: measure")
         return self
 
 

@@ -224,26 +224,22 @@ def _statement_budget(environment: dict[str, str]) -> int:
 
 
 def _budget_counter(moto_url: str, datasets: Sequence[str]) -> Callable[[int], int | None]:
-    """Reads the origin's statement counters of every dataset for one epoch minute, summed.
-
-    The counter's key is cache/budget.py's (`b#s#<dataset>#<minute>`): if that changes,
-    this reads nothing (None), and the report says the admissions are unknown.
-    """
+    """Reads the origin's statement counters of every dataset for one epoch minute, summed:
+    the consumers' and the roll-ups' (cache.dataset_counters names them)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from cache import dataset_counters
     from local.aws import CACHE_TABLE, REGION
 
     client = boto3.client("dynamodb", endpoint_url=moto_url, region_name=REGION)
 
     def admitted(minute: int) -> int | None:
         total = 0
-        for dataset in datasets:
+        for key in (k for dataset in datasets for k in dataset_counters(dataset, minute)):
             try:
                 item = client.get_item(
-                    TableName=CACHE_TABLE,
-                    Key={"pk": {"S": f"b#s#{dataset}#{minute}"}},
-                    ConsistentRead=True,
+                    TableName=CACHE_TABLE, Key={"pk": {"S": key}}, ConsistentRead=True
                 ).get("Item")
                 total += int(item["n"]["N"]) if item else 0
             except (BotoCoreError, ClientError, KeyError, ValueError):

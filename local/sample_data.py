@@ -5,8 +5,9 @@ Invented but plausible numbers, the same on every run (and in every test):
 - drivers by state, year, age cohort and gender, in the shape of the FHWA "licensed
   drivers by sex and age group" tables, from a fixed seed;
 - crashes per state and day, 2010-2025 (about 300,000 rows), with a fatality rate
-  (DECIMAL(6,3)), a weekend flag and a revision timestamp: the types the drivers
-  table lacks. DuckDB computes them from integer hashes of the day and state, so
+  (DECIMAL(6,3); NULL for about one state-day in 53, not rated yet), a weekend flag
+  and a revision timestamp (NULL for one in 61, never revised): the types, and the
+  NULLs, the drivers table lacks. DuckDB computes them from integer hashes of the day and state, so
   loading them costs milliseconds, not a Python loop.
 
 load_into() also creates lakegate.test.all_types, one row of every type the emulator
@@ -131,10 +132,16 @@ def _load_crashes(connection: Any) -> None:
                 * (1 + 0.15 * sin(2 * pi() * dayofyear(crash_date) / 365.25))
                 * CASE WHEN isodow(crash_date) >= 6 THEN 1.12 ELSE 1.0 END
                 * (0.85 + ((i * 7919 + j * 104729) % 1000) / 3333.0)) AS INTEGER) AS crashes,
-            CAST(0.4 + ((i * 104723 + j * 7927) % 1000) / 800.0 AS DECIMAL(6,3)) AS fatality_rate,
+            -- About one state-day in 53 is not rated yet, one in 61 never revised: NULLs
+            -- for sorts, filters and aggregates to meet.
+            CASE WHEN (i * 31 + j * 17) % 53 = 0 THEN NULL
+                ELSE CAST(0.4 + ((i * 104723 + j * 7927) % 1000) / 800.0 AS DECIMAL(6,3))
+            END AS fatality_rate,
             isodow(crash_date) >= 6 AS weekend,
-            timezone('UTC', CAST(crash_date AS TIMESTAMP) + INTERVAL 30 HOUR
-                + to_minutes(CAST((i + j) % 120 AS BIGINT))) AS updated_at
+            CASE WHEN (i + 3 * j) % 61 = 0 THEN NULL
+                ELSE timezone('UTC', CAST(crash_date AS TIMESTAMP) + INTERVAL 30 HOUR
+                    + to_minutes(CAST((i + j) % 120 AS BIGINT)))
+            END AS updated_at
         FROM days CROSS JOIN states
         ORDER BY crash_date, state
         """

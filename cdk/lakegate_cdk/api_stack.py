@@ -100,6 +100,10 @@ class ApiStack(Stack):
                 "LAKEGATE_DISTRIBUTION_ID_PARAMETER": distribution_id_parameter_name(
                     config.env_name
                 ),
+                # While the cache table cannot count, each container holds to its part
+                # of the budgets: one of at most this many.
+                "LAKEGATE_MAX_CONTAINERS": str(config.function.reserved_concurrency),
+                "LAKEGATE_ROLLUP_MEMORY_BYTES": str(config.function.rollup_memory_mb * 1024 * 1024),
                 # The same gateway section the edge function's rules come from.
                 **origin_environment(config.gateway),
             },

@@ -78,6 +78,15 @@ class LambdaConfig(_Strict):
     # Caps concurrent warehouse sessions: the warehouse, not Lambda, is the scarce resource.
     reserved_concurrency: int = Field(default=20, ge=1, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # How much of a container's memory holds decoded roll-ups between invocations (the
+    # packaged catalogue's two take about 25 MB: `make bench`'s roll-up memory table).
+    rollup_memory_mb: int = Field(default=256, ge=0, le=8_192)
+
+    @model_validator(mode="after")
+    def _rollups_fit(self) -> LambdaConfig:
+        if self.rollup_memory_mb > self.memory_mb // 2:
+            raise ValueError("rollup_memory_mb may take at most half of memory_mb")
+        return self
 
 
 class EdgeCacheConfig(_Strict):
@@ -170,9 +179,14 @@ class GatewayConfig(_Strict):
     # Only present to be refused by name: the API authenticates with a header, never a
     # cookie, so browsers must not send credentials.
     cors_allow_credentials: bool = False
-    # Warehouse statements the origin may start per minute for one dataset, all consumers
-    # together.
+    # Warehouse statements the origin may start per minute for one dataset, everything
+    # together (cache/budget.py): `rollup_reserve_per_minute` of them kept for roll-up
+    # statements, the rest in `fair_shares` equal shares, one per consumer (an API key's;
+    # all keyless traffic is one). A consumer within its share is refused (503) only once
+    # `fair_shares` other consumers spent theirs in the same minute.
     statements_per_minute: int = Field(default=120, ge=1, le=100_000)
+    fair_shares: int = Field(default=4, ge=1, le=10_000)
+    rollup_reserve_per_minute: int = Field(default=4, ge=0, le=10_000)
     # Cache misses (statements) per minute for one consumer of each tier.
     miss_budgets: dict[Annotated[str, Field(pattern=_TIER)], Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: {"standard": 60}, min_length=1

@@ -35,6 +35,8 @@ def origin_environment(gateway: GatewayConfig) -> dict[str, str]:
         "LAKEGATE_REQUIRE_KEYS": "1" if gateway.require_keys else "0",
         "LAKEGATE_CORS_ORIGINS": ",".join(gateway.cors_origins),
         "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": str(gateway.statements_per_minute),
+        "LAKEGATE_FAIR_SHARES": str(gateway.fair_shares),
+        "LAKEGATE_ROLLUP_RESERVE_PER_MINUTE": str(gateway.rollup_reserve_per_minute),
         "LAKEGATE_MISS_BUDGETS": ",".join(
             f"{tier}={misses}" for tier, misses in sorted(gateway.miss_budgets.items())
         ),

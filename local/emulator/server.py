@@ -15,6 +15,7 @@ from local.emulator.api import Context, Request, handle
 from local.emulator.config import EmulatorConfig, Faults
 from local.emulator.engine import Engine
 from local.emulator.storage import Download, Storage
+from local.emulator.translate import register_functions
 from local.sample_data import load_into
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -67,6 +68,7 @@ class Emulator:
         database = duckdb.connect()
         # Databricks sessions default to UTC; the setting is global so cursors inherit it.
         database.execute("SET GLOBAL TimeZone = 'UTC'")
+        register_functions(database)
         load_into(database)
         engine = Engine(database, self.config, self.faults)
         context = Context(self.config, self.faults, engine, Storage(self.config.link_ttl_s))

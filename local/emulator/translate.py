@@ -3,9 +3,12 @@
 SQL that does not parse, holds several statements or uses a marker with no parameter
 is accepted and then ends FAILED, as on Databricks: StatementError, raised by
 translate(). Where the dialects disagree on meaning, the tree is rewritten to
-Databricks' meaning: a bare DECIMAL is DECIMAL(10,0) (DuckDB's is (18,3)), and a
+Databricks' meaning: a bare DECIMAL is DECIMAL(10,0) (DuckDB's is (18,3)); a
 year-month literal (INTERVAL '1-2' YEAR TO MONTH, which DuckDB cannot parse) is its
-number of months.
+number of months; and lower() is Databricks' (Java's String.toLowerCase: Unicode's full
+mapping with the final-sigma rule, 'İ' → 'i̇', 'ΟΔΟΣ' → 'οδος'), where DuckDB's maps
+one code point at a time ('İ' → 'i', 'ΟΔΟΣ' → 'οδοσ'): `register_functions` gives the
+database that lower() as `databricks_lower`, Python's str.lower being the same mapping.
 """
 
 from __future__ import annotations
@@ -103,7 +106,43 @@ def _databricks_meaning(tree: exp.Expr) -> exp.Expr:
             interval.replace(
                 exp.Interval(this=exp.Literal.string(str(signed)), unit=exp.var("MONTH"))
             )
+    for lower in list(tree.find_all(exp.Lower)):
+        lower.replace(_lower(lower.this))
     return tree
+
+
+DATABRICKS_LOWER = "databricks_lower"
+
+
+def register_functions(database: duckdb.DuckDBPyConnection) -> None:
+    """The functions translated statements call (their cursors share them)."""
+    from duckdb.sqltypes import VARCHAR
+
+    def lower(text: str | None) -> str | None:
+        return None if text is None else text.lower()
+
+    # The stubs' overloads cannot take a function of `str | None`, which a UDF with special
+    # NULL handling is.
+    database.create_function(  # type: ignore[call-overload]
+        DATABRICKS_LOWER,
+        lower,
+        [VARCHAR],
+        VARCHAR,
+        null_handling="special",
+    )
+
+
+def _lower(argument: exp.Expr) -> exp.Expr:
+    """Databricks' lower(): DuckDB's own where the text is ASCII (the same, and fast)."""
+    text = argument.copy()
+    ascii_only = exp.EQ(
+        this=exp.Anonymous(this="strlen", expressions=[text.copy()]),
+        expression=exp.Anonymous(this="length", expressions=[text.copy()]),
+    )
+    return exp.Case(
+        ifs=[exp.If(this=ascii_only, true=exp.Lower(this=text.copy()))],
+        default=exp.Anonymous(this=DATABRICKS_LOWER, expressions=[text]),
+    )
 
 
 def use_statement(catalog: str | None, schema: str | None) -> str | None:

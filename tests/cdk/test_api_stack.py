@@ -69,10 +69,16 @@ def test_function_environment_is_the_runtime_contract(env: Synthesized) -> None:
         "LAKEGATE_CACHE_TABLE": _ref(env, stack.storage.table),
         "LAKEGATE_CACHE_BUCKET": _ref(env, stack.storage.bucket),
         "LAKEGATE_DISTRIBUTION_ID_PARAMETER": f"/lakegate/{env.config.env_name}/distribution-id",
+        # Each container's part of the budgets while the table cannot count, and its
+        # memory for roll-ups.
+        "LAKEGATE_MAX_CONTAINERS": str(env.config.function.reserved_concurrency),
+        "LAKEGATE_ROLLUP_MEMORY_BYTES": str(env.config.function.rollup_memory_mb * 1024 * 1024),
         # The gateway section, as the origin reads it (the edge function has the same).
         "LAKEGATE_REQUIRE_KEYS": "1" if env.config.gateway.require_keys else "0",
         "LAKEGATE_CORS_ORIGINS": ",".join(env.config.gateway.cors_origins),
         "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": str(env.config.gateway.statements_per_minute),
+        "LAKEGATE_FAIR_SHARES": str(env.config.gateway.fair_shares),
+        "LAKEGATE_ROLLUP_RESERVE_PER_MINUTE": str(env.config.gateway.rollup_reserve_per_minute),
         "LAKEGATE_MISS_BUDGETS": ",".join(
             f"{tier}={n}" for tier, n in sorted(env.config.gateway.miss_budgets.items())
         ),
@@ -92,6 +98,8 @@ def test_origin_reads_the_gateway_section_back(env: Synthesized) -> None:
     assert read.require_keys == gateway.require_keys
     assert read.cors_origins == gateway.cors_origins
     assert read.statement_budget_per_minute == gateway.statements_per_minute
+    assert read.fair_shares == gateway.fair_shares
+    assert read.rollup_reserve_per_minute == gateway.rollup_reserve_per_minute
     assert read.miss_budgets == gateway.miss_budgets
     # In AWS the edge function checks keys; the origin has no key file of its own.
     assert read.keys_file is None
@@ -106,6 +114,8 @@ def test_gateway_variables_are_the_strings_the_origin_parses(prod: Synthesized) 
         "LAKEGATE_REQUIRE_KEYS": "1",
         "LAKEGATE_CORS_ORIGINS": "https://a.example,https://b.example",
         "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "120",
+        "LAKEGATE_FAIR_SHARES": "4",
+        "LAKEGATE_ROLLUP_RESERVE_PER_MINUTE": "4",
         "LAKEGATE_MISS_BUDGETS": "bulk=600,standard=60",
     }
 

@@ -1,6 +1,7 @@
 """The result cache end to end, over HTTP, with moto's DynamoDB/S3 and the emulator's statement count.
 
-One statement per distinct query per freshness window, even under a stampede.
+One statement per distinct query per freshness window, even under a stampede. These are
+the statement path's rules (roll-ups off); tests/e2e/test_rollups.py has the derived path's.
 """
 
 import time
@@ -17,7 +18,7 @@ from handler.catalogue import DEFAULT_CATALOGUE
 from local.aws import CACHE_BUCKET, REGION
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
-from tests.e2e.conftest import set_faults, statements
+from tests.e2e.conftest import STATEMENT_PATH, set_faults, statements
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,11 @@ def cached(short_catalogue: Path) -> Iterator[EmbeddedStack]:
         emulator=EmulatorConfig(port=0, latency_ms=300),
         max_containers=64,
         catalogue_path=short_catalogue,
-        environment={"LAKEGATE_CACHE_OVERFLOW_BYTES": "2000", "LAKEGATE_ERROR_HOLD_SECONDS": "0.5"},
+        environment={
+            "LAKEGATE_CACHE_OVERFLOW_BYTES": "2000",
+            "LAKEGATE_ERROR_HOLD_SECONDS": "0.5",
+            **STATEMENT_PATH,
+        },
         # A 6 s Lambda leaves a 4 s warehouse budget: failures give up quickly.
         lambda_timeout_seconds=6.0,
     )
@@ -99,7 +104,12 @@ def long_lived() -> Iterator[EmbeddedStack]:
     """The packaged catalogue (fresh for minutes) and Lambda's usual 30 s: a stampede on a
     busy machine can outlast `cached`'s 1 s freshness, and its stale hits would rightly
     start a refresh, a second statement this test is not about."""
-    config = StackConfig(port=0, emulator=EmulatorConfig(port=0, latency_ms=300), max_containers=64)
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=300),
+        max_containers=64,
+        environment=STATEMENT_PATH,
+    )
     with EmbeddedStack(config) as running:
         yield running
 
@@ -193,7 +203,10 @@ def test_large_results_overflow_to_s3(cached: EmbeddedStack) -> None:
 @pytest.fixture(scope="module")
 def cache_down() -> Iterator[EmbeddedStack]:
     config = StackConfig(
-        port=0, emulator=EmulatorConfig(port=0, latency_ms=10), cache="http://127.0.0.1:9"
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=10),
+        cache="http://127.0.0.1:9",
+        environment=STATEMENT_PATH,
     )
     with EmbeddedStack(config) as running:
         yield running

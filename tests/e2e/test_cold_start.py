@@ -20,7 +20,7 @@ def test_a_cache_hit_imports_no_dataframe_library(stack: EmbeddedStack) -> None:
 def test_a_miss_does_import_polars(stack: EmbeddedStack) -> None:
     """The control: the probe would notice polars if the path loaded it."""
     report = probe(stack, "/v1/drivers?state=Alaska&year=1999&limit=7")
-    assert str(report["cache_status"]) == "lakegate; fwd=miss; stored"
+    assert str(report["cache_status"]).startswith("lakegate; fwd=miss; stored")
     assert report["polars_imported"] is True
     # Its memory figures (the exports bench sizes the function by them) are this process's.
     assert 0 < report["ready_rss_mb"] < report["peak_rss_mb"]

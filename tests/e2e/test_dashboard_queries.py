@@ -106,16 +106,27 @@ def test_a_monthly_crash_series_with_measures_of_every_type(
 def test_the_crashes_types_travel_as_the_api_documents_them(
     stack: EmbeddedStack, api: requests.Session
 ) -> None:
-    (row,) = get(api, stack, "/v1/crashes?date=2024-03-02&state=Utah").json()
-    assert row["date"] == "2024-03-02"
-    assert row["weekend"] is True, "2 March 2024 was a Saturday"
+    (row,) = get(api, stack, "/v1/crashes?date=2024-03-03&state=Utah").json()
+    assert row["date"] == "2024-03-03"
+    assert row["weekend"] is True, "3 March 2024 was a Sunday"
     assert isinstance(row["crashes"], int)
     whole, _, decimals = row["fatality_rate"].partition(".")
     assert whole.isdigit() and len(decimals) == 3, "DECIMAL(6,3) as text, three decimals"
-    assert row["updated_at"].endswith("Z") and row["updated_at"].startswith("2024-03-03T")
-    csv_answer = get(api, stack, "/v1/crashes?date=2024-03-02&state=Utah&format=csv")
+    assert row["updated_at"].endswith("Z") and row["updated_at"].startswith("2024-03-04T")
+    csv_answer = get(api, stack, "/v1/crashes?date=2024-03-03&state=Utah&format=csv")
     (record,) = csv.DictReader(io.StringIO(csv_answer.text))
     assert record["weekend"] == "true" and record["fatality_rate"] == row["fatality_rate"]
+
+
+def test_nulls_travel_as_null_in_json_and_empty_in_csv(
+    stack: EmbeddedStack, api: requests.Session
+) -> None:
+    """Utah's 2 March 2024 is neither rated nor revised in the sample data."""
+    (row,) = get(api, stack, "/v1/crashes?date=2024-03-02&state=Utah").json()
+    assert row["fatality_rate"] is None and row["updated_at"] is None
+    csv_answer = get(api, stack, "/v1/crashes?date=2024-03-02&state=Utah&format=csv")
+    (record,) = csv.DictReader(io.StringIO(csv_answer.text))
+    assert record["fatality_rate"] == "" and record["updated_at"] == ""
 
 
 def test_bad_combinations_are_400s_naming_the_parameter(

@@ -25,7 +25,7 @@ from handler.warehouse.links import DOWNLOAD_ATTEMPTS
 from local.aws import CACHE_BUCKET, REGION
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
-from tests.e2e.conftest import set_faults, statements
+from tests.e2e.conftest import STATEMENT_PATH, set_faults, statements
 
 INLINE_MAX = 4_000
 OHIO_DAYS = 5_844  # 2010-01-01 to 2025-12-31
@@ -41,6 +41,9 @@ def stack() -> Iterator[EmbeddedStack]:
             "LAKEGATE_INLINE_RESPONSE_MAX_BYTES": str(INLINE_MAX),
             # A failed statement does not hold its key failing: the retry below runs at once.
             "LAKEGATE_ERROR_HOLD_SECONDS": "0",
+            # Every export below runs its own statement (EXTERNAL_LINKS): tests/e2e/
+            # test_rollups.py covers exports derived from a roll-up.
+            **STATEMENT_PATH,
         },
     )
     with EmbeddedStack(config) as running:

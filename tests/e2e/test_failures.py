@@ -6,8 +6,22 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from local.stack import EmbeddedStack
-from tests.e2e.conftest import set_faults, warehouse_url
+from local.emulator import EmulatorConfig
+from local.stack import EmbeddedStack, StackConfig
+from tests.e2e.conftest import STATEMENT_PATH, set_faults, warehouse_url
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[EmbeddedStack]:
+    """The statement path: every request below meets the warehouse's fault itself."""
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
+        environment=STATEMENT_PATH,
+    )
+    with EmbeddedStack(config) as running:
+        yield running
+
 
 # Each test asks a different query: a failure holds its key briefly (error_hold).
 URL = "/v1/drivers?state=Nevada&year={year}"

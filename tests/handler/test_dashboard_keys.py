@@ -26,7 +26,7 @@ from handler.query import parse_query
 from handler.sql import build_statement
 from local import sample_data
 from local.emulator.parameters import parse_parameters
-from local.emulator.translate import translate
+from local.emulator.translate import register_functions, translate
 
 pytestmark = pytest.mark.slow  # it loads the sample tables and runs ~200 statements
 
@@ -42,6 +42,7 @@ STATES = ("Ohio", "Texas", "Maine", "Utah")
 def warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
+    register_functions(connection)  # Databricks' lower(), as the emulator has it
     sample_data.load_into(connection)
     yield connection
     connection.close()

@@ -12,6 +12,7 @@ from cache import (
     OverConsumerBudget,
     OverStatementBudget,
     Refused,
+    RollupOversize,
     Superseded,
 )
 from handler.errors import (
@@ -149,8 +150,17 @@ def _leaves(base: type[Exception]) -> list[type[Exception]]:
     [
         k
         for k in _leaves(LakegateError) + _leaves(CacheError)
-        # Bases, and Superseded: the cache settles it itself, it never reaches a response.
-        if k not in (CatalogueError, UpstreamError, NoResultInTime, Refused, Superseded)
+        # Bases; Superseded: the cache settles it itself; RollupOversize: the query then
+        # runs its own statement (handler.serving). Neither reaches a response.
+        if k
+        not in (
+            CatalogueError,
+            UpstreamError,
+            NoResultInTime,
+            Refused,
+            Superseded,
+            RollupOversize,
+        )
     ],
     ids=lambda k: k.__name__,
 )

@@ -52,11 +52,14 @@ def test_latency_metric_names_follow_the_outcome() -> None:
     assert latency_metric(None) == "LatencyNone"
 
 
+@pytest.mark.parametrize("derived", [False, True], ids=["statement", "rollup"])
 @pytest.mark.parametrize("outcome", OUTCOMES)
-def test_the_outcome_reads_back_from_the_cache_status_header(outcome: str) -> None:
+def test_the_outcome_reads_back_from_the_cache_status_header(outcome: str, derived: bool) -> None:
     """cache_headers writes Cache-Status; the metrics read the outcome back from it."""
     entry = SimpleNamespace(ttl_seconds=lambda now_ms: 5)
-    served = SimpleNamespace(entry=entry, outcome=outcome, now_ms=0, error=None, stored=True)
+    served = SimpleNamespace(
+        entry=entry, outcome=outcome, now_ms=0, error=None, stored=True, derived=derived
+    )
     assert outcome_of(cache_status(served)) == outcome  # type: ignore[arg-type]
 
 

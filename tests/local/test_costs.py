@@ -89,7 +89,7 @@ def test_x_ray_records_the_first_request_each_second_then_5_percent() -> None:
 
 def test_the_custom_metrics_are_the_names_the_code_emits() -> None:
     names = costs.custom_metrics()
-    assert len(names) == len(set(names)) == 29
+    assert len(names) == len(set(names)) == 32
     assert {"CacheHit", "Responses", "Status5xx", "Status503", "LatencyNone"} <= set(names)
     assert "LatencyUncached" not in names  # only without a cache table
 

@@ -85,8 +85,10 @@ def test_a_repeated_request_is_an_edge_hit(edge: Edge) -> None:
     first = get(edge, "/v1/drivers?state=Maine&year=2001")
     second = get(edge, "/v1/drivers?state=Maine&year=2001")
     assert first.status_code == second.status_code == 200
-    assert first.headers["Cache-Status"] == "lakegate; fwd=miss; stored, edge; fwd=miss"
-    assert second.headers["Cache-Status"] == "lakegate; fwd=miss; stored, edge; hit"
+    assert (
+        first.headers["Cache-Status"] == "lakegate; fwd=miss; stored; detail=rollup, edge; fwd=miss"
+    )
+    assert second.headers["Cache-Status"] == "lakegate; fwd=miss; stored; detail=rollup, edge; hit"
     assert second.headers["X-Cache-Status"] == "HIT"
     assert second.json() == first.json()
     # The origin answered once: the hit carries the first response's request id.
