@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from handler import conformance
 from handler.catalogue import Dataset
 from handler.observability import traced
 from handler.query import Query
@@ -41,6 +42,9 @@ def fetch_page(client: WarehouseClient, dataset: Dataset, query: Query, deadline
         return _fetch_export(client, dataset, query, deadline)
     with traced("statement"):
         result = client.run(build_statement(dataset, query), deadline)
+    conformance.check(
+        result.columns, conformance.expected_columns(dataset, query), result.statement_id
+    )
     rows = result.rows
     # The statement asks for limit+1 rows: the extra one only says "there is more".
     # A truncated result (a warehouse size cap) also means more rows exist.
@@ -71,6 +75,9 @@ def _fetch_export(
     with traced("statement"):
         # The statement holds LIMIT limit+1, so the frame never exceeds the export's bound.
         result = client.run_arrow(build_statement(dataset, query), deadline)
+    conformance.check(
+        result.columns, conformance.expected_columns(dataset, query), result.statement_id
+    )
     frame = result.frame
     has_more = frame.height > query.limit or result.truncated
     frame = frame.head(query.limit)

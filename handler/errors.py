@@ -15,6 +15,8 @@
         ├── WarehouseUnavailable  503: throttled, 5xx or unreachable after retries
         ├── WarehouseRejected     502: FAILED/CANCELED statement, auth refused, or a bad answer
         ├── ShapingError          502: a value did not parse as its declared type
+        ├── SchemaMismatch        502: the answer's columns are not those asked for (names,
+        │                              order, types), so not the published response schema
         └── SecretsUnavailable    503: Secrets Manager failed and nothing is cached
 
 The cache's own errors (`cache.errors`: CacheUnavailable, LeaseWaitTimeout, KeyFailing,
@@ -118,6 +120,10 @@ class WarehouseRejected(UpstreamError):
 
 class ShapingError(UpstreamError):
     pass
+
+
+class SchemaMismatch(UpstreamError):
+    """The manifest's columns differ from the statement's (handler.conformance)."""
 
 
 class SecretsUnavailable(UpstreamError):

@@ -26,6 +26,7 @@ from handler.errors import (
     Forbidden,
     NotAcceptable,
     NotFound,
+    SchemaMismatch,
     SecretsUnavailable,
     ShapingError,
     TooManyRequests,
@@ -98,6 +99,14 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
     (
         ShapingError,
         ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data."),
+    ),
+    (
+        SchemaMismatch,
+        ErrorShape(
+            502,
+            "bad_upstream_data",
+            "The data warehouse answered with other columns than the query asked for.",
+        ),
     ),
     (CacheUnavailable, ErrorShape(503, "cache_unavailable", "The result cache is unavailable.")),
 )

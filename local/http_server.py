@@ -23,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +60,11 @@ class Response:
     status: int
     headers: Sequence[tuple[str, str]] = ()
     body: bytes = b""
+    # How a stand-in misbehaves in transit (the emulator's fault switches): the body sent
+    # one byte at a time, this many seconds apart; or only its first `cut_after` bytes,
+    # then the connection reset.
+    pace_seconds: float = 0.0
+    cut_after: int | None = None
 
 
 App = Callable[[Request], Response]
@@ -239,4 +246,24 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + body)
+        if self.command == "HEAD":
+            self.wfile.write(head)
+        elif response.cut_after is not None:
+            self.wfile.write(head + body[: response.cut_after])
+            self._reset()
+        elif response.pace_seconds > 0:
+            self.wfile.write(head)
+            for offset in range(len(body)):
+                time.sleep(response.pace_seconds)
+                self.wfile.write(body[offset : offset + 1])
+        else:
+            self.wfile.write(head + body)
+
+    def _reset(self) -> None:
+        """Abort the connection: an RST, as a proxy dying mid-answer sends, not a clean close."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
+        self.connection.close()
