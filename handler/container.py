@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 import requests
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from requests.adapters import HTTPAdapter
 
 from cache import (
     Budgets,
@@ -43,6 +42,7 @@ from handler.routes import create_app, dataset_servers
 from handler.serving import Gate
 from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
 from handler.warehouse import WarehouseClient, token_provider
+from handler.warehouse.watchdog import WatchedAdapter
 
 T = TypeVar("T")
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -119,9 +119,10 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     """The collaborators `settings` call for. `invoker` starts asynchronous refreshes (the
     local Function URL server passes its own); in Lambda it is the Lambda API."""
     session = requests.Session()
-    # Retries are the client's job (inside its deadline), not urllib3's.
+    # Retries are the client's job (inside its deadline), not urllib3's; its connections
+    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog).
     # 64: the local server shares one Wiring across its simulated containers.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     warehouse = WarehouseClient(

@@ -263,7 +263,5 @@ class _Handler(BaseHTTPRequestHandler):
         """Abort the connection: an RST, as a proxy dying mid-answer sends, not a clean close."""
         self.close_connection = True
         self.wfile.flush()
-        self.connection.setsockopt(
-            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-        )
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()

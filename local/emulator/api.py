@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.emulator.config import EmulatorConfig
+from local.emulator.distortions import distort_chunk, distort_statement, echoed
 from local.emulator.engine import Engine
 from local.emulator.execute import parse_execute
-from local.emulator.distortions import distort_chunk, distort_statement, echoed
 from local.emulator.faults import GARBAGE, Faults, InitialFaults
 from local.emulator.oauth import TokenStore, host_metadata, oauth_token, oidc_discovery
 from local.emulator.storage import CONTENT_TYPES, Download, Storage, refusal

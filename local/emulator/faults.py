@@ -48,7 +48,8 @@ POST /__emulator/reset to clear), from the CLI at start, or in Python
                             (half the body, then the connection is reset), "garbled"
                             (Content-Encoding: gzip on a body that is not), "drip" (one
                             byte every drip_ms: every read is quick, the answer endless)
-    broken_call: str        which call's answer breaks: "execute", "poll" or "chunk"
+    broken_call: str        which call's answer breaks: "execute", "poll", "chunk" or "file"
+                            (a presigned link's download)
     broken_next: int|null   only the next N such answers break (null: every one)
     drip_ms: int            the pause between two dripped bytes
     unauthenticated_next: int the next N API calls answer 401, even with a valid token
@@ -194,7 +195,8 @@ class Faults:
         """How this call's answer breaks in transit ("reset", "garbled", "drip"); None: it does not."""
         with self._lock:
             now = self._now
-            if now.broken_answer is None or route != now.broken_call:
+            call = "storage" if now.broken_call == "file" else now.broken_call
+            if now.broken_answer is None or route != call:
                 return None
             if now.broken_next is not None:
                 if now.broken_next <= 0:
@@ -295,7 +297,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "wrong_columns": _one_of(None, "extra", "upper_case", "reordered"),
     "column_type": _type_name,
     "broken_answer": _one_of(None, "reset", "garbled", "drip"),
-    "broken_call": _one_of("execute", "poll", "chunk"),
+    "broken_call": _one_of("execute", "poll", "chunk", "file"),
     "broken_next": _optional_count,
     "drip_ms": _count,
     "unauthenticated_next": _count,
