@@ -11,6 +11,7 @@ request would cost every request tens of milliseconds.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import requests
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cache import (
@@ -84,10 +86,18 @@ def new_container(
     """
     servers = None if isinstance(wiring, ConfigurationError) else dataset_servers(catalogue, wiring)
     app = create_app(catalogue, wiring, servers)
+    invocations = itertools.count()
 
-    @logger.inject_lambda_context(log_event=False, clear_state=True)
     @trace_invocations
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # The invocation's keys (function_request_id, cold_start, ...) on every log line it
+        # writes, kept per thread: Powertools' inject_lambda_context keeps them on the
+        # logger, one per process, and the local stand-in runs its containers as threads
+        # of one process, where each would stamp its request id on the others' lines.
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(
+            cold_start=next(invocations) == 0, **build_lambda_context_model(context).__dict__
+        )
         try:
             order = RefreshOrder.from_event(event)
             if order is None:
@@ -102,6 +112,7 @@ def new_container(
             return {"refreshed": outcome}
         finally:
             recorder.flush()
+            logger.thread_safe_clear_keys()
 
     return handle
 

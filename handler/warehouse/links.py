@@ -26,6 +26,7 @@ caller walks on along the chunk chain. Each chunk is then a small state machine:
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import time
@@ -114,7 +115,7 @@ class Downloads:
         try:
             for index, link in links:
                 refreshes[index] = 0
-                running[pool.submit(self._download, link, index, deadline, statement_id)] = index
+                running[self._start(pool, link, index, deadline, statement_id)] = index
             while running:
                 done, _ = wait(running, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
                 if not done:
@@ -134,14 +135,25 @@ class Downloads:
                         )
                     fresh = refresh(index)
                     self.check(fresh, statement_id)
-                    again = pool.submit(self._download, fresh, index, deadline, statement_id)
-                    running[again] = index
+                    running[self._start(pool, fresh, index, deadline, statement_id)] = index
         finally:
             # Queued downloads are dropped; running ones end within their read timeout.
             pool.shutdown(wait=False, cancel_futures=True)
         return [bodies[index] for index in sorted(bodies)]
 
     # -- one chunk ---------------------------------------------------------------------
+
+    def _start(
+        self,
+        pool: ThreadPoolExecutor,
+        link: ExternalLink,
+        index: int,
+        deadline: Deadline,
+        statement_id: str,
+    ) -> Future[bytes | _Expired]:
+        # In the caller's context: its log lines carry the invocation's keys (request id).
+        run = contextvars.copy_context().run
+        return pool.submit(run, self._download, link, index, deadline, statement_id)
 
     def _download(
         self, link: ExternalLink, index: int, deadline: Deadline, statement_id: str

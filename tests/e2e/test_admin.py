@@ -282,22 +282,6 @@ def test_an_admin_token_on_a_data_route_changes_nothing(stack: EmbeddedStack) ->
     assert HEADER not in with_token.headers.get("Vary", "").lower()
 
 
-@pytest.fixture
-def lakegate_log() -> Iterator[io.StringIO]:
-    """Every line the lakegate logger writes, formatted as in Lambda.
-
-    Its stdout handler was bound to whatever stream pytest had installed when
-    handler.app was imported, so capfd alone cannot be relied on to see it.
-    """
-    lakegate = logging.getLogger("lakegate")
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(lakegate.handlers[0].formatter)
-    lakegate.addHandler(handler)
-    yield captured
-    lakegate.removeHandler(handler)
-
-
 def test_the_token_never_reaches_a_log_and_every_action_is_audited(
     stack: EmbeddedStack,
     lakegate_log: io.StringIO,
