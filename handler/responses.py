@@ -24,6 +24,7 @@ from handler.errors import (
     BadRequest,
     ConfigurationError,
     Forbidden,
+    MethodNotAllowed,
     NotAcceptable,
     NotFound,
     SchemaMismatch,
@@ -66,6 +67,7 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
     (ApiKeyRefused, ErrorShape(401, "unauthorized", "Missing or invalid API key.")),
     (Forbidden, ErrorShape(403, "forbidden", None)),
     (NotFound, ErrorShape(404, "not_found", None)),
+    (MethodNotAllowed, ErrorShape(405, "method_not_allowed", None)),
     (NotAcceptable, ErrorShape(406, "not_acceptable", None)),
     (TooManyRequests, ErrorShape(429, "throttled", None)),
     (
@@ -149,6 +151,7 @@ def error_response(exc: BaseException, request_id: str | None) -> Response[str]:
     """The HTTP response for any error, from the one table."""
     shape = shape_of(exc)
     retry_after = getattr(exc, "retry_after", None)
+    allow = getattr(exc, "allow", None)
     return error(
         shape.status,
         shape.code or str(getattr(exc, "code", "error")),
@@ -156,6 +159,7 @@ def error_response(exc: BaseException, request_id: str | None) -> Response[str]:
         request_id,
         parameter=getattr(exc, "parameter", None),
         retry_after=retry_after if isinstance(retry_after, int) else None,
+        allow=allow if isinstance(allow, tuple) else None,
     )
 
 
@@ -167,6 +171,7 @@ def error(
     *,
     parameter: str | None = None,
     retry_after: int | None = None,
+    allow: tuple[str, ...] | None = None,
 ) -> Response[str]:
     detail: dict[str, str] = {"code": code, "message": message}
     if parameter is not None:
@@ -176,6 +181,8 @@ def error(
     headers = {"Cache-Control": NO_STORE}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    if allow is not None:
+        headers["Allow"] = ", ".join(allow)
     return Response(
         status_code=status,
         content_type=JSON,
