@@ -262,8 +262,10 @@ def test_the_cache_status_reports_generations_invalidations_and_freshness(
 
 
 def test_unknown_methods_and_bad_requests_are_clean_4xx(stack: EmbeddedStack) -> None:
-    assert get(stack, "/admin/invalidate", **{HEADER: TOKEN}).status_code == 404
-    assert requests.post(f"{stack.url}/admin/cache", timeout=30).status_code == 404
+    wrong_method = get(stack, "/admin/invalidate", **{HEADER: TOKEN})
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
+    assert requests.post(f"{stack.url}/admin/cache", timeout=30).status_code == 405
+    assert requests.post(f"{stack.url}/admin/nothing", timeout=30).status_code == 404
     unknown = invalidate(stack, "dataset=nope")
     assert unknown.status_code == 404 and unknown.headers["Cache-Control"] == "no-store"
     bad = invalidate(stack, "dataset=drivers&year=abcd")
