@@ -11,6 +11,7 @@ request would cost every request tens of milliseconds.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +20,8 @@ from typing import Any, TypeVar
 
 import requests
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from requests.adapters import HTTPAdapter
 
 from cache import (
     Budgets,
@@ -47,6 +48,7 @@ from handler.routes import create_app, dataset_servers
 from handler.serving import Gate
 from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
 from handler.warehouse import WarehouseClient, token_provider
+from handler.warehouse.watchdog import WatchedAdapter
 
 T = TypeVar("T")
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -89,10 +91,18 @@ def new_container(
     """
     servers = None if isinstance(wiring, ConfigurationError) else dataset_servers(catalogue, wiring)
     app = create_app(catalogue, wiring, servers)
+    invocations = itertools.count()
 
-    @logger.inject_lambda_context(log_event=False, clear_state=True)
     @trace_invocations
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # The invocation's keys (function_request_id, cold_start, ...) on every log line it
+        # writes, kept per thread: Powertools' inject_lambda_context keeps them on the
+        # logger, one per process, and the local stand-in runs its containers as threads
+        # of one process, where each would stamp its request id on the others' lines.
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(
+            cold_start=next(invocations) == 0, **build_lambda_context_model(context).__dict__
+        )
         try:
             order = RefreshOrder.from_event(event)
             if order is None:
@@ -107,6 +117,7 @@ def new_container(
             return {"refreshed": outcome}
         finally:
             recorder.flush()
+            logger.thread_safe_clear_keys()
 
     return handle
 
@@ -124,9 +135,10 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     """The collaborators `settings` call for. `invoker` starts asynchronous refreshes (the
     local Function URL server passes its own); in Lambda it is the Lambda API."""
     session = requests.Session()
-    # Retries are the client's job (inside its deadline), not urllib3's.
+    # Retries are the client's job (inside its deadline), not urllib3's; its connections
+    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog).
     # 64: the local server shares one Wiring across its simulated containers.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     warehouse = WarehouseClient(

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cache import Decoded, Fetched
+from handler import conformance
 from handler.catalogue import Dataset
-from handler.errors import ShapingError, WarehouseRejected
+from handler.errors import WarehouseRejected
 from handler.observability import traced
 from handler.query import Query
 from handler.responses import CSV, JSON, PARQUET
 from handler.result import StatementResult
-from handler.sql import build_rollup_statement, build_statement, rollup_group_tokens
+from handler.sql import build_rollup_statement, build_statement
 from handler.vocabulary import Rollup
 from handler.warehouse import Deadline, WarehouseClient
 
@@ -50,6 +51,9 @@ def fetch_page(client: WarehouseClient, dataset: Dataset, query: Query, deadline
         return _fetch_export(client, dataset, query, deadline)
     with traced("statement"):
         result = client.run(build_statement(dataset, query), deadline)
+    conformance.check(
+        result.columns, conformance.expected_columns(dataset, query), result.statement_id
+    )
     rows = result.rows
     # The statement asks for limit+1 rows: the extra one only says "there is more".
     # A truncated result (a warehouse size cap) also means more rows exist.
@@ -80,6 +84,9 @@ def _fetch_export(
     with traced("statement"):
         # The statement holds LIMIT limit+1, so the frame never exceeds the export's bound.
         result = client.run_arrow(build_statement(dataset, query), deadline)
+    conformance.check(
+        result.columns, conformance.expected_columns(dataset, query), result.statement_id
+    )
     frame = result.frame
     has_more = frame.height > query.limit or result.truncated
     frame = frame.head(query.limit)
@@ -122,17 +129,15 @@ def fetch_rollup(
     an answer that is truncated or whose columns are not the declaration's."""
     with traced("rollup"):
         result = client.run_arrow(build_rollup_statement(dataset, rollup), deadline)
+    conformance.check(
+        result.columns, conformance.rollup_columns(dataset, rollup), result.statement_id
+    )
     frame = result.frame
     if result.truncated:
         # A partial roll-up would make every answer derived from it wrong.
         raise WarehouseRejected("roll-up result truncated", statement_id=result.statement_id)
     if frame.height > rollup.max_rows:
         return Fetched(rows=frame.height)
-    expected = rollup_columns(dataset, rollup)
-    if tuple(frame.columns) != expected:
-        raise ShapingError(
-            "roll-up columns differ from its declaration", statement_id=result.statement_id
-        )
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=False)
     return Fetched(rows=frame.height, body=buffer.getvalue(), decoded=_held(dataset, frame))
@@ -143,16 +148,6 @@ def decode_rollup(dataset: Dataset, body: bytes) -> Decoded[HeldRollup]:
     import polars as pl
 
     return _held(dataset, pl.read_parquet(io.BytesIO(body)))
-
-
-def rollup_columns(dataset: Dataset, rollup: Rollup) -> tuple[str, ...]:
-    """The columns a roll-up's statement answers, in order."""
-    if rollup.grain == "table":
-        return dataset.column_names
-    from handler.rollups import measure_parts
-
-    parts = measure_parts(dataset, rollup.measures)
-    return (*rollup_group_tokens(rollup), *(part.name for part in parts))
 
 
 def derive_page(dataset: Dataset, rollup: Rollup, held: HeldRollup, query: Query) -> Page:

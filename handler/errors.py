@@ -5,6 +5,7 @@
     ├── ConfigurationError        settings are missing or contradictory (start-up)
     ├── BadRequest                400: a parameter is unknown, repeated or malformed
     ├── NotFound                  404: no such route or dataset
+    ├── MethodNotAllowed          405: the route exists, not for this method (`allow` lists its own)
     ├── NotAcceptable             406: no representation the client accepts
     ├── Unauthorized              401: admin credentials missing or wrong
     ├── ApiKeyRefused             401: a consumer's API key missing, unknown or revoked
@@ -15,6 +16,8 @@
         ├── WarehouseUnavailable  503: throttled, 5xx or unreachable after retries
         ├── WarehouseRejected     502: FAILED/CANCELED statement, auth refused, or a bad answer
         ├── ShapingError          502: a value did not parse as its declared type
+        ├── SchemaMismatch        502: the answer's columns are not those asked for (names,
+        │                              order, types), so not the published response schema
         └── SecretsUnavailable    503: Secrets Manager failed and nothing is cached
 
 The cache's own errors (`cache.errors`: CacheUnavailable, LeaseWaitTimeout, KeyFailing,
@@ -54,6 +57,15 @@ class NotFound(LakegateError):
     def __init__(self, message: str = "No such resource.") -> None:
         super().__init__(message)
         self.message = message
+
+
+class MethodNotAllowed(LakegateError):
+    """The path is a route, the method is not one it answers."""
+
+    def __init__(self, allow: tuple[str, ...]) -> None:
+        self.allow = allow
+        self.message = f"This route answers {', '.join(allow)} only."
+        super().__init__(self.message)
 
 
 class NotAcceptable(LakegateError):
@@ -118,6 +130,10 @@ class WarehouseRejected(UpstreamError):
 
 class ShapingError(UpstreamError):
     pass
+
+
+class SchemaMismatch(UpstreamError):
+    """The manifest's columns differ from the statement's (handler.conformance)."""
 
 
 class SecretsUnavailable(UpstreamError):

@@ -62,9 +62,21 @@ class Resolver(LambdaFunctionUrlResolver):
     """
 
     def __init__(self, catalogue: Catalogue, **kwargs: Any) -> None:
+        self._methods: dict[str, set[str]] = {}
         super().__init__(**kwargs)
         self._catalogue = catalogue
         self._invocation = threading.local()
+
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        # Every route's methods, remembered as they are declared: a request for a path
+        # that is a route, with another method, is a 405 naming them, not a 404.
+        methods = [method] if isinstance(method, str) else list(method)
+        self._methods.setdefault(rule, set()).update(m.upper() for m in methods)
+        return super().route(rule, method, *args, **kwargs)
+
+    def methods_at(self, path: str) -> tuple[str, ...]:
+        """The methods the route at `path` answers, sorted; () where no route is."""
+        return tuple(sorted(self._methods.get(path, ())))
 
     # Powertools keeps the current event and context on BaseRouter, the class: one value
     # per process. Lambda runs one invocation per process at a time; the local Function

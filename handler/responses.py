@@ -25,8 +25,10 @@ from handler.errors import (
     BadRequest,
     ConfigurationError,
     Forbidden,
+    MethodNotAllowed,
     NotAcceptable,
     NotFound,
+    SchemaMismatch,
     SecretsUnavailable,
     ShapingError,
     TooManyRequests,
@@ -66,6 +68,7 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
     (ApiKeyRefused, ErrorShape(401, "unauthorized", "Missing or invalid API key.")),
     (Forbidden, ErrorShape(403, "forbidden", None)),
     (NotFound, ErrorShape(404, "not_found", None)),
+    (MethodNotAllowed, ErrorShape(405, "method_not_allowed", None)),
     (NotAcceptable, ErrorShape(406, "not_acceptable", None)),
     (TooManyRequests, ErrorShape(429, "throttled", None)),
     (
@@ -109,6 +112,14 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
         ShapingError,
         ErrorShape(502, "bad_upstream_data", "The data warehouse sent unreadable data."),
     ),
+    (
+        SchemaMismatch,
+        ErrorShape(
+            502,
+            "bad_upstream_data",
+            "The data warehouse answered with other columns than the query asked for.",
+        ),
+    ),
     (CacheUnavailable, ErrorShape(503, "cache_unavailable", "The result cache is unavailable.")),
 )
 _INTERNAL = ErrorShape(500, "internal_error", "Something went wrong on our side.")
@@ -150,6 +161,7 @@ def error_response(exc: BaseException, request_id: str | None) -> Response[str]:
     """The HTTP response for any error, from the one table."""
     shape = shape_of(exc)
     retry_after = getattr(exc, "retry_after", None)
+    allow = getattr(exc, "allow", None)
     return error(
         shape.status,
         shape.code or str(getattr(exc, "code", "error")),
@@ -157,6 +169,7 @@ def error_response(exc: BaseException, request_id: str | None) -> Response[str]:
         request_id,
         parameter=getattr(exc, "parameter", None),
         retry_after=retry_after if isinstance(retry_after, int) else None,
+        allow=allow if isinstance(allow, tuple) else None,
     )
 
 
@@ -168,6 +181,7 @@ def error(
     *,
     parameter: str | None = None,
     retry_after: int | None = None,
+    allow: tuple[str, ...] | None = None,
 ) -> Response[str]:
     detail: dict[str, str] = {"code": code, "message": message}
     if parameter is not None:
@@ -177,6 +191,8 @@ def error(
     headers = {"Cache-Control": NO_STORE}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    if allow is not None:
+        headers["Allow"] = ", ".join(allow)
     return Response(
         status_code=status,
         content_type=JSON,

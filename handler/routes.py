@@ -19,7 +19,7 @@ from handler import openapi
 from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, add_admin_routes
 from handler.catalogue import Catalogue, Dataset
 from handler.consumers import API_KEY_HEADER
-from handler.errors import BadRequest, ConfigurationError, NotFound
+from handler.errors import BadRequest, ConfigurationError, MethodNotAllowed, NotFound
 from handler.responses import error_response, serialize, status_of
 from handler.serving import DatasetServer
 
@@ -158,7 +158,7 @@ def _add_dataset_route(
     app.head(dataset.route, include_in_schema=False)(endpoint)
 
 
-def _add_error_handlers(app: LambdaFunctionUrlResolver) -> None:
+def _add_error_handlers(app: openapi.Resolver) -> None:
     def request_id() -> str | None:
         try:
             return str(app.current_event.request_context.request_id)
@@ -201,4 +201,7 @@ def _add_error_handlers(app: LambdaFunctionUrlResolver) -> None:
 
     @app.not_found
     def not_found(exc: Exception) -> Response[str]:
+        allow = app.methods_at(app.current_event.path)
+        if allow:
+            return error_response(MethodNotAllowed(allow), request_id())
         return error_response(NotFound("No such route."), request_id())

@@ -2,10 +2,11 @@
 
 One declaration (FAULTS by STATES) is run by `python -m local.faults` (a markdown table,
 non-zero exit on any miss) and by tests/e2e/test_fault_matrix.py (one test per cell).
-The requirement ("Under faults"): never a 500; clean 502/503/504, with Retry-After on
-503/504; a fresh entry never touches the warehouse; a stale entry is answered at once
-while one background refresh (an asynchronous self-invocation) meets the fault; no
-statement runs twice; every give-up that knows a statement id cancels it.
+The requirement ("Under faults"): never a 500, and never a wrong or partial 200; clean
+502/503/504, with Retry-After on 503/504, within the Lambda's time; a fresh entry never
+touches the warehouse; a stale entry is answered at once while one background refresh
+(an asynchronous self-invocation) meets the fault; no statement runs twice; every
+give-up that knows a statement id cancels it; no log line holds the warehouse token.
 
 Each cell asks its own query: a failure holds its key failing for a while
 (LAKEGATE_ERROR_HOLD_SECONDS), and the cells must not see each other's entries.
@@ -13,7 +14,9 @@ Each cell asks its own query: a failure holds its key failing for a while
 
 from __future__ import annotations
 
+import io
 import itertools
+import logging
 import re
 import sys
 import tempfile
@@ -22,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import requests
 import yaml
@@ -30,46 +33,28 @@ import yaml
 from cache.metrics import STATEMENTS
 from handler.catalogue import DEFAULT_CATALOGUE
 from local.emulator import EmulatorConfig
+from local.fault_cases import (
+    FAULTS,
+    LAMBDA_TIMEOUT_SECONDS,
+    STATES,
+    TTL_SECONDS,
+    Expected,
+    Fault,
+    State,
+    cell_path,
+)
 from local.stack import EmbeddedStack, StackConfig
 
-State = Literal["no entry", "fresh entry", "stale entry"]
-STATES: tuple[State, ...] = ("no entry", "fresh entry", "stale entry")
-
-TTL_SECONDS = 1  # "stale" costs one second's wait
-HIT = r"lakegate; hit; ttl=\d+"
-STALE = r"lakegate; hit; ttl=-\d+; detail=stale-while-revalidate"
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One way the warehouse goes wrong, and the answer it must get with no entry to fall back on."""
-
-    name: str
-    switches: Mapping[str, Any]  # POST /__emulator/faults
-    status: int
-    statements: int  # statements the warehouse runs for one request (or one refresh)
-    cancels: int  # cancels lakegate sends
-    retry_after: bool  # a Retry-After (1..30 s) on the error
-    executes: int | None = None  # executes received, where the fault pins it
-
-    def expected(self, state: State) -> Expected:
-        if state == "fresh entry":
-            return Expected(200, HIT, statements=0, cancels=0, executes=0)
-        if state == "stale entry":  # the background refresh meets the fault, once
-            return Expected(200, STALE, self.statements, self.cancels, executes=self.executes)
-        return Expected(
-            self.status, None, self.statements, self.cancels, self.retry_after, self.executes
-        )
-
-
-@dataclass(frozen=True)
-class Expected:
-    status: int
-    cache_status: str | None  # a full-match pattern; None: errors carry no Cache-Status
-    statements: int
-    cancels: int
-    retry_after: bool = False
-    executes: int | None = None  # executes received, where the cell pins it
+__all__ = [
+    "FAULTS",
+    "STATES",
+    "Fault",
+    "Observed",
+    "State",
+    "run_matrix",
+    "stack_config",
+    "write_short_catalogue",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +67,9 @@ class Observed:
     executes: int
     statements: int
     cancels: int
+    seconds: float = 0.0
+    leaked: bool = False  # the warehouse token in a log line of this cell
+    refreshed: bool = True  # a stale entry's background refresh ended (in its time)
     problems: tuple[str, ...] = ()
 
     @property
@@ -89,44 +77,7 @@ class Observed:
         return not self.problems
 
 
-# The order matters once: a 429 holds the container back, so the throttle runs last.
-FAULTS: tuple[Fault, ...] = (
-    Fault("non-JSON 200 on execute", {"garbage_body": "execute"}, 502, 1, 0, False),
-    Fault("external_links in an INLINE result", {"external_links": True}, 502, 1, 1, False),
-    Fault("manifest row count off by one", {"wrong_counts": "rows"}, 502, 1, 1, False),
-    Fault("chunk link to another host", {"chunk_link": "other_host"}, 502, 1, 1, False),
-    Fault("statement slower than the budget", {"slow_statement_ms": 20_000}, 504, 1, 1, True),
-    Fault(
-        "polls 503 until the budget ends",
-        {"unavailable_polls": True, "slow_statement_ms": 1_000},
-        503,
-        1,
-        1,
-        True,
-    ),
-    # An upstream 5xx is the warehouse being unavailable: 503, come back later; the
-    # statement it accepted runs, and execute is never sent again.
-    Fault("500 on execute after accepting", {"execute_status": 500}, 503, 1, 0, True, 1),
-    Fault(
-        "always 429, Retry-After inf",
-        {"throttle_always": True, "retry_after": "inf"},
-        503,
-        0,
-        0,
-        True,
-    ),
-)
-
-_STATES_BY_FAULT = ("Ohio", "Iowa", "Utah", "Texas", "Maine", "Idaho", "Alaska", "Hawaii")
-
-
 _PROBE = "/v1/drivers?state=Oregon&year=1999"  # settle()'s queries, one limit each
-
-
-def cell_path(fault_index: int, state: State) -> str:
-    """A query no other cell asks."""
-    year = 2001 + STATES.index(state)
-    return f"/v1/drivers?state={_STATES_BY_FAULT[fault_index]}&year={year}"
 
 
 def write_short_catalogue(directory: Path) -> Path:
@@ -153,7 +104,7 @@ def stack_config(catalogue_path: Path) -> StackConfig:
         environment=MappingProxyType(
             {"LAKEGATE_ERROR_HOLD_SECONDS": "0.5", "LAKEGATE_FAIR_SHARES": "1"}
         ),
-        lambda_timeout_seconds=6.0,
+        lambda_timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
     )
 
 
@@ -163,6 +114,7 @@ def stack_config(catalogue_path: Path) -> StackConfig:
 @dataclass
 class _Run:
     stack: EmbeddedStack
+    log: io.StringIO = field(default_factory=io.StringIO)  # this cell's lakegate log lines
     session: requests.Session = field(default_factory=requests.Session)
     # Never asked twice: a probe asked again once stale would refresh in the background,
     # into the next cell's faults.
@@ -175,6 +127,14 @@ class _Run:
 
     def get(self, path: str) -> requests.Response:
         return self.session.get(f"{self.stack.url}{path}", timeout=30)
+
+    def leaked(self) -> bool:
+        """Whether a log line since the last look holds the warehouse's token."""
+        assert self.stack.emulator is not None
+        lines, token = self.log.getvalue(), self.stack.emulator.config.token
+        self.log.seek(0)
+        self.log.truncate()
+        return token in lines or "Bearer" in lines
 
     def reset(self) -> None:
         self.session.post(f"{self.warehouse}/__emulator/reset", timeout=5).raise_for_status()
@@ -219,19 +179,33 @@ def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
         if state != "fresh entry" or time.monotonic() - stored < TTL_SECONDS / 2:
             break
         run.reset()
-    response = run.get(path)
-    if state == "stale entry" and response.status_code == 200:
-        until(lambda: run.computes() > before, "the background refresh finished")
+    run.leaked()  # the preparation's lines are not the cell's
+    started = time.monotonic()
+    try:
+        response: requests.Response | None = run.get(path)
+    except requests.RequestException:  # no answer at all: the cell says so
+        response = None
+    seconds = time.monotonic() - started
+    refreshed = True
+    if state == "stale entry" and response is not None and response.status_code == 200:
+        try:
+            until(lambda: run.computes() > before, "the background refresh finished")
+        except AssertionError:
+            refreshed = False
     stats = run.stats()
+    headers = response.headers if response is not None else {}
     observed = Observed(
         fault=fault.name,
         state=state,
-        status=response.status_code,
-        cache_status=response.headers.get("Cache-Status"),
-        retry_after=response.headers.get("Retry-After"),
+        status=response.status_code if response is not None else 0,
+        cache_status=headers.get("Cache-Status"),
+        retry_after=headers.get("Retry-After"),
         executes=int(stats["executes_received"]),
         statements=int(stats["statements_run"]),
         cancels=int(stats["cancels_received"]),
+        seconds=seconds,
+        leaked=run.leaked(),
+        refreshed=refreshed,
     )
     return _judged(observed, fault.expected(state))
 
@@ -239,7 +213,13 @@ def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
 def _judged(seen: Observed, want: Expected) -> Observed:
     problems = []
     if seen.status != want.status:
-        problems.append(f"status {seen.status}, wanted {want.status}")
+        problems.append(f"status {seen.status or 'none'}, wanted {want.status}")
+    if seen.seconds > LAMBDA_TIMEOUT_SECONDS:
+        problems.append(f"answered after {seen.seconds:.1f} s, beyond the Lambda's time")
+    if seen.leaked:
+        problems.append("the warehouse token in a log line")
+    if not seen.refreshed:
+        problems.append("the background refresh never ended")
     if want.cache_status is None and seen.cache_status is not None:
         problems.append(f"Cache-Status {seen.cache_status!r} on an error")
     if want.cache_status is not None and not re.fullmatch(
@@ -270,6 +250,11 @@ def settle(run: _Run) -> None:
 def run_matrix(stack: EmbeddedStack) -> list[Observed]:
     """Every cell, in declaration order, against a started stack (its emulator reset after)."""
     run = _Run(stack)
+    # Every line the stack's lakegate logger writes, as Lambda would send it to CloudWatch.
+    lakegate = logging.getLogger("lakegate")
+    lines = logging.StreamHandler(run.log)
+    lines.setFormatter(lakegate.handlers[0].formatter)
+    lakegate.addHandler(lines)
     rows = []
     try:
         for index, fault in enumerate(FAULTS):
@@ -277,6 +262,7 @@ def run_matrix(stack: EmbeddedStack) -> list[Observed]:
                 rows.append(run_cell(run, index, fault, state))
                 settle(run)
     finally:
+        lakegate.removeHandler(lines)
         run.session.close()
     return rows
 
@@ -284,15 +270,15 @@ def run_matrix(stack: EmbeddedStack) -> list[Observed]:
 def markdown(rows: list[Observed]) -> str:
     lines = [
         "| fault | cache state | status | Cache-Status | Retry-After "
-        "| executes / statements | cancels | |",
-        "|---|---|---|---|---|---|---|---|",
+        "| executes / statements | cancels | seconds | |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         mark = "✓" if row.ok else "✗ " + "; ".join(row.problems)
         lines.append(
-            f"| {row.fault} | {row.state} | {row.status} | {row.cache_status or '—'} "
+            f"| {row.fault} | {row.state} | {row.status or '—'} | {row.cache_status or '—'} "
             f"| {row.retry_after or '—'} | {row.executes} / {row.statements} "
-            f"| {row.cancels} | {mark} |"
+            f"| {row.cancels} | {row.seconds:.1f} | {mark} |"
         )
     return "\n".join(lines)
 

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler.errors import BadRequest
+from handler.responses import JSON, error, error_response
 from local.http_server import HttpServer, Request, Response
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,12 @@ logger = logging.getLogger(__name__)
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 FUNCTION_NAME = "lakegate-local"
+_MALFORMED = "The request is not valid HTTP/1.1."
+_REFUSED = {
+    413: "The request body is over the function's payload quota.",
+    414: "The request line is too long.",
+    431: "The request's header fields are too large.",
+}
 URL_ID = "local0000000000000000000000000000"
 
 
@@ -157,6 +165,17 @@ class FunctionUrlServer(HttpServer):
         self.pool = ContainerPool(factory, max_containers)
         self.timeout_seconds = timeout_seconds
         self.async_started = 0  # asynchronous invocations started (tests count them)
+
+    def refusal(self, status: int, reason: str) -> Response:
+        """lakegate's JSON error for a request refused before any invocation (a request line
+        HTTP does not allow, framing that cannot be trusted, a body over the quota): the
+        front door refuses these in AWS too, and clients read one error shape everywhere."""
+        if status == 400:
+            answer = error_response(BadRequest("malformed_request", _MALFORMED), None)
+        else:
+            answer = error(status, "malformed_request", _REFUSED.get(status, _MALFORMED), None)
+        headers = [("Content-Type", JSON), *((k, str(v)) for k, v in answer.headers.items())]
+        return Response(status, headers, str(answer.body).encode())
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         handler = self.pool.acquire()

@@ -7,7 +7,12 @@ this module owns the framing, so each stand-in only says what it answers:
   sends, and with Nagle's algorithm on, the second waits for the client's delayed
   ACK of the first, ~40 ms on every kept-alive request. A response here leaves in
   one write, on a TCP_NODELAY socket;
-- HEAD: the app's GET answer, its Content-Length, no body;
+- any method reaches the app (the app says which it answers), and HEAD is the app's
+  GET answer, its Content-Length, no body;
+- a request line HTTP does not allow (a method that is not a token, a target with a
+  byte outside visible ASCII: raw UTF-8 or Latin-1, DEL, NUL, controls) is a 400 and a
+  closed connection, as every refusal before the app is: its body is the server's
+  `refusal` (plain text here; the Function URL stand-in answers lakegate's JSON error);
 - request bodies framed by Content-Length or chunked; framing it cannot trust (a
   bad Content-Length, an unknown transfer coding) is a 400 and a closed connection,
   as RFC 9112 section 6.3 asks, and a body over Lambda's 6 MB quota a 413;
@@ -23,8 +28,10 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +43,9 @@ _CONTENT_LENGTH = re.compile(r"[0-9]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(;.*)?\r?\n", re.DOTALL)
 _MAX_LINE = 65_536
 _MAX_TRAILERS = 100
+# RFC 9110 section 5.6.2 (a method is a token); RFC 9112 section 3.2 (a target is visible ASCII).
+_METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TARGET = re.compile(r"[\x21-\x7e]+")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,11 @@ class Response:
     status: int
     headers: Sequence[tuple[str, str]] = ()
     body: bytes = b""
+    # How a stand-in misbehaves in transit (the emulator's fault switches): the body sent
+    # one byte at a time, this many seconds apart; or only its first `cut_after` bytes,
+    # then the connection reset.
+    pace_seconds: float = 0.0
+    cut_after: int | None = None
 
 
 App = Callable[[Request], Response]
@@ -94,6 +109,10 @@ class HttpServer(ThreadingHTTPServer):
     def serve_forever(self, poll_interval: float = 0.05) -> None:
         # A short poll makes shutdown() return promptly: stacks stop between tests.
         super().serve_forever(poll_interval)
+
+    def refusal(self, status: int, reason: str) -> Response:
+        """The answer to a request refused before the app sees it (framing, request line)."""
+        return Response(status, [("Content-Type", "text/plain")], f"{reason}\n".encode())
 
     def start(self, name: str = "http-server") -> HttpServer:
         """Serve on a daemon thread."""
@@ -144,14 +163,33 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # a line per request would drown test and load-test output
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if not _METHOD.fullmatch(self.command) or not _TARGET.fullmatch(self.path):
+            self.send_error(400, "request line holds characters HTTP does not allow")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server's own refusals (a bad request line or version, headers too long),
+        # answered as the app's server answers them rather than as an HTML page.
+        self.close_connection = True
+        self._send(self.server.refusal(code, message or self.responses.get(code, ("",))[0]))
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks for do_<METHOD> and answers an HTML 501 when it is missing:
+        # every method goes to the app instead.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _serve(self) -> None:
         try:
             body = self._read_body()
         except UnreadableBody as error:
             self.close_connection = True
-            self._send(
-                Response(error.status, [("Content-Type", "text/plain")], f"{error}\n".encode())
-            )
+            self._send(self.server.refusal(error.status, str(error)))
             return
         host, port = self.server.server_address[:2]
         request = Request(
@@ -169,8 +207,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Response(500, [("Content-Type", "text/plain")], b"Internal Server Error\n"))
             raise  # handle_error prints the traceback
         self._send(response)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
     def _read_body(self) -> bytes:
         codings = self.headers.get("Transfer-Encoding")
@@ -239,4 +275,22 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + body)
+        if self.command == "HEAD":
+            self.wfile.write(head)
+        elif response.cut_after is not None:
+            self.wfile.write(head + body[: response.cut_after])
+            self._reset()
+        elif response.pace_seconds > 0:
+            self.wfile.write(head)
+            for offset in range(len(body)):
+                time.sleep(response.pace_seconds)
+                self.wfile.write(body[offset : offset + 1])
+        else:
+            self.wfile.write(head + body)
+
+    def _reset(self) -> None:
+        """Abort the connection: an RST, as a proxy dying mid-answer sends, not a clean close."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()

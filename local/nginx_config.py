@@ -21,6 +21,9 @@ lets `curl` see it. What that nginx does is decided here (local/edge.py only run
   stale copies are refreshed in the background, and served when the origin fails;
 - a 4xx is never stored: a 401 or 403 from an origin that checks keys itself must not
   answer the next consumer (the CDK sets the 4xx error caching TTL to 0 too);
+- keyed answers (a dataset with `access: key`, or all when keys are required) are cached
+  as the origin says and told to viewers `Cache-Control: private, no-cache`, as the CDK's
+  keyed response headers policy does (lakegate_cdk.edge_policies says why);
 - CORS on simple requests: the allowed origin (the gateway's `cors_origins`) is echoed in
   `Access-Control-Allow-Origin`, computed per request, never cached;
 - `/admin/` is never cached and never runs the function (CloudFront's CachingDisabled
@@ -64,6 +67,9 @@ NJS_MODULE_LOCATIONS = (
     "/opt/homebrew/lib/nginx/modules/ngx_http_js_module.so",
 )
 _CORS_ORIGIN = re.compile(r"\*|https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+# What viewers of keyed answers are told: the CDK's KEYED_CACHE_CONTROL (a test keeps
+# them equal; the CDK app is not a package local/ may import).
+KEYED_CACHE_CONTROL = "private, no-cache"
 
 
 class ConfigError(Exception):
@@ -143,6 +149,11 @@ def render_config(config: EdgeConfig, prefix: Path, port: int, user: str | None 
             for d in catalogue.datasets
         ),
         cors_map=_cors_map(_cors_origins(config)),
+        keyed_routes="".join(
+            f'        "{d.route}" "{KEYED_CACHE_CONTROL}";\n'
+            for d in catalogue.datasets
+            if config.require_keys or d.access == "key"
+        ),
         cors_headers=_cors_headers(_cors_origins(config)),
         prefix=prefix,
         cache_size_mb=config.cache_size_mb,

@@ -79,6 +79,12 @@ class ApiDistribution(Construct):
         self.data_response_headers_policy = policies.data_response_headers(
             self, config.gateway.cors_origins
         )
+        # Only where some dataset needs a key (edge_policies: CloudFront's, no other cache's).
+        self.keyed_data_response_headers_policy = (
+            policies.keyed_data_response_headers(self, config.gateway.cors_origins)
+            if gateway.keyed_routes
+            else None
+        )
 
         self.distribution = self._distribution(
             config,
@@ -165,6 +171,7 @@ class ApiDistribution(Construct):
                 self.data_origin_request_policy,
                 read_only=True,
                 gateway_function=gateway.association(route),
+                keyed=route in gateway.keyed_routes,
             )
             for route in gateway.routes
         }
@@ -177,8 +184,10 @@ class ApiDistribution(Construct):
         *,
         read_only: bool,
         gateway_function: cloudfront.FunctionAssociation | None = None,
+        keyed: bool = False,
     ) -> cloudfront.BehaviorOptions:
-        """A behaviour on a data route when `gateway_function` (its dataset's) is given."""
+        """A behaviour on a data route when `gateway_function` (its dataset's) is given;
+        `keyed`: its answers are private to viewers (edge_policies)."""
         # Every behaviour: the one origin, HTTPS only, the security headers.
         data_route = gateway_function is not None
         if data_route:
@@ -189,6 +198,8 @@ class ApiDistribution(Construct):
         else:
             methods = cloudfront.AllowedMethods.ALLOW_ALL
         headers = (data_route and self.data_response_headers_policy) or self.response_headers_policy
+        if keyed and self.keyed_data_response_headers_policy is not None:
+            headers = self.keyed_data_response_headers_policy
         return cloudfront.BehaviorOptions(
             origin=origin,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,

@@ -1,5 +1,20 @@
 """The distribution's policies: what each behaviour keys its cache on, what it forwards to
-the Function URL, and the response headers (security, and CORS for listed origins).
+the Function URL, and the response headers (security, CORS for listed origins, and the
+viewers' Cache-Control of keyed datasets).
+
+Keyed answers (a dataset with `access: key`, or every dataset when keys are required)
+are CloudFront's to cache and nobody else's. CloudFront may share them between
+consumers because the edge function checks each request's key before the cache is
+looked up; a shared cache in front of CloudFront (a corporate proxy) checks nothing.
+So the origin's Cache-Control (`s-maxage`, `stale-while-revalidate`, ...) sets
+CloudFront's TTLs as on every dataset, and the keyed behaviours' response headers
+policy replaces it in what viewers receive with `private, no-cache`: no shared cache
+may store the answer (RFC 9111 §5.2.2.7), the consumer's browser may, revalidating
+each use with its ETag, answered 304 by CloudFront after the function has checked the
+key again. A response headers policy changes only what viewers see, never what
+CloudFront caches. (`Cache-Control: private` from the origin would not do: with a
+minimum TTL of 0, CloudFront does not cache private answers at all; and CloudFront
+has no targeted field such as CDN-Cache-Control.)
 """
 
 from __future__ import annotations
@@ -31,6 +46,8 @@ CORS_ALLOW_HEADERS = (API_KEY_HEADER, "if-none-match", "accept")
 CORS_MAX_AGE = Duration.seconds(600)
 
 HSTS_MAX_AGE = Duration.days(730)
+# What viewers of keyed answers are told (see the module docstring).
+KEYED_CACHE_CONTROL = "private, no-cache"
 
 
 def data_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
@@ -148,10 +165,20 @@ def data_response_headers(
     return response_headers(scope, "DataResponseHeaders", cors_origins=cors_origins)
 
 
-def response_headers(
-    scope: Construct, construct_id: str, *, cors_origins: tuple[str, ...]
+def keyed_data_response_headers(
+    scope: Construct, cors_origins: tuple[str, ...]
 ) -> cloudfront.ResponseHeadersPolicy:
-    """The security headers, with CORS for `cors_origins` when there are any.
+    """The data behaviours' headers, viewers' Cache-Control replaced: for keyed datasets."""
+    return response_headers(
+        scope, "KeyedDataResponseHeaders", cors_origins=cors_origins, private=True
+    )
+
+
+def response_headers(
+    scope: Construct, construct_id: str, *, cors_origins: tuple[str, ...], private: bool = False
+) -> cloudfront.ResponseHeadersPolicy:
+    """The security headers, with CORS for `cors_origins` when there are any, and with
+    viewers told KEYED_CACHE_CONTROL when `private`.
 
     A behaviour takes one response headers policy, so the data behaviour's CORS policy
     repeats the security headers.
@@ -169,11 +196,23 @@ def response_headers(
             # CloudFront's answer wins over any CORS header the origin might send.
             origin_override=True,
         )
+    custom = None
+    if private:
+        custom = cloudfront.ResponseCustomHeadersBehavior(
+            custom_headers=[
+                cloudfront.ResponseCustomHeader(
+                    header="Cache-Control", value=KEYED_CACHE_CONTROL, override=True
+                )
+            ]
+        )
     return cloudfront.ResponseHeadersPolicy(
         scope,
         construct_id,
-        comment="lakegate: HSTS, nosniff, frame DENY, no referrer" + (", CORS" if cors else ""),
+        comment="lakegate: HSTS, nosniff, frame DENY, no referrer"
+        + (", CORS" if cors else "")
+        + (", private to viewers" if private else ""),
         cors_behavior=cors,
+        custom_headers_behavior=custom,
         security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
             strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                 access_control_max_age=HSTS_MAX_AGE, include_subdomains=True, override=True

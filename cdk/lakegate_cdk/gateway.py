@@ -54,6 +54,9 @@ class DatasetGateway:
     dataset: str
     route: str
     code: str
+    # Every request needs a consumer's key (`access: key`, or keys required everywhere):
+    # its answers are for that consumer, kept by no shared cache but CloudFront's.
+    keyed: bool = False
 
 
 def dataset_gateways(config: LakegateConfig, catalogue: Catalogue) -> tuple[DatasetGateway, ...]:
@@ -74,7 +77,8 @@ def dataset_gateways(config: LakegateConfig, catalogue: Catalogue) -> tuple[Data
             code = function_code(rules, "cloudfront")
         except EdgeFunctionError as exc:
             raise ConfigError(f"edge gateway function of dataset {dataset.name!r}: {exc}") from exc
-        gateways.append(DatasetGateway(dataset.name, dataset.route, code))
+        keyed = config.gateway.require_keys or dataset.access == "key"
+        gateways.append(DatasetGateway(dataset.name, dataset.route, code, keyed))
     return tuple(gateways)
 
 
@@ -126,6 +130,7 @@ class EdgeGateway(Construct):
             )
             for gateway in datasets
         }
+        self.keyed_routes = frozenset(gateway.route for gateway in datasets if gateway.keyed)
 
     @property
     def routes(self) -> tuple[str, ...]:

@@ -188,7 +188,7 @@ class WarehouseClient:
         chunk: ResultData | None = response.result
         index = 0
         while chunk is not None:
-            results.check_chunk(chunk, index, statement_id)
+            results.check_chunk(chunk, index, statement_id, rows_before=len(rows))
             rows.extend(chunk.data_array or ())
             chunks += 1
             after = self._next_chunk(chunk, index, statement_id, manifest, deadline)

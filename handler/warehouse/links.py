@@ -6,6 +6,8 @@ A presigned link is a credential for cloud storage, not for the workspace, so:
   storage refuses a request with two credentials, and the token must not leave the
   workspace host), never following a redirect;
 - it must be https, unless the workspace itself is plain http (the embedded stack);
+- each download ends by the deadline, however slowly the file arrives
+  (handler.warehouse.watchdog);
 - its URL and the headers that come with it are never logged (the wire model keeps
   them out of its repr too, and urllib3's DEBUG request lines lose their query string,
   where the signature is).
@@ -24,6 +26,7 @@ caller walks on along the chunk chain. Each chunk is then a small state machine:
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import time
@@ -36,6 +39,7 @@ import requests
 from aws_lambda_powertools import Logger
 
 from handler.errors import WarehouseRejected, WarehouseTimeout
+from handler.warehouse import watchdog
 from handler.warehouse.deadline import Deadline, backoff_seconds
 from handler.warehouse.wire import ExternalLink
 
@@ -70,7 +74,7 @@ class Downloads:
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self._session = session
+        self._session = watchdog.watched(session)
         self._allow_http = allow_http
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -111,7 +115,7 @@ class Downloads:
         try:
             for index, link in links:
                 refreshes[index] = 0
-                running[pool.submit(self._download, link, index, deadline, statement_id)] = index
+                running[self._start(pool, link, index, deadline, statement_id)] = index
             while running:
                 done, _ = wait(running, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
                 if not done:
@@ -131,14 +135,25 @@ class Downloads:
                         )
                     fresh = refresh(index)
                     self.check(fresh, statement_id)
-                    again = pool.submit(self._download, fresh, index, deadline, statement_id)
-                    running[again] = index
+                    running[self._start(pool, fresh, index, deadline, statement_id)] = index
         finally:
             # Queued downloads are dropped; running ones end within their read timeout.
             pool.shutdown(wait=False, cancel_futures=True)
         return [bodies[index] for index in sorted(bodies)]
 
     # -- one chunk ---------------------------------------------------------------------
+
+    def _start(
+        self,
+        pool: ThreadPoolExecutor,
+        link: ExternalLink,
+        index: int,
+        deadline: Deadline,
+        statement_id: str,
+    ) -> Future[bytes | _Expired]:
+        # In the caller's context: its log lines carry the invocation's keys (request id).
+        run = contextvars.copy_context().run
+        return pool.submit(run, self._download, link, index, deadline, statement_id)
 
     def _download(
         self, link: ExternalLink, index: int, deadline: Deadline, statement_id: str
@@ -168,19 +183,24 @@ class Downloads:
     ) -> bytes | _Expired | _Transient:
         if deadline.expired():
             raise WarehouseTimeout("no time budget left to download", statement_id=statement_id)
-        read_timeout = min(self._read_timeout, max(0.5, deadline.remaining()))
-        try:
-            response = self._session.get(
-                link.external_link,
-                # Only the headers the warehouse asked for: never the bearer token.
-                headers=dict(link.http_headers),
-                timeout=(self._connect_timeout, read_timeout),
-                allow_redirects=False,
-            )
-            status, body = response.status_code, response.content
-        except requests.RequestException as exc:  # refused, reset, timed out, cut short
-            self._log(statement_id, index, None)
-            return _Transient(exc)
+        seconds = max(0.5, deadline.remaining())
+        with watchdog.bounded(seconds) as watch:
+            try:
+                response = self._session.get(
+                    link.external_link,
+                    # Only the headers the warehouse asked for: never the bearer token.
+                    headers=dict(link.http_headers),
+                    timeout=(self._connect_timeout, min(self._read_timeout, seconds)),
+                    allow_redirects=False,
+                )
+                status, body = response.status_code, response.content
+            except requests.RequestException as exc:  # refused, reset, timed out, cut short
+                self._log(statement_id, index, None)
+                if watch.expired:
+                    raise WarehouseTimeout(
+                        "result download outlived its time budget", statement_id=statement_id
+                    ) from exc
+                return _Transient(exc)
         if status == 200:
             return body
         self._log(statement_id, index, status)

@@ -12,8 +12,12 @@ client gets, so each claim is checked against what was asked and what was read:
   may add `?row_offset={r}`); anything else (another host, an absolute URL, another
   statement, the chunk itself) is refused before it is fetched, and the path fetched is
   built here, never copied from the link;
-- `total_row_count` and `total_chunk_count` match the rows and chunks read, and each
-  downloaded chunk holds the rows its link announced.
+- the answer is complete: the manifest announces `total_row_count` or
+  `total_chunk_count` (a manifest that promises neither cannot vouch that a chain of
+  chunks did not stop early), and what it announces matches the rows and chunks read;
+  each chunk starts at the row after the last one read and holds the rows it
+  announces (`row_offset`, `row_count`), and each downloaded chunk holds the rows its
+  link announced.
 
 Every refusal is a WarehouseRejected (502); the offending text is not logged.
 """
@@ -77,12 +81,16 @@ def columns_of(response: StatementResponse) -> tuple[ResultColumn, ...]:
     )
 
 
-def check_chunk(chunk: ResultData, index: int, statement_id: str) -> None:
-    """The chunk is the one asked for, and inline."""
+def check_chunk(chunk: ResultData, index: int, statement_id: str, rows_before: int = 0) -> None:
+    """The chunk is the one asked for, inline, and follows the `rows_before` rows read."""
     if chunk.external_links:
         raise reject(statement_id, "external links in an INLINE result")
     if chunk.chunk_index is not None and chunk.chunk_index != index:
         raise reject(statement_id, "chunk index is not the one asked for")
+    if chunk.row_offset is not None and chunk.row_offset != rows_before:
+        raise reject(statement_id, "chunk does not start after the rows read")
+    if chunk.row_count is not None and chunk.row_count != len(chunk.data_array or ()):
+        raise reject(statement_id, "chunk holds other rows than it announces")
 
 
 def link_of(chunk: ResultData, index: int, statement_id: str) -> ExternalLink:
@@ -141,6 +149,9 @@ def check_totals(
 
 def check_counts(manifest: ResultManifest, rows: int, chunks: int, statement_id: str) -> None:
     """`rows` rows in `chunks` chunks is what the manifest announced."""
+    if manifest.total_row_count is None and manifest.total_chunk_count is None:
+        # Without a count, a chain that stops early reads as a complete short answer.
+        raise reject(statement_id, "manifest announces neither a row nor a chunk count")
     if manifest.total_row_count is not None and manifest.total_row_count != rows:
         raise reject(statement_id, "row count differs from the manifest")
     if manifest.total_chunk_count is not None and manifest.total_chunk_count != chunks:

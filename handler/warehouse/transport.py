@@ -9,10 +9,17 @@ Two retry policies, because the calls differ in what a failure may hide:
   EXECUTE_ATTEMPTS tries per request.
 - polls and chunk fetches (GET) change nothing: any transient failure is retried.
 
-Both stop when the deadline has no room for the next pause. Every request goes to the
-configured host only (redirects are not followed), and answers are parsed straight into
-the wire models: a body that is not the JSON expected is a WarehouseRejected, never a
-crash. The bearer token goes into a header and nowhere else, not even a log line.
+Both stop when the deadline has no room for the next pause. An answer broken in
+transit (the connection reset mid-body, a Content-Encoding that does not decode) is a
+transient failure like a dropped connection: a GET is sent again, an execute is not.
+Each exchange, headers to last byte, ends by the deadline (handler.warehouse.watchdog
+cuts an answer that drips in slower than its reads time out): a WarehouseTimeout.
+
+Every request goes to the configured host only (redirects are not followed), and
+answers are parsed straight into the wire models: a body that is not the JSON expected
+is a WarehouseRejected, never a crash. The bearer token goes into a header and nowhere
+else, not even a log line; of an error answer only its allow-listed error code is read
+(handler.warehouse.wire).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from handler.errors import (
     WarehouseUnavailable,
 )
 from handler.settings import WarehouseSettings
+from handler.warehouse import watchdog
 from handler.warehouse.auth import TokenProvider
 from handler.warehouse.deadline import (
     Deadline,
@@ -50,6 +58,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 STATEMENTS_PATH = "/api/2.0/sql/statements/"
 EXECUTE_ATTEMPTS = 3
+_CANCEL_SECONDS = 2.0  # a cancel is best effort, sent after the budget is spent
 _UNAVAILABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -79,7 +88,7 @@ class Transport:
     ) -> None:
         self._settings = settings
         self._tokens = tokens
-        self._session = session
+        self._session = watchdog.watched(session)
         self._throttle = throttle
         self._sleep = sleep
 
@@ -95,12 +104,13 @@ class Transport:
     def cancel(self, statement_id: str) -> None:
         """Best effort: a statement lakegate no longer waits for must not keep the warehouse busy."""
         try:
-            self._session.post(
-                f"{self._settings.host}{STATEMENTS_PATH}{statement_id}/cancel",
-                headers=self._headers(),
-                timeout=(self._settings.connect_timeout_seconds, 2.0),
-                allow_redirects=False,
-            )
+            with watchdog.bounded(self._settings.connect_timeout_seconds + _CANCEL_SECONDS):
+                self._session.post(
+                    f"{self._settings.host}{STATEMENTS_PATH}{statement_id}/cancel",
+                    headers=self._headers(),
+                    timeout=(self._settings.connect_timeout_seconds, _CANCEL_SECONDS),
+                    allow_redirects=False,
+                )
         except Exception:  # the request is failing already; don't mask why
             logger.warning("cancel failed", extra={"statement_id": statement_id})
         else:
@@ -126,18 +136,11 @@ class Transport:
     def _attempt(
         self, method: str, path: str, deadline: Deadline, policy: RetryPolicy, **kwargs: Any
     ) -> bytes:
-        try:
-            response = self._send(method, path, deadline, **kwargs)
-        except requests.ConnectionError as exc:  # ConnectTimeout included
-            unreachable = WarehouseUnavailable("warehouse unreachable")
-            if policy.resend_after_sent or _never_connected(exc):
-                raise _Retryable(unreachable) from exc
-            raise unreachable from exc
-        except requests.Timeout as exc:  # the request went out; no answer in time
-            timeout = WarehouseTimeout("warehouse did not answer in time")
-            if policy.resend_after_sent:
-                raise _Retryable(timeout) from exc
-            raise timeout from exc
+        with watchdog.bounded(_exchange_seconds(deadline)) as watch:
+            try:
+                response = self._send(method, path, deadline, **kwargs)
+            except requests.RequestException as exc:
+                raise _broken(exc, policy, cut=watch.expired) from exc
         status = response.status_code
         if 200 <= status < 300:
             return response.content
@@ -150,7 +153,7 @@ class Transport:
         raise failure
 
     def _send(self, method: str, path: str, deadline: Deadline, **kwargs: Any) -> requests.Response:
-        read_timeout = min(self._settings.read_timeout_seconds, max(0.5, deadline.remaining()))
+        read_timeout = min(self._settings.read_timeout_seconds, _exchange_seconds(deadline))
         return self._session.request(
             method,
             f"{self._settings.host}{path}",
@@ -197,6 +200,32 @@ def parse(model: type[ModelT], body: bytes) -> ModelT:
         return model.model_validate_json(body)
     except ValidationError as exc:
         raise WarehouseRejected("warehouse sent an unreadable answer") from exc
+
+
+def _exchange_seconds(deadline: Deadline) -> float:
+    """How long one exchange may take: what is left of the budget (half a second at least)."""
+    return max(0.5, deadline.remaining())
+
+
+def _broken(
+    exc: requests.RequestException, policy: RetryPolicy, *, cut: bool
+) -> UpstreamError | _Retryable:
+    """What a request that raised means, and whether sending it again is worth it."""
+    if cut:  # the watchdog ended an answer that outlived the budget: no time for another
+        return WarehouseTimeout("warehouse answer outlived its time budget")
+    if isinstance(exc, requests.ConnectionError):  # ConnectTimeout included
+        unreachable = WarehouseUnavailable("warehouse unreachable")
+        if policy.resend_after_sent or _never_connected(exc):
+            return _Retryable(unreachable)
+        return unreachable
+    if isinstance(exc, requests.Timeout):  # the request went out; no answer in time
+        timeout = WarehouseTimeout("warehouse did not answer in time")
+        return _Retryable(timeout) if policy.resend_after_sent else timeout
+    # Cut short mid-body (ChunkedEncodingError), a Content-Encoding that does not decode
+    # (ContentDecodingError), or any other break once the request was out: the warehouse
+    # may have taken it, so only what changes nothing is sent again.
+    broken = WarehouseUnavailable(f"warehouse answer broken in transit ({type(exc).__name__})")
+    return _Retryable(broken) if policy.resend_after_sent else broken
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:

@@ -7,6 +7,7 @@ is a plain token, never a path.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -14,9 +15,56 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"})
 
 
-def _code_text(value: Any) -> Any:
+# The error codes lakegate reads (Databricks' REST error codes and the statement
+# service's ServiceErrorCode). An error code is the only warehouse word that reaches a
+# log line, so it must be one of these: anything else, and a code that echoes the
+# request (a gateway once put the Authorization header in it), reads as UNRECOGNISED.
+ERROR_CODES = frozenset(
+    {
+        "ABORTED",
+        "ALREADY_EXISTS",
+        "BAD_GATEWAY",
+        "BAD_REQUEST",
+        "CANCELLED",
+        "DATA_LOSS",
+        "DEADLINE_EXCEEDED",
+        "ENDPOINT_NOT_FOUND",
+        "FAILED_PRECONDITION",
+        "INTERNAL_ERROR",
+        "INVALID_PARAMETER_VALUE",
+        "INVALID_STATE",
+        "IO_ERROR",
+        "MALFORMED_REQUEST",
+        "NOT_FOUND",
+        "NOT_IMPLEMENTED",
+        "PERMISSION_DENIED",
+        "REQUEST_LIMIT_EXCEEDED",
+        "RESOURCE_ALREADY_EXISTS",
+        "RESOURCE_CONFLICT",
+        "RESOURCE_DOES_NOT_EXIST",
+        "RESOURCE_EXHAUSTED",
+        "SERVICE_UNDER_MAINTENANCE",
+        "TEMPORARILY_UNAVAILABLE",
+        "TOO_MANY_REQUESTS",
+        "UNAUTHENTICATED",
+        "UNAVAILABLE",
+        "UNKNOWN",
+        "WORKSPACE_TEMPORARILY_UNAVAILABLE",
+    }
+)
+UNRECOGNISED = "UNRECOGNISED"
+_STATUS_CODE = re.compile(r"[1-5][0-9]{2}", re.ASCII)
+
+
+def _code_text(value: Any) -> str | None:
+    if value is None:
+        return None
     # The workspace gateway answers a bad token with `"error_code": 403`, a number.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and (value in ERROR_CODES or _STATUS_CODE.fullmatch(value)):
+        return value
+    return UNRECOGNISED
 
 
 ErrorCode = Annotated[str | None, BeforeValidator(_code_text)]
@@ -39,7 +87,7 @@ class ServiceError(_Wire):
 class StatementStatus(_Wire):
     state: StatementState
     error: ServiceError | None = None
-    sql_state: str | None = None
+    # `sql_state` is not modelled either: nothing reads it, and it is warehouse text.
 
 
 class ColumnInfo(_Wire):

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.emulator.config import EmulatorConfig
+from local.emulator.distortions import distort_chunk, distort_statement, echoed
 from local.emulator.engine import Engine
 from local.emulator.execute import parse_execute
-from local.emulator.faults import GARBAGE, Faults, distort_chunk, distort_statement
+from local.emulator.faults import GARBAGE, Faults, InitialFaults
 from local.emulator.oauth import TokenStore, host_metadata, oauth_token, oidc_discovery
 from local.emulator.storage import CONTENT_TYPES, Download, Storage, refusal
 from local.emulator.storage import PATH as STORAGE_PATH
@@ -88,7 +89,7 @@ def execute(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
     if now.garbage_body == "execute":
         return 200, GARBAGE
     body = _presigned(ctx, ctx.engine.describe(statement), request.base_url)
-    return 200, distort_statement(body, now, request.base_url)
+    return 200, _echoing(request, now, distort_statement(body, now, request.base_url))
 
 
 def get_statement(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
@@ -96,7 +97,15 @@ def get_statement(ctx: Context, request: Request, match: re.Match[str]) -> Reply
     now = ctx.faults.current()
     if now.garbage_body == "poll":
         return 200, GARBAGE
-    return 200, distort_statement(_presigned(ctx, body, request.base_url), now, request.base_url)
+    body = distort_statement(_presigned(ctx, body, request.base_url), now, request.base_url)
+    return 200, _echoing(request, now, body)
+
+
+def _echoing(request: Request, now: InitialFaults, body: dict[str, Any]) -> dict[str, Any]:
+    """A FAILED statement's status, with the credentials in it when the fault says so."""
+    if not now.echo_credentials:
+        return body
+    return echoed(body, request.headers.get("authorization", ""))
 
 
 def get_chunk(ctx: Context, request: Request, match: re.Match[str]) -> Reply:
@@ -206,12 +215,22 @@ _RECEIVED = {
 }
 
 
-def handle(
-    ctx: Context, request: Request
-) -> tuple[int, dict[str, Any] | bytes | Download, dict[str, str]]:
-    """Status, body (JSON, bytes a fault sends verbatim, or a file) and extra headers; never raises."""
+@dataclass(frozen=True)
+class Answer:
+    """What `handle` answers: status, body (JSON, bytes a fault sends verbatim, or a file),
+    extra headers, and the route's name (the faults that break answers pick by it)."""
+
+    status: int
+    body: dict[str, Any] | bytes | Download
+    headers: dict[str, str]
+    route: str = ""
+
+
+def handle(ctx: Context, request: Request) -> Answer:
+    """The API's answer to one request; never raises."""
+    name = ""
     try:
-        name, route, match = "", None, None
+        route, match = None, None
         for route_name, method, pattern, candidate in ROUTES:
             found = pattern.fullmatch(request.path)
             if found and method == request.method:
@@ -224,11 +243,14 @@ def handle(
                 404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {request.path}'"
             )
         status, body = route(ctx, request, match)
-        return status, body, {}
+        return Answer(status, body, {}, name)
     except ApiError as error:
-        return error.status, error.body(), error.headers
+        body = error.body()
+        if ctx.faults.current().echo_credentials:
+            body = echoed(body, request.headers.get("authorization", ""))
+        return Answer(error.status, body, error.headers, name)
     except Exception as error:  # a bug here must still answer in the documented shape
-        return 500, {"error_code": "INTERNAL_ERROR", "message": repr(error)}, {}
+        return Answer(500, {"error_code": "INTERNAL_ERROR", "message": repr(error)}, {}, name)
 
 
 def _guard_api(ctx: Context, request: Request, route: str) -> None:
@@ -246,6 +268,10 @@ def _guard_api(ctx: Context, request: Request, route: str) -> None:
     if not secrets.compare_digest(token, ctx.config.token) and not ctx.tokens.valid(token):
         raise ApiError(403, 403, "Invalid access token.")
     fault = ctx.faults.take_request_fault(route)
+    if fault == 401:
+        raise ApiError(
+            401, "UNAUTHENTICATED", "Token expired (emulator fault unauthenticated_next)."
+        )
     if fault == 429:
         ctx.engine.count("throttled")
         raise ApiError(

@@ -22,7 +22,16 @@ POST /__emulator/reset to clear), from the CLI at start, or in Python
     garbage_body: str       "execute", "poll" or "chunk": that call answers 200 with HTML;
                             "file": a presigned link's download does
     external_links: bool    INLINE results come as external_links instead of data_array
-    wrong_counts: str       "rows" or "chunks": the manifest announces one more than sent
+    wrong_counts: str       "rows" or "chunks": the manifest announces one more than sent;
+                            "absent": it announces neither count
+    chain_ends_after: int   the chunk with this index names no next chunk: the chain of
+                            chunks stops there, whatever the result holds (null: off)
+    wrong_columns: str      the manifest (and the rows) name other columns than the
+                            statement selected: "extra" (one more, "secret", with a value
+                            in every row), "upper_case" (names upper-cased), "reordered"
+                            (the first two swapped, with their cells)
+    column_type: str        every column's type_name and type_text say this (e.g. VARIANT,
+                            GEOGRAPHY); the cells are unchanged
     chunk_link: str         next_chunk_internal_link points elsewhere: "self" (this chunk),
                             "other_statement", "absolute" (a full URL of this host),
                             "other_host" (http://chunk_link_host/...), "protocol_relative"
@@ -35,6 +44,18 @@ POST /__emulator/reset to clear), from the CLI at start, or in Python
     revoked_links_next: int the next N downloads answer 403 AccessDenied "Request has
                             expired" before the stated expiration (a storage whose clock
                             runs ahead of the client's)
+    broken_answer: str      an answer broken in transit (local.emulator.distortions): "reset"
+                            (half the body, then the connection is reset), "garbled"
+                            (Content-Encoding: gzip on a body that is not), "drip" (one
+                            byte every drip_ms: every read is quick, the answer endless)
+    broken_call: str        which call's answer breaks: "execute", "poll", "chunk" or "file"
+                            (a presigned link's download)
+    broken_next: int|null   only the next N such answers break (null: every one)
+    drip_ms: int            the pause between two dripped bytes
+    unauthenticated_next: int the next N API calls answer 401, even with a valid token
+    echo_credentials: bool  every error the API answers (a non-2xx body, a FAILED
+                            statement's status) carries the request's Authorization header
+                            in each of its fields: error_code, message, sql_state
 """
 
 from __future__ import annotations
@@ -43,7 +64,6 @@ import dataclasses
 import random
 import re
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +97,15 @@ class InitialFaults:
     link_failures_next: int = 0
     expired_links_next: int = 0
     revoked_links_next: int = 0
+    chain_ends_after: int | None = None
+    wrong_columns: str | None = None
+    column_type: str | None = None
+    broken_answer: str | None = None
+    broken_call: str = "chunk"
+    broken_next: int | None = None
+    drip_ms: int = 500
+    unauthenticated_next: int = 0
+    echo_credentials: bool = False
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(InitialFaults))
@@ -133,6 +162,8 @@ class Faults:
     def take_request_fault(self, route: str) -> int | None:
         """The status an API call answers instead of doing its work; None when healthy."""
         with self._lock:
+            if self._spend("unauthenticated_next"):
+                return 401
             if self._now.throttle_always or self._spend("throttle_next"):
                 return 429
             if self._spend("unavailable_next"):
@@ -160,6 +191,19 @@ class Faults:
                 return 500
             return 403 if self._spend("revoked_links_next") else None
 
+    def take_broken_answer(self, route: str) -> str | None:
+        """How this call's answer breaks in transit ("reset", "garbled", "drip"); None: it does not."""
+        with self._lock:
+            now = self._now
+            call = "storage" if now.broken_call == "file" else now.broken_call
+            if now.broken_answer is None or route != call:
+                return None
+            if now.broken_next is not None:
+                if now.broken_next <= 0:
+                    return None
+                self._now = dataclasses.replace(now, broken_next=now.broken_next - 1)
+            return now.broken_answer
+
     def _spend(self, counter: str) -> bool:
         """Use up one of a "next N" fault; False when none is left. Hold the lock."""
         left: int = getattr(self._now, counter)
@@ -172,52 +216,6 @@ class Faults:
     def stall(self) -> None:
         """Hold an execute answer until the faults are cleared (or a minute passes)."""
         self._released.wait(_STALL_LIMIT_S)
-
-
-# --- answers bent by the faults -------------------------------------------------
-
-
-def distort_statement(body: dict[str, Any], now: InitialFaults, base_url: str) -> dict[str, Any]:
-    """A StatementResponse body as the faults would have it."""
-    manifest = body.get("manifest")
-    if manifest is not None and now.wrong_counts is not None:
-        counted = f"total_{'row' if now.wrong_counts == 'rows' else 'chunk'}_count"
-        body["manifest"] = {**manifest, counted: manifest[counted] + 1}
-    if "result" in body:
-        body["result"] = distort_chunk(body["result"], body["statement_id"], now, base_url)
-    return body
-
-
-def distort_chunk(
-    chunk: dict[str, Any], statement_id: str, now: InitialFaults, base_url: str
-) -> dict[str, Any]:
-    """A ResultData body as the faults would have it."""
-    chunk = dict(chunk)
-    if now.external_links:
-        rows = chunk.pop("data_array", [])
-        chunk["external_links"] = [
-            {
-                "chunk_index": chunk["chunk_index"],
-                "row_offset": chunk["row_offset"],
-                "row_count": len(rows),
-                "byte_count": len(str(rows)),
-                "external_link": f"https://storage.invalid/results/{statement_id}",
-                "expiration": "2099-01-01T00:00:00.000Z",
-            }
-        ]
-    if now.chunk_link is not None and "next_chunk_internal_link" in chunk:
-        index = chunk["chunk_index"]
-        if now.chunk_link == "self":
-            chunk["next_chunk_index"] = index
-        target = chunk["next_chunk_index"]
-        other = str(uuid.uuid4()) if now.chunk_link == "other_statement" else statement_id
-        path = f"/api/2.0/sql/statements/{other}/result/chunks/{target}"
-        chunk["next_chunk_internal_link"] = {
-            "absolute": f"{base_url}{path}",
-            "other_host": f"http://{now.chunk_link_host}{path}",
-            "protocol_relative": f"//{now.chunk_link_host}{path}",
-        }.get(now.chunk_link, path)
-    return chunk
 
 
 # --- validation --------------------------------------------------------------------
@@ -257,6 +255,12 @@ def _header_text(name: str, value: Any) -> str:
     return text
 
 
+def _type_name(name: str, value: Any) -> str | None:
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"[A-Z_]{1,32}", value)):
+        raise ValueError(f"{name} must be null or an upper-case type name")
+    return value
+
+
 def _host(name: str, value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
         raise ValueError(f"{name} must be host or host:port")
@@ -288,7 +292,16 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "execute_stall": _flag,
     "garbage_body": _one_of(None, "execute", "poll", "chunk", "file"),
     "external_links": _flag,
-    "wrong_counts": _one_of(None, "rows", "chunks"),
+    "wrong_counts": _one_of(None, "rows", "chunks", "absent"),
+    "chain_ends_after": _optional_count,
+    "wrong_columns": _one_of(None, "extra", "upper_case", "reordered"),
+    "column_type": _type_name,
+    "broken_answer": _one_of(None, "reset", "garbled", "drip"),
+    "broken_call": _one_of("execute", "poll", "chunk", "file"),
+    "broken_next": _optional_count,
+    "drip_ms": _count,
+    "unauthenticated_next": _count,
+    "echo_credentials": _flag,
     "chunk_link": _one_of(
         None, "self", "other_statement", "absolute", "other_host", "protocol_relative"
     ),

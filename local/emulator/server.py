@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import duckdb
 
 from local import http_server
-from local.emulator.api import Context, Request, handle
+from local.emulator.api import Answer, Context, Request, handle
 from local.emulator.config import EmulatorConfig, Faults
+from local.emulator.distortions import broken
 from local.emulator.engine import Engine
 from local.emulator.storage import Download, Storage
 from local.emulator.translate import register_functions
@@ -26,7 +27,7 @@ def respond(context: Context, request: http_server.Request) -> http_server.Respo
     # HEAD is GET without the body, which the server drops.
     method = "GET" if request.method == "HEAD" else request.method
     target = urlsplit(request.target)
-    status, payload, headers = handle(
+    answer = handle(
         context,
         Request(
             method=method,
@@ -37,6 +38,15 @@ def respond(context: Context, request: http_server.Request) -> http_server.Respo
             query=target.query,
         ),
     )
+    response = _response(answer)
+    how = context.faults.take_broken_answer(answer.route)
+    if how is None:
+        return response
+    return broken(response, how, context.faults.current().drip_ms)
+
+
+def _response(answer: Answer) -> http_server.Response:
+    status, payload, headers = answer.status, answer.body, answer.headers
     if isinstance(payload, Download):
         return http_server.Response(
             status, [("Content-Type", payload.content_type), *headers.items()], payload.body

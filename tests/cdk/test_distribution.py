@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
+from lakegate_cdk import edge_policies
 from lakegate_cdk.application import build
 
-from handler.catalogue import load_catalogue
+from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import CONSUMER_HEADER, TIER_HEADER
+from local import nginx_config as local_edge
 
 from .conftest import Synthesized
 
@@ -189,6 +191,63 @@ def test_no_cors_origins_no_cors_policy(dev: Synthesized) -> None:
         "AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}
     ).values()
     assert fn["Properties"]["Environment"]["Variables"]["LAKEGATE_CORS_ORIGINS"] == ""
+
+
+def test_public_datasets_need_no_private_policy(env: Synthesized) -> None:
+    assert env.stacks.api.gateway.keyed_routes == frozenset()
+    assert env.stacks.api.edge.keyed_data_response_headers_policy is None
+
+
+def test_the_local_edge_tells_viewers_what_the_keyed_policy_does() -> None:
+    assert local_edge.KEYED_CACHE_CONTROL == edge_policies.KEYED_CACHE_CONTROL
+
+
+def _keyed_catalogue() -> Catalogue:
+    document = load_catalogue().model_dump(mode="json")
+    drivers = document["datasets"][0]
+    document["datasets"].append({**drivers, "name": "keyed", "title": "For keys", "access": "key"})
+    return Catalogue.model_validate(document)
+
+
+def _policy_of(template: Template, stack: Any, behaviour: dict[str, Any]) -> dict[str, Any]:
+    (logical_id,) = behaviour["ResponseHeadersPolicyId"].values()
+    policies = template.find_resources("AWS::CloudFront::ResponseHeadersPolicy")
+    config: dict[str, Any] = policies[logical_id]["Properties"]["ResponseHeadersPolicyConfig"]
+    return config
+
+
+@pytest.mark.parametrize("require_keys", [False, True])
+def test_keyed_answers_are_private_to_viewers_and_cached_by_cloudfront(
+    dev: Synthesized, require_keys: bool
+) -> None:
+    gateway = dev.config.gateway.model_copy(update={"require_keys": require_keys})
+    config = dev.config.model_copy(update={"gateway": gateway})
+    stacks = build(App(), config, _keyed_catalogue())
+    template = Template.from_stack(stacks.api)
+    (distribution,) = template.find_resources("AWS::CloudFront::Distribution").values()
+    behaviours = {
+        b["PathPattern"]: b
+        for b in distribution["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    }
+    keyed = {"/v1/keyed"} | ({"/v1/drivers", "/v1/crashes"} if require_keys else set())
+    assert stacks.api.gateway.keyed_routes == keyed
+    data_cache = stacks.api.resolve(stacks.api.edge.data_cache_policy.node.default_child.logical_id)
+    for route in ("/v1/keyed", "/v1/drivers", "/v1/crashes"):
+        behaviour = behaviours[route]
+        # CloudFront caches keyed answers as any other: the function checked the key first.
+        assert behaviour["CachePolicyId"] == {"Ref": data_cache}
+        policy = _policy_of(template, stacks.api, behaviour)
+        assert policy["SecurityHeadersConfig"] == SECURITY_HEADERS
+        assert policy["CorsConfig"]["AccessControlAllowOrigins"]["Items"] == list(
+            config.gateway.cors_origins
+        )
+        custom = policy.get("CustomHeadersConfig", {}).get("Items", [])
+        if route in keyed:
+            assert custom == [
+                {"Header": "Cache-Control", "Value": "private, no-cache", "Override": True}
+            ]
+        else:
+            assert custom == []
 
 
 # --- behaviours ----------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import io
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -44,3 +46,19 @@ def set_faults(stack: EmbeddedStack, **values: object) -> None:
 def statements(stack: EmbeddedStack) -> int:
     stats = requests.get(f"{warehouse_url(stack)}/__emulator/stats", timeout=5).json()
     return int(stats["statements_executed"])
+
+
+@pytest.fixture
+def lakegate_log() -> Iterator[io.StringIO]:
+    """Every line the lakegate logger writes, formatted as in Lambda.
+
+    Its stdout handler was bound to whatever stream pytest had installed when
+    handler.app was imported, so capfd alone cannot be relied on to see it.
+    """
+    lakegate = logging.getLogger("lakegate")
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(lakegate.handlers[0].formatter)
+    lakegate.addHandler(handler)
+    yield captured
+    lakegate.removeHandler(handler)

@@ -260,8 +260,10 @@ def test_the_cache_status_reports_generations_invalidations_and_freshness(
 
 
 def test_unknown_methods_and_bad_requests_are_clean_4xx(stack: EmbeddedStack) -> None:
-    assert get(stack, "/admin/invalidate", **{HEADER: TOKEN}).status_code == 404
-    assert requests.post(f"{stack.url}/admin/cache", timeout=30).status_code == 404
+    wrong_method = get(stack, "/admin/invalidate", **{HEADER: TOKEN})
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
+    assert requests.post(f"{stack.url}/admin/cache", timeout=30).status_code == 405
+    assert requests.post(f"{stack.url}/admin/nothing", timeout=30).status_code == 404
     unknown = invalidate(stack, "dataset=nope")
     assert unknown.status_code == 404 and unknown.headers["Cache-Control"] == "no-store"
     bad = invalidate(stack, "dataset=drivers&year=abcd")
@@ -278,22 +280,6 @@ def test_an_admin_token_on_a_data_route_changes_nothing(stack: EmbeddedStack) ->
     assert with_token.headers["Cache-Status"].startswith("lakegate; hit")
     assert with_token.headers["Cache-Control"] == plain.headers["Cache-Control"]
     assert HEADER not in with_token.headers.get("Vary", "").lower()
-
-
-@pytest.fixture
-def lakegate_log() -> Iterator[io.StringIO]:
-    """Every line the lakegate logger writes, formatted as in Lambda.
-
-    Its stdout handler was bound to whatever stream pytest had installed when
-    handler.app was imported, so capfd alone cannot be relied on to see it.
-    """
-    lakegate = logging.getLogger("lakegate")
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(lakegate.handlers[0].formatter)
-    lakegate.addHandler(handler)
-    yield captured
-    lakegate.removeHandler(handler)
 
 
 def test_the_token_never_reaches_a_log_and_every_action_is_audited(

@@ -22,6 +22,7 @@ from handler.errors import (
     ConfigurationError,
     Forbidden,
     LakegateError,
+    MethodNotAllowed,
     NotAcceptable,
     NotFound,
     ShapingError,
@@ -51,6 +52,7 @@ SECRET_TEXT = "Table lakegate.dmv.licensed_drivers not found on host dbc-123.clo
     [
         (BadRequest("invalid_parameter", "bad year", "year"), 400, "invalid_parameter", None),
         (NotFound(), 404, "not_found", None),
+        (MethodNotAllowed(("GET", "HEAD")), 405, "method_not_allowed", None),
         (NotAcceptable("json or csv"), 406, "not_acceptable", None),
         (Unauthorized(), 401, "unauthorized", None),
         (TooManyRequests("slow down", 30), 429, "throttled", "30"),

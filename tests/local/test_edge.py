@@ -30,6 +30,7 @@ from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from local.edge import Edge, EdgeError
 from local.emulator import EmulatorConfig
 from local.nginx_config import (
+    KEYED_CACHE_CONTROL,
     ConfigError,
     EdgeConfig,
     EdgeTtls,
@@ -358,6 +359,43 @@ def test_an_allowed_key_names_its_consumer_to_the_origin_until_revoked(gateway: 
         assert status == 200
         assert time.monotonic() < deadline, "a revoked key is still accepted after 5 s"
         time.sleep(0.1)
+
+
+def test_a_keyed_answer_is_cached_at_the_edge_and_private_to_viewers(gateway: Gateway) -> None:
+    key = gateway.add_key(["permits"])
+    before = len(gateway.origin.paths())
+    first = get(gateway.edge, "/v1/permits?year=2015", **{"x-api-key": key})
+    again = get(gateway.edge, "/v1/permits?year=2015", **{"x-api-key": key})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert edge_status(again) == "edge; hit", "the edge keeps it, as the origin says"
+    assert len(gateway.origin.paths()) == before + 1
+    for answer in (first, again):
+        # No shared cache in front of the edge may keep it: only the consumer's browser.
+        assert answer.headers["Cache-Control"] == KEYED_CACHE_CONTROL
+    public = get(gateway.edge, "/v1/drivers?year=2015")
+    again = get(gateway.edge, "/v1/drivers?year=2015")
+    assert edge_status(again) == "edge; hit"
+    assert (
+        public.headers["Cache-Control"]
+        == again.headers["Cache-Control"]
+        == ("public, max-age=0, s-maxage=60")
+    ), "a public dataset's answers say what the origin says, from the cache too"
+
+
+def test_keyed_routes_are_private_to_viewers_when_keys_are_required() -> None:
+    catalogue = Catalogue.model_validate(gateway_document(ttl_seconds=60))
+    open_conf = render_config(
+        EdgeConfig(origin_url="http://127.0.0.1:9", catalogue=catalogue), Path("/p"), 8081
+    )
+    assert f'"/v1/permits" "{KEYED_CACHE_CONTROL}";' in open_conf
+    assert f'"/v1/drivers" "{KEYED_CACHE_CONTROL}";' not in open_conf
+    keyed_conf = render_config(
+        EdgeConfig(origin_url="http://127.0.0.1:9", catalogue=catalogue, require_keys=True),
+        Path("/p"),
+        8081,
+    )
+    for dataset in catalogue.datasets:
+        assert f'"{dataset.route}" "{KEYED_CACHE_CONTROL}";' in keyed_conf
 
 
 # --- configuration -----------------------------------------------------------

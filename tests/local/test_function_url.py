@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,3 +92,21 @@ def test_a_crashing_function_is_a_502(server: FunctionUrlServer, session: reques
     # The connection stays usable, and the container went back to the pool.
     assert session.get(f"{server.url}/after", timeout=10).status_code == 200
     assert server.pool.started <= 2
+
+
+@pytest.mark.parametrize(
+    "line", [b"GET /v1/drivers?state=\xffOhio HTTP/1.1", b"GET /v1/drivers?state=O\x00hio HTTP/1.1"]
+)
+def test_a_request_refused_before_the_function_is_lakegate_s_json_error(
+    server: FunctionUrlServer, line: bytes
+) -> None:
+    events.clear()
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), port), timeout=10) as sock:
+        sock.sendall(line + b"\r\nHost: x\r\n\r\n")
+        answer = sock.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Type: application/json" in head and b"Cache-Control: no-store" in head
+    assert json.loads(body)["error"]["code"] == "malformed_request"
+    assert events == [], "no invocation"

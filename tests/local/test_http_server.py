@@ -247,3 +247,42 @@ def test_a_real_error_is_reported(server: HttpServer, capsys: pytest.CaptureFixt
 
 def test_the_url_names_the_bound_port(server: HttpServer) -> None:
     assert server.url == f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.mark.parametrize("method", ["BREW", "PROPFIND", "purge"])
+def test_any_method_reaches_the_app(connection: socket.socket, method: str) -> None:
+    send(connection, method, "/anything")
+    status, _, body = receive(connection.makefile("rb"))
+    assert status == 200 and json.loads(body)["method"] == method
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"GET /v1/drivers?state=\xffOhio HTTP/1.1",  # Latin-1, not UTF-8
+        b"GET /v1/drivers?state=Qu\xc3\xa9bec HTTP/1.1",  # raw UTF-8: never percent-encoded
+        b"GET /v1/drivers?state=Oh\x7fio HTTP/1.1",  # DEL
+        b"GET /v1/drivers?state=Oh\x00io HTTP/1.1",  # NUL
+        b"GET /health\x01z HTTP/1.1",
+        b"G(E)T / HTTP/1.1",  # a method is a token
+        b"GET / HTTP/9.9",
+    ],
+)
+def test_a_request_line_http_does_not_allow_is_the_servers_refusal(
+    connection: socket.socket, line: bytes
+) -> None:
+    connection.sendall(line + b"\r\nHost: test.invalid\r\n\r\n")
+    reader = connection.makefile("rb")
+    status, headers, body = receive(reader)
+    assert status in (400, 505)
+    assert headers["content-type"] == "text/plain" and body.endswith(b"\n")
+    assert b"<html" not in body.lower()
+    assert closed(reader)
+
+
+def test_a_server_says_how_it_refuses(connection: socket.socket, server: HttpServer) -> None:
+    server.refusal = lambda status, reason: Response(status, [("X-Refused", reason)], b"no")  # type: ignore[method-assign]
+    connection.sendall(b"GET /a\x00b HTTP/1.1\r\nHost: test.invalid\r\n\r\n")
+    status, headers, body = receive(connection.makefile("rb"))
+    assert (status, body) == (400, b"no")
+    assert "HTTP does not allow" in headers["x-refused"]

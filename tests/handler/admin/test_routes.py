@@ -234,11 +234,19 @@ def test_disabled_admin_routes_do_not_exist() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "target"),
-    [("GET", "/admin/invalidate"), ("DELETE", "/admin/cache"), ("POST", "/admin/nothing")],
+    ("method", "target", "allow"),
+    [("GET", "/admin/invalidate", "POST"), ("DELETE", "/admin/cache", "GET")],
 )
-def test_other_methods_and_paths_are_404s(admin: Admin, method: str, target: str) -> None:
-    assert admin.call(method, target).status == 404
+def test_other_methods_are_405s_naming_the_route_s_own(
+    admin: Admin, method: str, target: str, allow: str
+) -> None:
+    answer = admin.call(method, target)
+    assert answer.status == 405 and answer.json["error"]["code"] == "method_not_allowed"
+    assert allow in answer.json["error"]["message"]
+
+
+def test_other_paths_are_404s(admin: Admin) -> None:
+    assert admin.call("POST", "/admin/nothing").status == 404
 
 
 def test_invalidations_are_throttled_per_dataset_and_minute() -> None:

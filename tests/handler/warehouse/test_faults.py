@@ -98,6 +98,26 @@ def test_an_answer_that_contradicts_the_request_or_itself_is_rejected(
     assert stats(emulator)["cancels_received"] == 1
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"wrong_counts": "absent", "chain_ends_after": 0},
+        {"wrong_counts": "absent", "chain_ends_after": 7},
+        {"wrong_counts": "absent"},
+        {"chain_ends_after": 3},
+    ],
+    ids=["no-counts-first-chunk-only", "no-counts-eight-chunks", "no-counts", "counted-short"],
+)
+def test_an_answer_is_whole_only_when_the_manifest_vouches_for_it(
+    emulator: Emulator, fake: FakeTime, fault: dict[str, object]
+) -> None:
+    faults(emulator, **fault)
+    with pytest.raises(WarehouseRejected) as caught:
+        fake.client(emulator).run(YEAR_2016, fake.deadline(10))
+    assert caught.value.statement_id
+    assert stats(emulator)["cancels_received"] == 1
+
+
 def test_a_single_chunk_with_a_wrong_row_count_is_rejected(
     emulator: Emulator, fake: FakeTime
 ) -> None:
@@ -291,3 +311,41 @@ def test_no_log_line_carries_a_credential(
     for secret in secrets:
         assert secret not in logged
     assert "Authorization" not in logged and "Bearer" not in logged
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"unauthenticated_next": 1},
+        {"throttle_next": 1},
+        {"unavailable_next": 1},
+        {"execute_status": 500},
+        {"unavailable_polls": True, "slow_statement_ms": 60_000},
+        {"fail_next": 1},
+    ],
+    ids=["401", "429", "503", "500-after-accepting", "poll-503", "FAILED"],
+)
+def test_no_warehouse_error_field_reaches_a_log_line_or_an_error(
+    emulator: Emulator,
+    fake: FakeTime,
+    caplog: pytest.LogCaptureFixture,
+    every_log_line: io.StringIO,
+    fault: dict[str, object],
+) -> None:
+    # The emulator puts the request's Authorization header (the token) in error_code,
+    # message and sql_state of every error it answers.
+    faults(emulator, echo_credentials=True, **fault)
+    failures = []
+    for statement in (CALIFORNIA_2016, YEAR_2016):
+        try:
+            fake.client(emulator).run(statement, fake.deadline(10))
+        except (WarehouseRejected, WarehouseUnavailable, WarehouseTimeout) as failure:
+            failures.append(failure)
+    logged = every_log_line.getvalue()
+    assert "error_code" in logged, "the warehouse's error was logged"
+    logged += "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    logged += "\n".join(f"{f!r} {vars(f)}" for f in failures)
+    token = emulator.config.token
+    assert token not in logged and token[5:] not in logged
+    assert "Bearer" not in logged
+    assert all(f.error_code in (None, "UNRECOGNISED") for f in failures)

@@ -207,35 +207,10 @@ def test_a_file_that_is_not_arrow_is_a_502(emulator: Emulator) -> None:
     assert caught.value.statement_id
 
 
-class CutShort:
-    """A storage session whose first answer breaks off mid-body, as a dropped connection does."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.calls = 0
-
-    def get(self, url: str, **kwargs: object) -> requests.Response:
-        self.calls += 1
-        assert "Authorization" not in kwargs.get("headers", {})  # type: ignore[operator]
-        if self.calls == 1:
-            raise requests.exceptions.ChunkedEncodingError("connection broken mid-body")
-        response = requests.Response()
-        response.status_code, response._content = 200, self.body
-        return response
-
-
-def test_a_download_cut_short_is_tried_again() -> None:
-    session = CutShort(b"arrow bytes")
+@pytest.mark.parametrize("how", ["reset", "garbled"])
+def test_a_download_cut_short_is_tried_again(emulator: Emulator, how: str) -> None:
+    faults(emulator, broken_answer=how, broken_call="file", broken_next=1)
     pauses = Pauses()
-    downloads = Downloads(
-        session,  # type: ignore[arg-type]
-        allow_http=False,
-        connect_timeout=1,
-        read_timeout=1,
-        sleep=pauses,
-    )
-    links = {0: ExternalLink(external_link="https://bucket/r/0", chunk_index=0)}
-    assert downloads.fetch_all(links.items(), lambda i: links[i], Deadline.after(5), "s1") == [
-        b"arrow bytes"
-    ]
-    assert session.calls == 2 and len(pauses) == 1
+    result = client_for(emulator, pauses).run_arrow(ALL_TYPES, Deadline.after(10))
+    assert result.frame.height == 2
+    assert stats(emulator)["link_downloads"] == 2 and len(pauses) == 1

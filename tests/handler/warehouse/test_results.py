@@ -72,7 +72,28 @@ def test_totals_must_match_what_was_read() -> None:
     for rows, chunks, width in wrong:
         with pytest.raises(WarehouseRejected):
             check_totals(manifest, rows, chunks, width, ID)
-    check_totals(ResultManifest(), [["a"]], 7, 1, ID)  # counts absent: nothing to compare
+
+
+def test_a_manifest_that_announces_no_count_vouches_for_nothing() -> None:
+    # A chain of chunks that stops early would read as a complete, shorter answer.
+    with pytest.raises(WarehouseRejected):
+        check_totals(ResultManifest(), [["a"]], 1, 1, ID)
+    rows_only = ResultManifest.model_validate({"total_row_count": 2})
+    check_totals(rows_only, [["a"], ["b"]], 2, 1, ID)
+    with pytest.raises(WarehouseRejected):
+        check_totals(rows_only, [["a"]], 1, 1, ID)
+    chunks_only = ResultManifest.model_validate({"total_chunk_count": 2})
+    check_totals(chunks_only, [["a"], ["b"]], 2, 1, ID)
+    with pytest.raises(WarehouseRejected):
+        check_totals(chunks_only, [["a"]], 1, 1, ID)
+
+
+def test_each_chunk_follows_the_rows_read_and_holds_what_it_announces() -> None:
+    check_chunk(chunk(chunk_index=1, row_offset=2, row_count=1, data_array=[["x"]]), 1, ID, 2)
+    with pytest.raises(WarehouseRejected):  # a gap: rows 2..4 were never read
+        check_chunk(chunk(chunk_index=1, row_offset=5, data_array=[["x"]]), 1, ID, 2)
+    with pytest.raises(WarehouseRejected):
+        check_chunk(chunk(chunk_index=1, row_count=3, data_array=[["x"]]), 1, ID, 2)
 
 
 def test_databricks_may_add_the_row_offset_to_a_chunk_link() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
@@ -85,6 +86,123 @@ def test_wrong_counts_overstate_the_manifest(
     faults(emulator, wrong_counts=wrong)
     bent = run(emulator, http, MANY_CHUNKS)["manifest"]
     assert bent[f"total_{field}_count"] == honest[f"total_{field}_count"] + 1
+
+
+def test_absent_counts_leave_both_totals_out(emulator: Emulator, http: requests.Session) -> None:
+    faults(emulator, wrong_counts="absent")
+    manifest = run(emulator, http, MANY_CHUNKS)["manifest"]
+    assert "total_row_count" not in manifest and "total_chunk_count" not in manifest
+    assert manifest["schema"]["columns"], "the rest of the manifest is as it was"
+
+
+def test_chain_ends_after_drops_the_next_chunk_from_that_chunk_on(
+    emulator: Emulator, http: requests.Session
+) -> None:
+    faults(emulator, chain_ends_after=1)
+    body = run(emulator, http, MANY_CHUNKS)
+    assert body["result"]["next_chunk_index"] == 1, "chunk 0 still leads on"
+    chunk = http.get(f"{statement_url(emulator, body['statement_id'])}/result/chunks/1", timeout=5)
+    assert "next_chunk_index" not in chunk.json()
+    assert "next_chunk_internal_link" not in chunk.json()
+    assert body["manifest"]["total_chunk_count"] > 2, "while the result holds more"
+
+
+@pytest.mark.parametrize(
+    ("wrong", "names", "first_row"),
+    [
+        ("extra", ["state", "cohort", "secret"], ["Alabama", "16", "not for clients"]),
+        ("upper_case", ["STATE", "COHORT"], ["Alabama", "16"]),
+        ("reordered", ["cohort", "state"], ["16", "Alabama"]),
+    ],
+)
+def test_wrong_columns_bend_the_schema_and_the_rows_alike(
+    emulator: Emulator,
+    http: requests.Session,
+    wrong: str,
+    names: list[str],
+    first_row: list[str],
+) -> None:
+    ordered = MANY_CHUNKS + " ORDER BY state, cohort"
+    faults(emulator, wrong_columns=wrong)
+    body = run(emulator, http, ordered)
+    columns = body["manifest"]["schema"]["columns"]
+    assert [c["name"] for c in columns] == names
+    assert [c["position"] for c in columns] == list(range(len(names)))
+    assert body["result"]["data_array"][0] == first_row
+    chunk = http.get(f"{statement_url(emulator, body['statement_id'])}/result/chunks/1", timeout=5)
+    assert all(len(row) == len(names) for row in chunk.json()["data_array"])
+
+
+def test_column_type_retypes_every_column(emulator: Emulator, http: requests.Session) -> None:
+    faults(emulator, column_type="VARIANT")
+    body = run(emulator, http, "SELECT 7 AS n, CAST(1.5 AS DECIMAL(4,2)) AS d")
+    columns = body["manifest"]["schema"]["columns"]
+    assert {(c["type_name"], c["type_text"]) for c in columns} == {("VARIANT", "VARIANT")}
+    assert "type_precision" not in columns[1]
+    assert body["result"]["data_array"] == [["7", "1.50"]]
+
+
+def test_a_reset_answer_breaks_off_mid_body(emulator: Emulator, http: requests.Session) -> None:
+    faults(emulator, broken_answer="reset", broken_call="execute")
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        execute(emulator, http, "SELECT 1")
+    assert stats(emulator)["statements_run"] == 1, "the statement was accepted"
+
+
+def test_a_garbled_answer_cannot_be_decoded(emulator: Emulator, http: requests.Session) -> None:
+    body = run(emulator, http, MANY_CHUNKS)
+    faults(emulator, broken_answer="garbled", broken_call="poll")
+    with pytest.raises(requests.exceptions.ContentDecodingError):
+        http.get(statement_url(emulator, body["statement_id"]), timeout=5)
+    chunk = http.get(f"{statement_url(emulator, body['statement_id'])}/result/chunks/1", timeout=5)
+    assert chunk.json()["chunk_index"] == 1, "only polls break"
+
+
+def test_a_dripping_answer_never_trips_a_read_timeout(
+    emulator: Emulator, http: requests.Session
+) -> None:
+    body = run(emulator, http, MANY_CHUNKS)
+    faults(emulator, broken_answer="drip", broken_call="chunk", drip_ms=100)
+    url = f"{statement_url(emulator, body['statement_id'])}/result/chunks/1"
+    started = time.monotonic()
+    with http.get(url, timeout=(5, 0.5), stream=True) as dripping:
+        assert dripping.status_code == 200, "the head comes at once"
+        assert dripping.raw.read(6) == b'{"chun'  # a byte at a time, each read in time
+    assert time.monotonic() - started >= 0.5, "six bytes took six pauses"
+
+
+def test_broken_next_breaks_only_that_many_answers(
+    emulator: Emulator, http: requests.Session
+) -> None:
+    body = run(emulator, http, MANY_CHUNKS)
+    faults(emulator, broken_answer="reset", broken_call="chunk", broken_next=1)
+    url = f"{statement_url(emulator, body['statement_id'])}/result/chunks/1"
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        http.get(url, timeout=5)
+    assert http.get(url, timeout=5).json()["chunk_index"] == 1
+    assert emulator.faults.broken_next == 0
+
+
+def test_unauthenticated_next_refuses_a_valid_token(
+    emulator: Emulator, http: requests.Session
+) -> None:
+    faults(emulator, unauthenticated_next=1)
+    refused = execute(emulator, http, "SELECT 1")
+    assert refused.status_code == 401 and refused.json()["error_code"] == "UNAUTHENTICATED"
+    assert execute(emulator, http, "SELECT 1").status_code == 200
+
+
+def test_echo_credentials_puts_the_authorization_header_in_every_error_field(
+    emulator: Emulator, http: requests.Session
+) -> None:
+    header = f"Bearer {emulator.config.token}"
+    faults(emulator, echo_credentials=True, throttle_next=1)
+    throttled = execute(emulator, http, "SELECT 1").json()
+    assert throttled == {"error_code": header, "message": header}
+    failed = run(emulator, http, "SELECT * FROM nowhere")["status"]
+    assert failed["state"] == "FAILED"
+    assert failed["error"] == {"error_code": header, "message": header}
+    assert failed["sql_state"] == header
 
 
 @pytest.mark.parametrize(
@@ -178,6 +296,12 @@ def test_the_stats_count_what_arrived(emulator: Emulator, http: requests.Session
         {"execute_status": 503},
         {"garbage_body": "everything"},
         {"wrong_counts": "bytes"},
+        {"chain_ends_after": -1},
+        {"wrong_columns": "lower_case"},
+        {"column_type": "variant; DROP"},
+        {"broken_answer": "slow"},
+        {"broken_call": "cancel"},
+        {"drip_ms": 0.5},
         {"chunk_link": "ftp"},
         {"chunk_link_host": "a/b"},
         {"slow_statement_ms": -1},
