@@ -8,6 +8,7 @@ Lambda's would to CloudWatch.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,8 +16,21 @@ import orjson
 import pytest
 import requests
 
-from local.stack import EmbeddedStack
-from tests.e2e.conftest import set_faults
+from local.emulator import EmulatorConfig
+from local.stack import EmbeddedStack, StackConfig
+from tests.e2e.conftest import STATEMENT_PATH, set_faults
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[EmbeddedStack]:
+    """The statement path: every request below runs a statement of its own."""
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
+        environment=STATEMENT_PATH,
+    )
+    with EmbeddedStack(config) as running:
+        yield running
 
 
 def log_lines(output: str) -> list[dict[str, Any]]:
@@ -43,6 +57,23 @@ def test_concurrent_invocations_each_log_their_own_request_id(
     )
 
 
+@pytest.fixture(scope="module")
+def derived() -> Iterator[EmbeddedStack]:
+    """Roll-ups on: the first query of a dataset fetches its roll-up, which meets the fault."""
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=10),
+        # Each case retires the roll-up and fetches it again, at once.
+        environment={
+            "LAKEGATE_ERROR_HOLD_SECONDS": "0",
+            "LAKEGATE_ADMIN_INVALIDATIONS_PER_MINUTE": "100",
+        },
+    )
+    with EmbeddedStack(config) as running:
+        yield running
+
+
+@pytest.mark.parametrize("path", ["statement", "rollup"])
 @pytest.mark.parametrize(
     "faults",
     [
@@ -54,12 +85,21 @@ def test_concurrent_invocations_each_log_their_own_request_id(
     ids=["401", "FAILED", "502-after-accepting", "429-retried"],
 )
 def test_no_warehouse_error_field_reaches_a_log_line(
-    stack: EmbeddedStack,
+    request: pytest.FixtureRequest,
     api: requests.Session,
     lakegate_log: io.StringIO,
     faults: dict[str, object],
+    path: str,
 ) -> None:
+    stack: EmbeddedStack = request.getfixturevalue("stack" if path == "statement" else "derived")
     assert stack.emulator is not None
+    if path == "rollup":  # retire the roll-up a previous case may have fetched
+        retired = requests.post(
+            f"{stack.url}/admin/invalidate?dataset=drivers",
+            headers={"x-lakegate-admin-token": stack.admin_token},
+            timeout=30,
+        )
+        assert retired.status_code == 202
     set_faults(stack, echo_credentials=True, **faults)  # the token in every error field
     year = 1980 + len(str(faults)) % 10 + 10 * ("fail" in str(faults))
     response = api.get(f"{stack.url}/v1/drivers?state=Idaho&year={year}", timeout=30)
