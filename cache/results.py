@@ -12,7 +12,8 @@ the request's own statement):
             │   (a body too large to answer in line is linked to, never loaded)
             ├─ nothing ─► lead_or_join ─┬─ led ─► statement ────────► miss (stored)
             │                           └─ joined ──────────────────► collapsed
-            └─ cache down ─► statement ─────────────────────────────► bypass
+            └─ cache down ─► in-process flight ─► statement ────────► bypass
+                (identical queries in this container share one answer, kept while fresh)
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ from cache.served import (
     bypass,
     wall_clock_ms,
 )
-from cache.single_flight import LeaseKeeper, Led, lead_or_join, new_owner
+from cache.single_flight import InProcessFlights, LeaseKeeper, Led, lead_or_join, new_owner
 from cache.store import CacheStore
 
 logger = Logger(service="lakegate", child=True)
+
+
+# Answers a container keeps while the store is down (cache.single_flight.InProcessFlights).
+_IN_PROCESS_BYTES = 32 * 1024 * 1024
 
 
 class _Undeliverable(Exception):
@@ -67,6 +72,7 @@ class ResultCache:
         self._flight = flight or FlightPolicy()
         self._now_ms = now_ms
         self._sleep = sleep
+        self._in_process = InProcessFlights(_IN_PROCESS_BYTES, now_ms)
 
     def serve(self, request: CacheRequest) -> Served:
         """The response for one request, from the cache or (at most once per key) the warehouse."""
@@ -81,7 +87,11 @@ class ResultCache:
                 "cache unavailable; serving from the warehouse",
                 extra={"error_code": exc.error_code},
             )
-            served = bypass(request, timings, self._recorder, self._now_ms)
+            served = self._in_process.serve(
+                request.key,
+                request.budget,
+                lambda: bypass(request, timings, self._recorder, self._now_ms),
+            )
         total = (time.perf_counter() - started) * 1000
         timings["cache"] = max(0.0, total - timings.get("warehouse", 0.0))
         self._recorder.count(OUTCOME_METRIC[served.outcome])

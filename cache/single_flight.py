@@ -1,5 +1,9 @@
 """Single flight: on a miss, one invocation runs the statement and the others wait for it.
 
+Across containers the lease below elects the one; while the store is down there is no
+lease to take, and `InProcessFlights` does the same within a container: identical
+queries share one answer, kept for its freshness as an entry would be.
+
 Why not Powertools' Idempotency utility? Its DynamoDB layer does the right conditional
 in-progress write, but (1) a concurrent caller gets IdempotencyAlreadyInProgressError at
 once instead of waiting for the result, (2) a record has one expiry, so there is no
@@ -16,12 +20,14 @@ import math
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from cache.entry import Entry, Lookup
 from cache.errors import CacheUnavailable, KeyFailing, LeaseWaitTimeout
 from cache.policy import Budget, FlightPolicy
+from cache.served import Served
 from cache.store import CacheStore
 
 
@@ -137,3 +143,65 @@ class LeaseKeeper:
                     return  # no longer ours (released, or stored by another): stop
             except CacheUnavailable:
                 continue  # the lease may still expire; keep trying while we compute
+
+
+@dataclass
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    served: Served | None = None
+    error: BaseException | None = None
+
+
+class InProcessFlights:
+    """While the store is down: one answer per query at a time in this container, kept
+    (least recently used first out, `max_bytes` of bodies in all) while it is fresh.
+
+    A waiter gets the leader's answer, or its error: a failing warehouse meets one
+    statement per query, not one per request. Deliberate per-container state."""
+
+    def __init__(self, max_bytes: int, now_ms: Callable[[], int]) -> None:
+        self._max_bytes = max_bytes
+        self._now_ms = now_ms
+        self._lock = threading.Lock()
+        self._flights: dict[str, _Flight] = {}
+        self._kept: OrderedDict[str, Served] = OrderedDict()
+
+    def serve(self, key: str, budget: Budget, make: Callable[[], Served]) -> Served:
+        with self._lock:
+            now = self._now_ms()
+            kept = self._kept.get(key)
+            if kept is not None and kept.entry.is_fresh(now):
+                self._kept.move_to_end(key)
+                return replace(kept, now_ms=now, stored=False, derived=False)
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            if not flight.done.wait(timeout=max(0.0, budget.remaining())):
+                raise LeaseWaitTimeout("gave up waiting for this container's answer", retry_after=5)
+            if flight.error is not None:
+                raise flight.error
+            assert flight.served is not None
+            return replace(flight.served, now_ms=self._now_ms(), stored=False, derived=False)
+        try:
+            flight.served = make()
+            self._keep(key, flight.served)
+            return flight.served
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._flights[key]
+            flight.done.set()
+
+    def _keep(self, key: str, served: Served) -> None:
+        if served.location is not None or len(served.gzip_body) > self._max_bytes:
+            return
+        with self._lock:
+            self._kept[key] = served
+            total = sum(len(s.gzip_body) for s in self._kept.values())
+            while total > self._max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                total -= len(dropped.gzip_body)

@@ -14,6 +14,7 @@ import gzip
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -406,6 +407,65 @@ def test_a_broken_store_is_bypassed_and_the_warehouse_answers(rig: Rig) -> None:
     assert rig.outcomes() == {metrics.BYPASS: 1}
     rig.store.broken = False
     assert rig.store.slots == {}
+
+
+def test_with_the_store_down_a_container_runs_one_statement_per_query_while_fresh(
+    rig: Rig,
+) -> None:
+    rig.store.broken = True
+    cache = rig.cache
+    first = cache.serve(request(KEY, rig.warehouse, rig.deadline()))
+    again = cache.serve(request(KEY, rig.warehouse, rig.deadline()))
+    assert (first.outcome, again.outcome) == ("bypass", "bypass")
+    assert body_of(again) == body_of(first) and rig.warehouse.calls == 1
+    rig.advance(FRESHNESS.ttl_seconds + 1)
+    cache.serve(request(KEY, rig.warehouse, rig.deadline()))
+    assert rig.warehouse.calls == 2, "kept only while fresh"
+    cache.serve(request("other", rig.warehouse, rig.deadline()))
+    assert rig.warehouse.calls == 3, "another query is another answer"
+
+
+def test_with_the_store_down_identical_concurrent_queries_share_one_statement() -> None:
+    store = MemoryCacheStore(broken=True)
+    calls: list[int] = []
+    started = threading.Event()
+
+    def slow(budget: Deadline) -> Page:
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return Page(body=b'{"shared": true}')
+
+    cache = ResultCache(store, CountingRecorder(), FLIGHT)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        served = list(
+            pool.map(lambda _: cache.serve(request(KEY, slow, Deadline.after(5))), range(20))
+        )
+    assert len(calls) == 1
+    assert {body_of(s) for s in served} == {b'{"shared": true}'}
+
+
+def test_with_the_store_down_waiters_share_the_leaders_failure() -> None:
+    store = MemoryCacheStore(broken=True)
+    calls: list[int] = []
+
+    def failing(budget: Deadline) -> Page:
+        calls.append(1)
+        time.sleep(0.2)
+        raise StatementFailed("warehouse down")
+
+    cache = ResultCache(store, CountingRecorder(), FLIGHT)
+
+    def ask(_: int) -> str:
+        try:
+            cache.serve(request(KEY, failing, Deadline.after(5)))
+        except StatementFailed:
+            return "failed"
+        return "answered"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert set(pool.map(ask, range(10))) == {"failed"}
+    assert len(calls) == 1, "a failing warehouse meets one statement, not one per request"
 
 
 def test_a_failed_write_still_serves_the_result_and_is_counted(

@@ -206,7 +206,15 @@ def cache_down() -> Iterator[EmbeddedStack]:
         port=0,
         emulator=EmulatorConfig(port=0, latency_ms=10),
         cache="http://127.0.0.1:9",
-        environment=STATEMENT_PATH,
+        environment={
+            **STATEMENT_PATH,
+            # The budgets a container holds to alone: 12 a minute among 2 containers is
+            # 6, 1 kept for roll-ups, the other 5 in 2 shares of 2.
+            "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "12",
+            "LAKEGATE_FAIR_SHARES": "2",
+            "LAKEGATE_ROLLUP_RESERVE_PER_MINUTE": "2",
+            "LAKEGATE_MAX_CONTAINERS": "2",
+        },
     )
     with EmbeddedStack(config) as running:
         yield running
@@ -217,3 +225,35 @@ def test_when_dynamodb_is_down_requests_fail_open(cache_down: EmbeddedStack) -> 
     assert response.status_code == 200 and len(response.json()) == 38
     assert response.headers["Cache-Status"] == "lakegate; fwd=bypass; detail=cache-unavailable"
     assert cache_down.recorder.counts["CacheBypass"] >= 1
+
+
+def test_with_dynamodb_down_identical_queries_still_share_one_statement(
+    cache_down: EmbeddedStack,
+) -> None:
+    set_faults(cache_down, latency_ms=300)
+    before = statements(cache_down)
+    path = "/v1/drivers?state=Ohio&year=2011"
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: get(cache_down, path), range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert statements(cache_down) - before == 1
+    assert get(cache_down, path).status_code == 200
+    assert statements(cache_down) - before == 1, "kept while fresh, in the container"
+    set_faults(cache_down, latency_ms=10)
+
+
+def test_with_dynamodb_down_a_container_holds_to_its_part_of_the_budget(
+    cache_down: EmbeddedStack,
+) -> None:
+    left = 60 - time.time() % 60
+    if left < 8:  # counted per minute: do not straddle two
+        time.sleep(left + 0.1)
+    before = statements(cache_down)
+    # crashes: the other tests here spend drivers' minute.
+    days = [f"2024-01-{day:02d}" for day in range(1, 11)]
+    answers = [get(cache_down, f"/v1/crashes?state=Utah&date={day}") for day in days]
+    assert [a.status_code for a in answers].count(200) == 2, "the keyless share: 2"
+    refused = [a for a in answers if a.status_code != 200]
+    assert {a.status_code for a in refused} == {429}
+    assert refused[0].json()["error"]["code"] == "share_exceeded"
+    assert statements(cache_down) - before == 2
