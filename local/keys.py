@@ -78,7 +78,9 @@ class FileKeyStore:
 
     def delete(self, digests: Iterable[str]) -> None:
         gone = set(digests)
-        update_store_file(self.path, lambda store: {k: v for k, v in store.items() if k not in gone})
+        update_store_file(
+            self.path, lambda store: {k: v for k, v in store.items() if k not in gone}
+        )
 
 
 def update_store_file(path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:

@@ -68,7 +68,9 @@ def plan(
         key=lambda kv: (_rank(kv[0]), kv[0]),
     )
     deletes = sorted(
-        k for k in existing if key_tag(k) is not None and key_tag(k) not in keep and k not in desired
+        k
+        for k in existing
+        if key_tag(k) is not None and key_tag(k) not in keep and k not in desired
     )
     return puts, deletes
 

@@ -86,7 +86,9 @@ def agreeing(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return build_gateway(catalogue, tmp_path_factory.mktemp(request.param))
 
 
-def node(gateway: Gateway, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def node(
+    gateway: Gateway, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     assert NODE is not None
     return subprocess.run(
         [NODE, *args],
@@ -95,7 +97,11 @@ def node(gateway: Gateway, *args: str, stdin: str | None = None) -> subprocess.C
         text=True,
         timeout=120,
         check=False,
-        env={**os.environ, MODULE_VARIABLE: str(gateway.module), STORE_VARIABLE: str(gateway.store)},
+        env={
+            **os.environ,
+            MODULE_VARIABLE: str(gateway.module),
+            STORE_VARIABLE: str(gateway.store),
+        },
     )
 
 
@@ -117,9 +123,7 @@ def test_the_code_is_one_size_whatever_the_catalogue_and_fits_the_quota() -> Non
     sizes = set()
     for catalogue in (load_catalogue(), gateway_catalogue(), wide_catalogue()):
         for require_keys in (False, True):
-            rules = edge_rules(
-                catalogue, require_keys=require_keys, cors_origins=(ALLOWED_ORIGIN,)
-            )
+            rules = edge_rules(catalogue, require_keys=require_keys, cors_origins=(ALLOWED_ORIGIN,))
             entries = rule_entries(rules, catalogue.version)
             code = function_code(entries.tag, "cloudfront")
             sizes.add(len(code.encode()))

@@ -59,7 +59,7 @@ def test_the_environments_differ_where_their_configs_do() -> None:
     assert (dev.memory_mb, prod.memory_mb) == (1024, 2048)
     assert (dev.waf_rules, prod.waf_rules) == (5, 6)  # prod's admin allow list
     assert (dev.log_retention_days, prod.log_retention_days) == (14, 90)
-    assert dev.edge_functions == prod.edge_functions == 2  # drivers and crashes
+    assert dev.edge_functions == prod.edge_functions == 1  # one for every dataset
     assert dev.origin_shield and prod.origin_shield
 
 
