@@ -80,4 +80,4 @@ lock: install
 		sed -i -E "s|^FROM $(LAMBDA_BASE)(@sha256:[0-9a-f]+)?|FROM $(LAMBDA_BASE)@$$digest|" \
 			cdk/lambda/Dockerfile cdk/rules_writer/Dockerfile; \
 		echo "base image pinned to $$digest"; \
-	else echo "docker not found: the base image digest in cdk/lambda/Dockerfile is unchanged" >&2; fi
+	else echo "docker not found: the base image digests in the Dockerfiles are unchanged" >&2; fi

@@ -1,7 +1,7 @@
 """The CloudFront distribution in front of the Function URL (its policies: edge_policies).
 
-Behaviours: one per dataset (`/v1/<dataset>`, each running that dataset's edge gateway
-function, lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
+Behaviours: one per dataset (`/v1/<dataset>`, each running the edge gateway function,
+lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
 `/admin/*` (never cached, all methods) and the default one for the rest (`/healthz`,
 `/openapi.json`, and the handler's 404 for unknown paths): no function, no query
 strings, no consumer headers.
@@ -148,7 +148,7 @@ class ApiDistribution(Construct):
     def _data_behaviours(
         self, origin: cloudfront.IOrigin, gateway: EdgeGateway
     ) -> dict[str, cloudfront.BehaviorOptions]:
-        """One behaviour per dataset, each running that dataset's gateway function."""
+        """One behaviour per dataset, each running the gateway function."""
         behaviours = len(gateway.routes) + len(FIXED_BEHAVIOURS)
         if behaviours > MAX_CACHE_BEHAVIOURS:
             raise ConfigError(
@@ -178,7 +178,7 @@ class ApiDistribution(Construct):
         read_only: bool,
         gateway_function: cloudfront.FunctionAssociation | None = None,
     ) -> cloudfront.BehaviorOptions:
-        """A behaviour on a data route when `gateway_function` (its dataset's) is given."""
+        """A behaviour on a data route when `gateway_function` (the gateway's) is given."""
         # Every behaviour: the one origin, HTTPS only, the security headers.
         data_route = gateway_function is not None
         if data_route:

@@ -179,7 +179,7 @@ def hit_ratios(rounds: int = 5) -> tuple[tuple[int, float], tuple[int, float]] |
 
 def _cost_rows(label: str, costs: dict[str, dict[str, float]]) -> list[tuple[str, ...]]:
     # The mix's kinds in its order, then every request together.
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for kind, cost in sorted(costs.items(), key=lambda item: item[0] == "all"):
         name = "every request" if kind == "all" else kind
         rows.append(

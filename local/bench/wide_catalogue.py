@@ -3,7 +3,7 @@
 A dashboard table commonly filters on a dozen columns or more; `wide` has 30 filters of
 every kind the catalogue offers (bounded and unbounded integers with ranges and lists,
 case-insensitive strings with lists, dates with ranges, bounded numbers, anchored
-patterns), 86 query parameters in all. The edge bench measures the gateway on it, and
+patterns), 92 query parameters in all. The edge bench measures the gateway on it, and
 the edge tests prove the gateway agrees with the origin on it (tests/edge).
 """
 
