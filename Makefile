@@ -63,16 +63,21 @@ synth: install
 clean:
 	rm -rf $(VENV) cdk.out reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# The Lambda image's inputs, pinned: runtime dependencies with hashes (uv, for Lambda's
-# arm64 Python 3.12, from pyproject's [project.dependencies]) and the base image by digest.
+# The Lambda images' inputs, pinned: dependencies with hashes (uv, for Lambda's arm64
+# Python 3.12: the API's from pyproject's [project.dependencies], the edge rules writer's
+# from cdk/rules_writer/requirements.in) and the base image by digest.
 # The digest needs Docker (or any registry client); without it the pinned one stays.
 LAMBDA_BASE := public.ecr.aws/lambda/python:3.12
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --no-header \
 		--python-version 3.12 --python-platform aarch64-manylinux_2_28 \
 		--output-file cdk/lambda/requirements.lock
+	$(BIN)/uv pip compile cdk/rules_writer/requirements.in --quiet --generate-hashes --no-header \
+		--python-version 3.12 --python-platform aarch64-manylinux_2_28 \
+		--output-file cdk/rules_writer/requirements.lock
 	@if command -v docker >/dev/null 2>&1; then \
 		digest=$$(docker buildx imagetools inspect $(LAMBDA_BASE) --format '{{json .Manifest.Digest}}' | tr -d '"'); \
-		sed -i -E "s|^FROM $(LAMBDA_BASE)(@sha256:[0-9a-f]+)?|FROM $(LAMBDA_BASE)@$$digest|" cdk/lambda/Dockerfile; \
+		sed -i -E "s|^FROM $(LAMBDA_BASE)(@sha256:[0-9a-f]+)?|FROM $(LAMBDA_BASE)@$$digest|" \
+			cdk/lambda/Dockerfile cdk/rules_writer/Dockerfile; \
 		echo "base image pinned to $$digest"; \
-	else echo "docker not found: the base image digest in cdk/lambda/Dockerfile is unchanged" >&2; fi
+	else echo "docker not found: the base image digests in the Dockerfiles are unchanged" >&2; fi

@@ -12,11 +12,12 @@ checks the key itself (`KeyFile`). Either way `authorise` applies the catalogue'
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -42,11 +43,27 @@ class KeyRecord(BaseModel):
 
 
 KEY_STORE = TypeAdapter(dict[str, KeyRecord])
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def key_digest(key: str) -> str:
     """The store's name for a key: its SHA-256, lower-case hex."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def is_key_digest(name: str) -> bool:
+    """Whether a key store entry's name is a key's digest (not one of the edge's rules)."""
+    return _DIGEST.fullmatch(name) is not None
+
+
+def key_records(document: Any) -> dict[str, KeyRecord]:
+    """The API keys of a key store document (digest → record), validated.
+
+    The store holds the edge function's rules too, under keys no digest can be
+    (local/edge_store.py): those are not keys, and are left out here."""
+    if isinstance(document, dict):
+        document = {k: v for k, v in document.items() if is_key_digest(k)}
+    return KEY_STORE.validate_python(document)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +118,7 @@ class KeyFile:
         with self._lock:
             if seen != self._seen:
                 try:
-                    self._records = KEY_STORE.validate_python(orjson.loads(self._path.read_bytes()))
+                    self._records = key_records(orjson.loads(self._path.read_bytes()))
                 except (OSError, orjson.JSONDecodeError, ValidationError) as exc:
                     raise ConfigurationError(f"unreadable key store {self._path}") from exc
                 self._seen = seen

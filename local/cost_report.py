@@ -121,7 +121,9 @@ def render() -> str:
         f"ratio {percent(t.edge_hit_ratio)}; {percent(t.origin_hit_ratio)} of origin requests are "
         "cache hits, the rest misses that run one statement each and store the result; "
         f"{t.response_kb:g} KB average compressed response; every request a data request with "
-        "an `x-api-key` (an upper bound for key store reads and budget counters). Durations are "
+        "an `x-api-key` (an upper bound for key store reads and budget counters), whose edge "
+        f"function reads {t.rule_reads:g} keys of rules besides (one per parameter family it "
+        "names: dashboards' queries name two or three; `make bench` counts them). Durations are "
         f"README.md's load-test p50s, hit {t.hit_ms:g} ms and miss {t.miss_ms:g} ms (a 300 ms "
         "statement), taken as the same at either memory size (both wait on I/O); each second "
         "more a statement takes adds 0.1 s × memory per origin request.",

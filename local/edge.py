@@ -19,11 +19,13 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from local.edge_store import EdgeRulesError
 from local.nginx_config import (
     ConfigError,
     EdgeConfig,
     njs_module_path,
     render_config,
+    store_path,
     write_modules,
 )
 from local.processes import StartupError, free_port, start_listening, stop_process
@@ -69,13 +71,16 @@ def _worker_user(prefix: Path, keys_file: Path | None = None) -> str | None:
     A root master switches its workers to `nobody` anyway (nginx's default), and they
     could then not write into a root-owned 0700 temp directory. With a key store the
     workers run as the owner of its directory instead, so that they can read the file
-    however private its directory is."""
+    however private its directory is; the edge's own store (no keys_file) is theirs."""
     if os.geteuid() != 0:
         return None
     owner = keys_file.parent.stat().st_uid if keys_file and keys_file.parent.is_dir() else None
     worker = pwd.getpwuid(owner) if owner is not None else pwd.getpwnam("nobody")
     prefix.chmod(0o711)
-    for path in (prefix / "cache", prefix / "tmp", prefix / "js"):
+    owned = [prefix / "cache", prefix / "tmp", prefix / "js"]
+    if (prefix / "kvs").is_dir():
+        owned += [prefix / "kvs", *(prefix / "kvs").iterdir()]
+    for path in owned:
         os.chown(path, worker.pw_uid, worker.pw_gid)
     return f"{worker.pw_name} {grp.getgrgid(worker.pw_gid).gr_name}"
 
@@ -126,7 +131,7 @@ class Edge:
             self._test_config(command)
             self._port = port
             self._process = self._start_nginx([*command, "-g", "daemon off;"], timeout)
-        except ConfigError as error:
+        except (ConfigError, EdgeRulesError) as error:
             # Callers handle one error for an edge that cannot start, whatever the cause.
             self.stop()
             raise EdgeError(str(error)) from error
@@ -138,8 +143,8 @@ class Edge:
     def _environment(self) -> dict[str, str]:
         """nginx's environment: the key store's path for edge_kvs.js (`env` passes it on)."""
         environment = {k: v for k, v in os.environ.items() if k != KEYS_FILE_VARIABLE}
-        if self.config.keys_file is not None:
-            environment[KEYS_FILE_VARIABLE] = str(self.config.keys_file.resolve())
+        if self._prefix is not None:
+            environment[KEYS_FILE_VARIABLE] = str(store_path(self.config, self._prefix).resolve())
         return environment
 
     def _test_config(self, command: list[str]) -> None:

@@ -9,11 +9,14 @@ the store maps its SHA-256 to the consumer's record (`handler.consumers.KeyRecor
 Two stores, one format:
 
 - the embedded stack's file (default `.local/keys.json`, or $LAKEGATE_KEYS_FILE), read
-  by the local edge and by the origin, written atomically;
+  by the local edge and by the origin, changed under a lock and replaced atomically;
 - CloudFront's KeyValueStore (`--kvs-arn`, or $LAKEGATE_KVS_ARN: the API stack's
   output), read by the edge function, written through boto3's cloudfront-keyvaluestore
   client (its SigV4A signing needs `pip install 'botocore[crt]'`), each write carrying
   the store's ETag.
+
+Both stores also hold the edge function's rules, under keys no digest can be
+(local/edge_store.py): this command lists and changes API keys only, and leaves them be.
 
 Every change appends one audit line (JSON: action, consumer, key id, datasets, tier,
 time, store; never a key) to the audit log and prints it on standard error.
@@ -24,19 +27,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import importlib.util
 import os
 import secrets
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
 from handler.catalogue import load_catalogue
-from handler.consumers import EVERY_DATASET, KEY_STORE, KeyRecord, key_digest
+from handler.consumers import EVERY_DATASET, KeyRecord, is_key_digest, key_digest, key_records
 from local.cli_common import HelpFormatter
 
 DEFAULT_KEYS_FILE = Path(".local/keys.json")
@@ -67,23 +71,33 @@ class FileKeyStore:
     def records(self) -> dict[str, KeyRecord]:
         if not self.path.exists():
             return {}
-        return KEY_STORE.validate_python(orjson.loads(self.path.read_bytes()))
+        return key_records(orjson.loads(self.path.read_bytes()))
 
     def put(self, digest: str, record: KeyRecord) -> None:
-        self._write({**self.records(), digest: record})
+        update_store_file(self.path, lambda store: {**store, digest: record.model_dump()})
 
     def delete(self, digests: Iterable[str]) -> None:
         gone = set(digests)
-        self._write({d: r for d, r in self.records().items() if d not in gone})
+        update_store_file(
+            self.path, lambda store: {k: v for k, v in store.items() if k not in gone}
+        )
 
-    def _write(self, records: dict[str, KeyRecord]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = orjson.dumps({d: r.model_dump() for d, r in records.items()})
-        # Readers (the edge, the origin) must never see half a file.
-        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-")
+
+def update_store_file(path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Replace the key store file's object with `change(object)`, under an exclusive lock.
+
+    Two writers share the file (`lakegate keys`, and the local edge writing its rules):
+    the lock keeps one from losing the other's change. Readers (the edge, the origin)
+    never see half a file: the new one replaces the old atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        store = orjson.loads(path.read_bytes()) if path.exists() else {}
+        data = orjson.dumps(change(store))
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keys-")
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.replace(temporary, self.path)
+        os.replace(temporary, path)
 
 
 class KvsKeyStore:
@@ -98,7 +112,8 @@ class KvsKeyStore:
         found: dict[str, KeyRecord] = {}
         for page in self._client.get_paginator("list_keys").paginate(KvsARN=self.arn):
             for item in page.get("Items", []):
-                found[item["Key"]] = KeyRecord.model_validate_json(item["Value"])
+                if is_key_digest(item["Key"]):
+                    found[item["Key"]] = KeyRecord.model_validate_json(item["Value"])
         return found
 
     def put(self, digest: str, record: KeyRecord) -> None:

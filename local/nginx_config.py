@@ -4,11 +4,13 @@ CloudFront cannot run on a laptop, but a real HTTP cache configured like the CDK
 cache policy, running the same edge function, shows the third tier in load tests and
 lets `curl` see it. What that nginx does is decided here (local/edge.py only runs it):
 
-- every data route runs the edge function first (cdk/edge/gateway.js with the
-  catalogue's rules, `local.edge_function`, in nginx's njs through local/edge_njs.js):
-  it answers CORS preflights and refusals (unknown, repeated or invalid parameters, a
-  missing, unknown or revoked API key: local/edge_kvs.js reads the key store file) without
-  touching the cache or the origin, and rewrites the query string to its canonical form;
+- every data route runs the edge function first (cdk/edge/gateway.js, `local.edge_function`,
+  in nginx's njs through local/edge_njs.js), reading the catalogue's rules and the API
+  keys from the local key store file as the deployed one reads CloudFront's KeyValueStore
+  (local/edge_kvs.js; `write_modules` writes the rules there, local.edge_store): it
+  answers CORS preflights and refusals (unknown, repeated or invalid parameters, a
+  missing, unknown or revoked API key) without touching the cache or the origin, and
+  rewrites the query string to its canonical form;
 - the cache key holds the path, that canonical query string (so parameter order, case
   of case-insensitive values and defaults make no second entry), the encoding normalised
   to gzip/identity (CloudFront's `enable_accept_encoding_gzip`) and `Accept` (the CDK's
@@ -49,7 +51,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from handler.catalogue import Catalogue, load_catalogue
-from local.edge_function import edge_rules, function_code
+from local.edge_function import function_code
+from local.edge_rules import edge_rules
+from local.edge_store import publish_local, rule_entries
 
 CDK_CONFIG_DIR = Path(__file__).resolve().parents[1] / "cdk" / "config"
 TEMPLATE = "nginx.conf.template"  # package data of `local`, beside this module
@@ -116,8 +120,9 @@ class EdgeConfig:
     # key; the origins browsers may call from ("*": any).
     require_keys: bool = False
     cors_origins: tuple[str, ...] = ()
-    # The key store the function checks keys against (`lakegate keys` writes it); None:
-    # no store, so every key is unknown and a key-only dataset refuses everyone.
+    # The key store the function reads its rules from and checks keys against (`lakegate
+    # keys` writes it); None: a store of the edge's own, holding its rules and no key, so
+    # every key is unknown and a key-only dataset refuses everyone.
     keys_file: Path | None = None
 
 
@@ -168,15 +173,23 @@ def render_config(config: EdgeConfig, prefix: Path, port: int, user: str | None 
     )
 
 
+def store_path(config: EdgeConfig, prefix: Path) -> Path:
+    """The key store file the edge function reads: the configured one, or the edge's own."""
+    return config.keys_file or prefix / "kvs" / "keys.json"
+
+
 def write_modules(config: EdgeConfig, prefix: Path) -> Path:
-    """The edge function for njs, with the catalogue's rules, and its adapter, in prefix/js."""
+    """The edge function for njs and its adapter in prefix/js; the catalogue's rules in
+    the key store file (`store_path`), where the function reads them."""
     catalogue = config.catalogue or load_catalogue()
-    rules = edge_rules(
-        catalogue, require_keys=config.require_keys, cors_origins=_cors_origins(config)
+    rules = rule_entries(
+        edge_rules(catalogue, require_keys=config.require_keys, cors_origins=_cors_origins(config)),
+        catalogue.version,
     )
+    publish_local(store_path(config, prefix), rules)
     directory = prefix / "js"
     directory.mkdir(exist_ok=True)
-    (directory / "gateway.js").write_text(function_code(rules, "njs"), encoding="utf-8")
+    (directory / "gateway.js").write_text(function_code(rules.tag, "njs"), encoding="utf-8")
     for name in JS_MODULES:
         source = resources.files("local").joinpath(name).read_text("utf-8")
         (directory / name).write_text(source, encoding="utf-8")

@@ -4,14 +4,20 @@
 // and messages) and rewrites it to one canonical form, so that every spelling of a query
 // is one cache entry and a refused request never reaches the cache or the origin.
 //
-// Written for the runtime's subset: var/let/const, arrows, template literals and one async
-// function (the runtime has no async closures, for-of, spread or destructuring). Comments
-// stay on lines of their own: local/edge_function.py drops them and the indentation to
-// fit CloudFront's 10 KB quota with the rules.
+// It interprets rules it reads from the KeyValueStore, beside the API keys (their layout:
+// local/edge_store.py): the code is the same whatever the catalogue, and knows only the
+// tag of the rules it was deployed with. A request reads the rules of the parameter
+// families it names (or its route's alone), one key at a time: CloudFront advises against
+// Promise combinators in functions (memory) and says they are not faster. Rules of
+// another tag, or missing, are never guessed at: the answer is a 503.
+//
+// Written for the runtime's subset: var/let/const, arrows, template literals and async
+// functions (the runtime has no async closures, for-of, spread or destructuring). Comments
+// stay on lines of their own: local/edge_function.py drops them and the indentation.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
-const RULES = {}; // generated: local/edge_function.py inlines the rules here
+const TAG = ''; // generated: local/edge_function.py writes the rules' tag here
 
 // handler/query.py: at most 64 parameters; a name is cut to 64 code points in messages.
 const MOST = 64;
@@ -22,18 +28,97 @@ const DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TIER = /^[a-z][a-z0-9_-]{0,31}$/;
 const KEY_REFUSED = 'Missing or invalid API key.';
+// local/edge_store.py's prefix: no key digest (64 lower-case hex digits) starts so.
+const PREFIX = 'rules/';
+// CloudFront's bound on a store key (its keys here are ASCII: a length is a byte count).
+const KEY_BYTES = 512;
+// Thrown where the rules of this tag are not (all) in the store.
+const UNAVAILABLE = { unavailable: true };
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 const compiled = {};
-// local/edge_function.py shares each schema between the parameters (and lists) using it.
-const S = RULES.schemas;
-for (var r in RULES.routes) for (var n in RULES.routes[r].params) RULES.routes[r].params[n] = S[RULES.routes[r].params[n]];
-for (var j = 0; j < S.length; j++) {
-    const s = S[j];
-    if (!('items' in s)) continue;
-    s.items = S[s.items];
-    // The hint local/edge_function.py's listed_hint() leaves out.
-    const list = 'must be a comma-separated list of';
-    s.hint = s.hint || ('enum' in s.items ? `${list}: ${s.items.enum.join(', ')}` : `${list} up to ${s.maxItems} values; each ${s.items.hint}`);
+
+function parse(text) {
+    try {
+        return JSON.parse(text);
+    } catch (e) {
+        return null;
+    }
+}
+
+// A value of this tag's rules; null where the store holds nothing under `key` (get()
+// throws then); UNAVAILABLE thrown for a value of another tag, or with a piece missing.
+async function stored(key) {
+    if (key.length > KEY_BYTES) return null;
+    // Each await stands alone on the right of an assignment: njs 0.7 (the local edge)
+    // crashes on an await inside a call's arguments or a compound assignment.
+    let text;
+    try {
+        text = await cf.kvs().get(key);
+    } catch (e) {
+        return null;
+    }
+    let value = parse(text);
+    if (value && value.k > 0) {
+        // Too big for one pair: in pieces key#1, key#2…
+        let whole = '';
+        for (var i = 1; i <= value.k; i++) {
+            try {
+                text = await cf.kvs().get(key + '#' + i);
+            } catch (e) {
+                throw UNAVAILABLE;
+            }
+            whole += text;
+        }
+        value = parse(whole);
+    }
+    if (!value || value.t !== TAG) throw UNAVAILABLE;
+    return value;
+}
+
+// The rules of `name`'s family (`year` for `year[gte]`), read once per request; null: none.
+async function family(rules, name) {
+    const base = name.split('[')[0];
+    if (own(rules.families, base)) return rules.families[base];
+    let key;
+    try {
+        key = rules.head + '?' + encodeURIComponent(base);
+    } catch (e) {
+        // A lone surrogate: no family has such a name.
+        return (rules.families[base] = null);
+    }
+    const found = await stored(key);
+    rules.families[base] = resolved(found);
+    return found;
+}
+
+// A family's schemas with their list items in place, and the hints lists leave out.
+function resolved(found) {
+    if (!found) return found;
+    const S = found.s;
+    for (var j = 0; j < S.length; j++) if ('items' in S[j]) S[j].items = S[S[j].items];
+    for (var k = 0; k < S.length; k++) {
+        const s = S[k];
+        if (!('items' in s)) continue;
+        // The hint local/edge_rules.py's listed_hint() leaves out.
+        const list = 'must be a comma-separated list of';
+        s.hint = s.hint || ('enum' in s.items ? `${list}: ${s.items.enum.join(', ')}` : `${list} up to ${s.maxItems} values; each ${s.items.hint}`);
+    }
+    return found;
+}
+
+// The route's fields (dataset, access, CORS origins): from the family of the query's first
+// parameter, which a valid query reads anyway, else from the route's own key.
+async function routeOf(rules, querystring) {
+    const first = Object.keys(querystring)[0];
+    let found = null;
+    try {
+        if (first !== undefined) found = await family(rules, decoded(first, first));
+    } catch (e) {
+        // A malformed name: refused later, in handler/query.py's order, after the key.
+        if (!e.refusal) throw e;
+    }
+    if (found) return found;
+    return stored(rules.head);
 }
 
 // PCRE-based engines (njs, and CloudFront's) let `$` match before a final line feed, as
@@ -156,7 +241,7 @@ function canonical(value, s) {
 }
 
 // handler/query.py's checks in its order: the canonical query string, or a refusal thrown.
-function canonicalQuery(params, querystring) {
+async function canonicalQuery(rules, querystring) {
     const pairs = [];
     for (var raw in querystring) {
         const entry = querystring[raw];
@@ -177,20 +262,28 @@ function canonicalQuery(params, querystring) {
         given[key] = value;
         names.push(key);
     }
+    // Each name's rule, from its family; the first unknown one in the query is refused.
+    const params = {};
     for (var u = 0; u < names.length; u++) {
-        if (!own(params, names[u])) {
-            const accepted = Object.keys(params).sort().join(', ');
-            const message = `Unknown parameter ${repr(cut(names[u]))}; this dataset accepts: ${accepted}.`;
-            throw refuse('unknown_parameter', message, cut(names[u]));
+        const found = await family(rules, names[u]);
+        if (found && own(found.p, names[u])) {
+            params[names[u]] = { order: found.p[names[u]][0], schema: found.s[found.p[names[u]][1]] };
+            continue;
         }
+        const all = await stored(rules.head + '#names');
+        // A declared name without its rule: this tag's rules are not all there yet.
+        if (!all || all.n.indexOf(names[u]) >= 0) throw UNAVAILABLE;
+        const message = `Unknown parameter ${repr(cut(names[u]))}; this dataset accepts: ${all.n.join(', ')}.`;
+        throw refuse('unknown_parameter', message, cut(names[u]));
     }
     // Checked in the order the origin's model declares them, written in the order of names.
+    const declared = Object.keys(params).sort((a, b) => params[a].order - params[b].order);
     const texts = {};
-    for (var name in params) {
-        if (!(name in given)) continue;
-        const text = canonical(given[name], params[name]);
+    for (var d = 0; d < declared.length; d++) {
+        const name = declared[d];
+        const text = canonical(given[name], params[name].schema);
         if (text === undefined) {
-            throw refuse('invalid_parameter', `Parameter ${repr(name)} ${params[name].hint}.`, name);
+            throw refuse('invalid_parameter', `Parameter ${repr(name)} ${params[name].schema.hint}.`, name);
         }
         if (text !== null) texts[name] = text;
     }
@@ -200,10 +293,10 @@ function canonicalQuery(params, querystring) {
         .join('&');
 }
 
-function respond(status, description, cors, fields, body) {
+function respond(status, description, route, cors, fields, body) {
     const headers = {};
     if (cors) headers['access-control-allow-origin'] = { value: cors };
-    if (RULES.cors.length || status === 204) headers.vary = { value: 'origin' };
+    if ((route && route.c.length) || status === 204) headers.vary = { value: 'origin' };
     for (var field in fields) headers[field] = { value: fields[field] };
     const response = { statusCode: status, statusDescription: description, headers: headers };
     if (body !== undefined) response.body = { encoding: 'text', data: body };
@@ -211,25 +304,43 @@ function respond(status, description, cors, fields, body) {
 }
 
 // The origin's error body (handler/responses.py), never cached.
-function failure(status, description, cors, event, code, message, parameter) {
+function failure(status, description, route, cors, event, code, message, parameter) {
     const error = { code: code, message: message };
     if (parameter !== undefined) error.parameter = parameter;
     const id = event.context && event.context.requestId;
     if (id) error.request_id = id;
     const fields = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-    return respond(status, description, cors, fields, JSON.stringify({ error: error }));
+    if (status === 503) fields['retry-after'] = '5';
+    return respond(status, description, route, cors, fields, JSON.stringify({ error: error }));
+}
+
+// Rules of this tag absent or incomplete (a deploy under way, a failed write): refuse
+// rather than judge a request by rules the origin may not hold.
+function unavailable(event, route, cors) {
+    const message = 'The edge rules of this API version are not available; retry shortly.';
+    return failure(503, 'Service Unavailable', route, cors, event, 'edge_rules_unavailable', message);
 }
 
 async function handler(event) {
     const request = event.request;
-    if (!own(RULES.routes, request.uri)) return request;
-    const route = RULES.routes[request.uri];
     const headers = request.headers;
+    // Before anything else: no way out of this function forwards them.
     for (var header in headers) if (header.indexOf('x-lakegate-') === 0) delete headers[header];
+    const key = headers['x-api-key'];
+    // The key goes no further than this function: the origin hears of its consumer only.
+    delete headers['x-api-key'];
+    const rules = { head: PREFIX + TAG + request.uri, families: Object.create(null) };
+    let route = null;
+    try {
+        route = await routeOf(rules, request.querystring);
+    } catch (e) {
+        if (e !== UNAVAILABLE) throw e;
+    }
+    if (!route) return unavailable(event, null, null);
     const origin = headers.origin && headers.origin.value;
-    const cors = RULES.cors.indexOf(origin) >= 0 ? origin : RULES.cors.indexOf('*') >= 0 ? '*' : null;
+    const cors = route.c.indexOf(origin) >= 0 ? origin : route.c.indexOf('*') >= 0 ? '*' : null;
     if (request.method === 'OPTIONS') {
-        return respond(204, 'No Content', cors, {
+        return respond(204, 'No Content', route, cors, {
             'access-control-allow-methods': 'GET, HEAD, OPTIONS',
             'access-control-allow-headers': 'x-api-key, if-none-match, accept',
             'access-control-max-age': '600',
@@ -237,9 +348,6 @@ async function handler(event) {
     }
     // Who asks comes first, as at the origin: a stranger learns nothing from a 400.
     let record = null;
-    const key = headers['x-api-key'];
-    // The key goes no further than this function: the origin hears of its consumer only.
-    delete headers['x-api-key'];
     if (key) {
         try {
             const digest = crypto.createHash('sha256').update(key.value).digest('hex');
@@ -251,22 +359,23 @@ async function handler(event) {
         const tier = record && (record.tier || 'standard');
         const valid = record && Array.isArray(record.datasets) && typeof record.consumer === 'string';
         if (!valid || !matches(CONSUMER, record.consumer, true) || !matches(TIER, tier, true)) {
-            return failure(401, 'Unauthorized', cors, event, 'unauthorized', KEY_REFUSED);
+            return failure(401, 'Unauthorized', route, cors, event, 'unauthorized', KEY_REFUSED);
         }
         record.tier = tier;
-    } else if (route.access === 'key') {
-        return failure(401, 'Unauthorized', cors, event, 'unauthorized', KEY_REFUSED);
+    } else if (route.a === 'key') {
+        return failure(401, 'Unauthorized', route, cors, event, 'unauthorized', KEY_REFUSED);
     }
     // A public dataset is anyone's, whatever a key lists (handler/consumers.py authorise).
-    if (record && route.access === 'key' && record.datasets.indexOf('*') < 0 && record.datasets.indexOf(route.dataset) < 0) {
-        const message = `This API key may not read dataset ${repr(route.dataset)}.`;
-        return failure(403, 'Forbidden', cors, event, 'forbidden', message);
+    if (record && route.a === 'key' && record.datasets.indexOf('*') < 0 && record.datasets.indexOf(route.d) < 0) {
+        const message = `This API key may not read dataset ${repr(route.d)}.`;
+        return failure(403, 'Forbidden', route, cors, event, 'forbidden', message);
     }
     try {
-        request.querystring = canonicalQuery(route.params, request.querystring);
+        request.querystring = await canonicalQuery(rules, request.querystring);
     } catch (e) {
+        if (e === UNAVAILABLE) return unavailable(event, route, cors);
         if (!e.refusal) throw e;
-        return failure(400, 'Bad Request', cors, event, e.code, e.message, e.parameter);
+        return failure(400, 'Bad Request', route, cors, event, e.code, e.message, e.parameter);
     }
     if (record) {
         headers['x-lakegate-consumer'] = { value: record.consumer };

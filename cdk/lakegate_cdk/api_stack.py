@@ -9,8 +9,6 @@ version as a canary (lakegate_cdk.deploys).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from aws_cdk import CfnOutput, Duration, Environment, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -27,7 +25,7 @@ from lakegate_cdk.deploys import CanaryDeployment
 from lakegate_cdk.distribution import ApiDistribution, distribution_id_parameter_name
 from lakegate_cdk.edge_security_stack import rule_names, waf_metric_name
 from lakegate_cdk.function import ApiFunction
-from lakegate_cdk.gateway import DatasetGateway, EdgeGateway, origin_environment
+from lakegate_cdk.gateway import EdgeGateway, GatewayCode, origin_environment
 from lakegate_cdk.origin_alarms import add_origin_alarms
 from lakegate_cdk.retention import log_removal_policy
 from lakegate_cdk.secrets import Secrets
@@ -42,7 +40,7 @@ class ApiStack(Stack):
         construct_id: str,
         *,
         config: LakegateConfig,
-        gateways: Sequence[DatasetGateway],
+        gateway: GatewayCode,
     ) -> None:
         super().__init__(
             scope,
@@ -60,9 +58,9 @@ class ApiStack(Stack):
         )
         self.secrets = Secrets(self, "Secrets", env_name=config.env_name)
         self.api = self._api_function(config)
-        # Written by operators (`lakegate keys`), read by the edge function only: the
-        # Lambda function's role gets nothing on it.
-        self.gateway = EdgeGateway(self, "Gateway", env_name=config.env_name, datasets=gateways)
+        # API keys written by operators (`lakegate keys`), rules by a custom resource at
+        # deploy, both read by the edge function: the API function's role gets nothing on it.
+        self.gateway = EdgeGateway(self, "Gateway", config=config, gateway=gateway)
         self.edge = self._distribution(config)
         self.distribution_access = self._distribution_access_policy()
         # CloudFront's metrics, and so its alarm, live in us-east-1 (EdgeMonitoring).
@@ -255,15 +253,19 @@ class ApiStack(Stack):
             "AlarmTopicArn": (self.alarm_topic.topic.topic_arn, "SNS topic the alarms notify"),
             "ApiKeyStoreArn": (
                 self.gateway.key_store.key_value_store_arn,
-                "CloudFront KeyValueStore of API keys (lakegate keys writes it)",
+                "CloudFront KeyValueStore of API keys (lakegate keys writes them) and edge rules",
             ),
             "ApiKeyStoreId": (
                 self.gateway.key_store.key_value_store_id,
                 "Id of the API key store",
             ),
-            "GatewayFunctionNames": (
-                ",".join(f.function_name for f in self.gateway.functions.values()),
-                "CloudFront Functions validating data requests, one per dataset",
+            "GatewayFunctionName": (
+                self.gateway.function.function_name,
+                "CloudFront Function validating the data requests of every dataset",
+            ),
+            "GatewayRulesTag": (
+                self.gateway.tag,
+                "The edge rules' version the function reads (key prefix rules/<tag>)",
             ),
             "LiveAlias": (self.api.alias.function_arn, "The alias the Function URL serves"),
             "DeploymentGroupName": (

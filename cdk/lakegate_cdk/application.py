@@ -4,8 +4,9 @@ EdgeSecurity (us-east-1)  WAF web ACL, WAF logs, certificate
       │ web ACL ARN, certificate ARN (SSM hand-off parameters in the API region)
       ▼
 Api (config region)       function + `live` alias + canary, cache table + bucket,
-                          secrets, CloudFront + a gateway function per dataset and the
-                          API key store, alarms, dashboard
+                          secrets, CloudFront + the gateway function and its key store
+                          (API keys and the rules a custom resource writes), alarms,
+                          dashboard
       │ distribution id (SSM hand-off parameter in us-east-1)
       ▼
 EdgeMonitoring (us-east-1) CloudFront 5xx-rate and WAF block alarms
@@ -26,7 +27,7 @@ from lakegate_cdk.api_stack import ApiStack
 from lakegate_cdk.config import ConfigError, LakegateConfig
 from lakegate_cdk.edge_monitoring_stack import EdgeMonitoringStack
 from lakegate_cdk.edge_security_stack import EdgeSecurityStack
-from lakegate_cdk.gateway import dataset_gateways
+from lakegate_cdk.gateway import gateway_code
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,12 @@ def build(app: App, config: LakegateConfig, catalogue: Catalogue | None = None) 
         app.node.set_context(flag, value)
     catalogue = catalogue or load_catalogue()
     check_catalogue_fits(config, catalogue)
-    # Built before any stack, so a dataset whose rules overflow CloudFront's function
-    # size quota fails here, with the reason.
-    gateways = dataset_gateways(config, catalogue)
+    # Built before any stack, so rules that cannot be laid out in the key store fail
+    # here, with the reason.
+    gateway = gateway_code(config, catalogue)
 
     edge_security = EdgeSecurityStack(app, stack_name(config, "EdgeSecurity"), config=config)
-    api = ApiStack(app, stack_name(config, "Api"), config=config, gateways=gateways)
+    api = ApiStack(app, stack_name(config, "Api"), config=config, gateway=gateway)
     api.add_stack_dependency(edge_security, "reads the web ACL and certificate ARNs it hands off")
     edge_monitoring = EdgeMonitoringStack(app, stack_name(config, "EdgeMonitoring"), config=config)
     edge_monitoring.add_stack_dependency(api, "reads the distribution id it hands off")

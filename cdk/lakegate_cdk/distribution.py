@@ -1,7 +1,7 @@
 """The CloudFront distribution in front of the Function URL (its policies: edge_policies).
 
-Behaviours: one per dataset (`/v1/<dataset>`, each running that dataset's edge gateway
-function, lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
+Behaviours: one per dataset (`/v1/<dataset>`, each running the edge gateway function,
+lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
 `/admin/*` (never cached, all methods) and the default one for the rest (`/healthz`,
 `/openapi.json`, and the handler's 404 for unknown paths): no function, no query
 strings, no consumer headers.
@@ -154,7 +154,7 @@ class ApiDistribution(Construct):
     def _data_behaviours(
         self, origin: cloudfront.IOrigin, gateway: EdgeGateway
     ) -> dict[str, cloudfront.BehaviorOptions]:
-        """One behaviour per dataset, each running that dataset's gateway function."""
+        """One behaviour per dataset, each running the gateway function."""
         behaviours = len(gateway.routes) + len(FIXED_BEHAVIOURS)
         if behaviours > MAX_CACHE_BEHAVIOURS:
             raise ConfigError(
@@ -186,7 +186,7 @@ class ApiDistribution(Construct):
         gateway_function: cloudfront.FunctionAssociation | None = None,
         keyed: bool = False,
     ) -> cloudfront.BehaviorOptions:
-        """A behaviour on a data route when `gateway_function` (its dataset's) is given;
+        """A behaviour on a data route when `gateway_function` (the gateway's) is given;
         `keyed`: its answers are private to viewers (edge_policies)."""
         # Every behaviour: the one origin, HTTPS only, the security headers.
         data_route = gateway_function is not None

@@ -30,6 +30,8 @@ from aws_cdk.assertions import Template  # noqa: E402
 from lakegate_cdk.application import LakegateStacks, add_nag, build  # noqa: E402
 from lakegate_cdk.config import LakegateConfig, load_config  # noqa: E402
 
+from handler.catalogue import Catalogue  # noqa: E402
+
 ENVIRONMENTS = ("dev", "prod")
 ROLES = ("EdgeSecurity", "Api", "EdgeMonitoring")
 
@@ -65,11 +67,12 @@ def _attribute(role: str) -> str:
     ]
 
 
-def synthesize(env_name: str, outdir: Path) -> Synthesized:
-    """Build and synthesise like `cdk/app.py` does; raises on an unacknowledged nag finding."""
+def synthesize(env_name: str, outdir: Path, catalogue: Catalogue | None = None) -> Synthesized:
+    """Build and synthesise like `cdk/app.py` does (with `catalogue` instead of the
+    packaged one, if given); raises on an unacknowledged nag finding."""
     app = App(outdir=str(outdir))
     config = load_config(env_name)
-    stacks = build(app, config)
+    stacks = build(app, config, catalogue)
     add_nag(app)
     app.synth()
     return Synthesized(config=config, app=app, stacks=stacks, outdir=outdir)

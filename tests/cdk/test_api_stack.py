@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Match
+from lakegate_cdk.function import DOCKERFILE
 from lakegate_cdk.gateway import origin_environment
 
-from handler.catalogue import load_catalogue
 from handler.settings import GatewaySettings
 
 from .conftest import Synthesized
@@ -53,11 +53,7 @@ def test_function_is_an_arm64_image_sized_from_config(env: Synthesized) -> None:
 
 def test_function_environment_is_the_runtime_contract(env: Synthesized) -> None:
     stack = env.stacks.api
-    (fn,) = (
-        env.template(ROLE)
-        .find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
-        .values()
-    )
+    fn = _api_function(env)
     assert fn["Properties"]["Environment"]["Variables"] == {
         "POWERTOOLS_SERVICE_NAME": "lakegate",
         "POWERTOOLS_METRICS_NAMESPACE": "Lakegate",
@@ -88,11 +84,7 @@ def test_function_environment_is_the_runtime_contract(env: Synthesized) -> None:
 
 def test_origin_reads_the_gateway_section_back(env: Synthesized) -> None:
     """The origin's own settings model, fed the deployed environment, agrees with the YAML."""
-    (fn,) = (
-        env.template(ROLE)
-        .find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
-        .values()
-    )
+    fn = _api_function(env)
     read = GatewaySettings.model_validate(fn["Properties"]["Environment"]["Variables"])
     gateway = env.config.gateway
     assert read.require_keys == gateway.require_keys
@@ -131,19 +123,13 @@ def test_function_log_group_has_configured_retention(env: Synthesized) -> None:
 
 
 def test_image_asset_is_arm64_built_from_the_lambda_dockerfile(env: Synthesized) -> None:
-    assets = json.loads(
-        (env.outdir / f"Lakegate-{env.config.env_name}-Api.assets.json").read_text()
-    )
-    (image,) = assets["dockerImages"].values()
+    image = _api_image(env)
     assert image["source"]["dockerFile"] == "cdk/lambda/Dockerfile"
     assert image["source"]["platform"] == "linux/arm64"
 
 
 def test_image_context_holds_runtime_files_only(env: Synthesized) -> None:
-    assets = json.loads(
-        (env.outdir / f"Lakegate-{env.config.env_name}-Api.assets.json").read_text()
-    )
-    (image,) = assets["dockerImages"].values()
+    image = _api_image(env)
     staged = env.outdir / image["source"]["directory"]
     files = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
     top_level = {f.split("/", 1)[0] for f in files}
@@ -357,24 +343,37 @@ def test_function_does_not_wait_for_the_distribution_policy(env: Synthesized) ->
 def test_no_other_iam_than_the_function_role_and_cdk_providers(env: Synthesized) -> None:
     template = env.template(ROLE)
     roles = set(template.find_resources("AWS::IAM::Role"))
+    gateway = env.stacks.api.gateway
     function_role = env.logical_id(ROLE, env.stacks.api.api.role)
     deploy_role = env.logical_id(ROLE, env.stacks.api.deployment.group.role)
+    writer_role = env.logical_id(ROLE, gateway.writer_role)
+    framework = gateway.node.find_child("RulesProvider").node.find_child("framework-onEvent")
+    framework_role = env.logical_id(ROLE, framework.role)
     # CDK's own custom-resource providers (bucket auto-delete; the hand-off writer's).
     assert {
         r for r in roles if not r.startswith(("Custom", "AWS679f53fac002430cb0da5b7982bd2287"))
-    } == {function_role, deploy_role}
+    } == {function_role, deploy_role, writer_role, framework_role}
     policies = template.find_resources("AWS::IAM::Policy")
-    own = {
-        k: p for k, p in policies.items() if p["Properties"]["Roles"] == [{"Ref": function_role}]
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for policy in policies.values():
+        (role,) = policy["Properties"]["Roles"]
+        by_role.setdefault(role["Ref"], []).append(policy)
+    assert len(by_role.pop(function_role)) == 2
+    # The edge rules: the writer's (tests/cdk/test_gateway.py), the framework's invoke.
+    (writer,) = by_role.pop(writer_role)
+    (invoke,) = by_role.pop(framework_role)
+    actions = [s["Action"] for s in invoke["Properties"]["PolicyDocument"]["Statement"]]
+    assert {a for action in actions for a in ([action] if isinstance(action, str) else action)} == {
+        "lambda:InvokeFunction",
+        "lambda:GetFunction",
     }
-    assert len(own) == 2
     # The rest: the hand-off writer's (ssm:PutParameter on its parameter only).
-    (other,) = (p for k, p in policies.items() if k not in own)
+    ((other,),) = by_role.values()
     assert json.dumps(other).count("ssm:PutParameter") == 1
     template.resource_count_is("AWS::IAM::User", 0)
-    # Nothing grants anyone access to the key store: operators use their own credentials.
-    key_store = env.logical_id(ROLE, env.stacks.api.gateway.key_store)
-    assert all(key_store not in json.dumps(p) for p in policies.values())
+    # The key store: only the rules writer may touch it; operators use their own credentials.
+    key_store = env.logical_id(ROLE, gateway.key_store)
+    assert [p for p in policies.values() if key_store in json.dumps(p)] == [writer]
     template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
 
@@ -558,9 +557,8 @@ def test_stack_outputs(env: Synthesized) -> None:
         # What `lakegate keys` writes to (its ARN) and the console shows (its id).
         "ApiKeyStoreArn": _arn(env, stack.gateway.key_store),
         "ApiKeyStoreId": {"Fn::GetAtt": [env.logical_id(ROLE, stack.gateway.key_store), "Id"]},
-        "GatewayFunctionNames": ",".join(
-            f"lakegate-{env.config.env_name}-gw-{d.name}" for d in load_catalogue().datasets
-        ),
+        "GatewayFunctionName": f"lakegate-{env.config.env_name}-gateway",
+        "GatewayRulesTag": stack.gateway.tag,
         "DashboardName": f"lakegate-{env.config.env_name}",
     }
     for name, value in expected.items():
@@ -594,3 +592,22 @@ def _own_function_arn(env: Synthesized, name: str, suffix: str = "") -> dict[str
             ],
         ]
     }
+
+
+def _api_function(env: Synthesized) -> dict[str, Any]:
+    """The API function's resource (the rules writer is an image function too)."""
+    resources = env.template(ROLE).find_resources("AWS::Lambda::Function")
+    function: dict[str, Any] = resources[env.logical_id(ROLE, env.stacks.api.api.function)]
+    return function
+
+
+def _api_image(env: Synthesized) -> dict[str, Any]:
+    """The API function's image asset (the rules writer's is tests/cdk/test_gateway.py's)."""
+    assets = json.loads(
+        (env.outdir / f"Lakegate-{env.config.env_name}-Api.assets.json").read_text()
+    )
+    (image,) = (
+        i for i in assets["dockerImages"].values() if i["source"]["dockerFile"] == DOCKERFILE
+    )
+    found: dict[str, Any] = image
+    return found

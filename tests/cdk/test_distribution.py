@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 from lakegate_cdk import edge_policies
 from lakegate_cdk.application import build
 
-from handler.catalogue import Catalogue, load_catalogue
+from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from handler.consumers import CONSUMER_HEADER, TIER_HEADER
 from local import nginx_config as local_edge
 
@@ -187,9 +188,9 @@ def test_no_cors_origins_no_cors_policy(dev: Synthesized) -> None:
     )
     assert default["ResponseHeadersPolicyId"] == {"Ref": security}
     # The environment still tells the origin there are none.
-    (fn,) = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}
-    ).values()
+    fn = template.find_resources("AWS::Lambda::Function")[
+        stacks.api.resolve(stacks.api.api.function.node.default_child.logical_id)
+    ]
     assert fn["Properties"]["Environment"]["Variables"]["LAKEGATE_CORS_ORIGINS"] == ""
 
 
@@ -261,11 +262,11 @@ def test_a_behaviour_per_dataset_besides_swagger_admin_and_the_default(env: Synt
     assert set(_behaviours(env)) == {"*", "/swagger*", "/admin/*"} | _routes()
 
 
-def test_each_dataset_behaviour_is_cached_read_only_behind_its_own_function(
+def test_each_dataset_behaviour_is_cached_read_only_behind_the_gateway_function(
     env: Synthesized,
 ) -> None:
     edge = env.stacks.api.edge
-    functions = env.stacks.api.gateway.functions
+    function = env.stacks.api.gateway.function
     behaviours = _behaviours(env)
     for route in _routes():
         data = behaviours[route]
@@ -279,9 +280,7 @@ def test_each_dataset_behaviour_is_cached_read_only_behind_its_own_function(
         assert data["FunctionAssociations"] == [
             {
                 "EventType": "viewer-request",
-                "FunctionARN": {
-                    "Fn::GetAtt": [env.logical_id(ROLE, functions[route]), "FunctionARN"]
-                },
+                "FunctionARN": {"Fn::GetAtt": [env.logical_id(ROLE, function), "FunctionARN"]},
             }
         ]
 
@@ -350,11 +349,12 @@ def test_more_datasets_than_cache_behaviours_is_a_config_error(dev: Synthesized)
     from lakegate_cdk.config import ConfigError
     from lakegate_cdk.distribution import FIXED_BEHAVIOURS, MAX_CACHE_BEHAVIOURS
 
-    from .test_gateway import _catalogue
-
     too_many = MAX_CACHE_BEHAVIOURS - len(FIXED_BEHAVIOURS) + 1
+    document = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    template = document["datasets"][0]
+    document["datasets"] = [{**template, "name": f"d{n}"} for n in range(too_many)]
     with pytest.raises(ConfigError, match="cache behaviours"):
-        build(App(), dev.config, _catalogue(datasets=too_many))
+        build(App(), dev.config, Catalogue.model_validate(document))
 
 
 def test_swagger_and_admin_run_no_function(env: Synthesized) -> None:

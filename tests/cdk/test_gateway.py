@@ -1,124 +1,171 @@
-"""The edge gateway: a CloudFront Function per dataset, its rules from the catalogue, one key store."""
+"""The edge gateway: one CloudFront Function, its rules written into the key store at deploy."""
 
 from __future__ import annotations
 
 import json
-import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from lakegate_cdk import gateway as gateway_module
 from lakegate_cdk.config import ConfigError
-from lakegate_cdk.gateway import dataset_gateways, function_name
+from lakegate_cdk.gateway import WRITER_DOCKERFILE, function_name, gateway_code
+from lakegate_cdk.rules_writer import decode_entries
 
-from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from handler.catalogue import load_catalogue
+from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 from local.edge_function import MAX_CODE_BYTES
+from local.edge_store import route_key
 
-from .conftest import Synthesized
+from .conftest import Synthesized, synthesize
 
 ROLE = "Api"
 
 
-def _functions(env: Synthesized) -> dict[str, dict[str, Any]]:
-    """Each CloudFront Function's properties, by name."""
-    found = env.template(ROLE).find_resources("AWS::CloudFront::Function").values()
-    return {f["Properties"]["Name"]: f["Properties"] for f in found}
+def _one(env: Synthesized, kind: str) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = env.template(ROLE).find_resources(kind).items()
+    return str(logical_id), dict(resource)
 
 
-def _code(config: object, catalogue: Catalogue, dataset: str) -> str:
-    (gateway,) = (g for g in dataset_gateways(config, catalogue) if g.dataset == dataset)  # type: ignore[arg-type]
-    return gateway.code
+def _function(env: Synthesized) -> dict[str, Any]:
+    return _one(env, "AWS::CloudFront::Function")[1]
 
 
-def _inlined_rules(code: str) -> dict[str, Any]:
-    match = re.search(r"^const RULES ?= ?(\{.*\});$", code, re.MULTILINE)
-    assert match, "the rules line is missing from the deployed code"
-    rules: dict[str, Any] = json.loads(match.group(1))
-    return rules
+def _rules(env: Synthesized) -> tuple[str, dict[str, Any]]:
+    return _one(env, "Custom::LakegateEdgeRules")
 
 
-def _catalogue(datasets: int, extra_filters: int = 0) -> Catalogue:
-    """The shipped catalogue's first dataset, copied `datasets` times under new names."""
-    document = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
-    template = document["datasets"][0]
-    filters = [{"name": f"p{i}", "column": "year", "type": "integer"} for i in range(extra_filters)]
-    document["datasets"] = [
-        {**template, "name": f"d{n}", "filters": [*template["filters"], *filters]}
-        for n in range(datasets)
-    ]
-    return Catalogue.model_validate(document)
+def test_one_viewer_request_function_on_runtime_2_for_every_dataset(env: Synthesized) -> None:
+    function = _function(env)["Properties"]
+    assert function["Name"] == function_name(env.config.env_name)
+    assert function["AutoPublish"] is True
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert function["FunctionCode"] == gateway_code(env.config, load_catalogue()).code
+    assert len(function["FunctionCode"].encode()) <= MAX_CODE_BYTES == 10_240
+    assert env.stacks.api.gateway.routes == tuple(d.route for d in load_catalogue().datasets)
 
 
-def test_one_viewer_request_function_per_dataset_on_runtime_2(env: Synthesized) -> None:
-    datasets = load_catalogue().datasets
-    functions = _functions(env)
-    assert set(functions) == {function_name(env.config.env_name, d.name) for d in datasets}
-    for function in functions.values():
-        assert function["AutoPublish"] is True
-        assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
-
-
-def test_every_function_reads_the_one_key_store(env: Synthesized) -> None:
+def test_the_function_reads_the_one_key_store_and_is_deployed_after_its_rules(
+    env: Synthesized,
+) -> None:
     env.template(ROLE).resource_count_is("AWS::CloudFront::KeyValueStore", 1)
     store = env.logical_id(ROLE, env.stacks.api.gateway.key_store)
-    for function in _functions(env).values():
-        assert function["FunctionConfig"]["KeyValueStoreAssociations"] == [
-            {"KeyValueStoreARN": {"Fn::GetAtt": [store, "Arn"]}}
-        ]
+    function = _function(env)
+    assert function["Properties"]["FunctionConfig"]["KeyValueStoreAssociations"] == [
+        {"KeyValueStoreARN": {"Fn::GetAtt": [store, "Arn"]}}
+    ]
+    rules_id, _ = _rules(env)
+    assert rules_id in function["DependsOn"]
     resource = env.template(ROLE).find_resources("AWS::CloudFront::KeyValueStore")[store]
     # A fixed name: a replacement would fail instead of emptying the store.
     assert resource["Properties"]["Name"] == f"lakegate-{env.config.env_name}-api-keys"
     assert "ImportSource" not in resource["Properties"]  # keys are never in the template
 
 
-def test_each_function_holds_only_its_own_datasets_rules(env: Synthesized) -> None:
-    catalogue = load_catalogue()
-    functions = _functions(env)
-    for dataset in catalogue.datasets:
-        code = functions[function_name(env.config.env_name, dataset.name)]["FunctionCode"]
-        assert code == _code(env.config, catalogue, dataset.name)
-        rules = _inlined_rules(code)
-        assert rules["cors"] == list(env.config.gateway.cors_origins)
-        assert set(rules["routes"]) == {dataset.route}
-        # cloudfront-js-2.0 imports the KeyValueStore helpers from 'cloudfront'.
-        assert re.search(r"^import cf from ?'cloudfront';$", code, re.MULTILINE)
+def test_the_rules_resource_writes_exactly_the_catalogues_rules_under_the_functions_tag(
+    env: Synthesized,
+) -> None:
+    expected = gateway_code(env.config, load_catalogue())
+    _, rules = _rules(env)
+    properties = rules["Properties"]
+    store = env.logical_id(ROLE, env.stacks.api.gateway.key_store)
+    assert properties["KvsArn"] == {"Fn::GetAtt": [store, "Arn"]}
+    assert properties["Tag"] == expected.rules.tag
+    assert f"const TAG='{properties['Tag']}';" in _function(env)["Properties"]["FunctionCode"]
+    assert decode_entries(properties["Entries"]) == dict(expected.rules.entries)
+    assert (properties["Keys"], properties["Bytes"]) == (
+        len(expected.rules.entries),
+        expected.rules.size,
+    )
+    cors = json.loads(
+        decode_entries(properties["Entries"])[route_key(expected.rules.tag, "/v1/drivers")]
+    )["c"]
+    assert cors == list(env.config.gateway.cors_origins)
 
 
-def test_deployed_code_fits_the_function_size_quota(env: Synthesized) -> None:
-    for function in _functions(env).values():
-        assert len(function["FunctionCode"].encode()) <= MAX_CODE_BYTES == 10_240
+def test_the_writer_may_touch_the_key_store_and_its_logs_and_nothing_else(
+    env: Synthesized,
+) -> None:
+    gateway = env.stacks.api.gateway
+    template = env.template(ROLE)
+    writer = template.find_resources("AWS::Lambda::Function")[env.logical_id(ROLE, gateway.writer)]
+    assert writer["Properties"]["PackageType"] == "Image"
+    assert writer["Properties"]["Architectures"] == ["arm64"]
+    role = env.logical_id(ROLE, gateway.writer_role)
+    assert "ManagedPolicyArns" not in template.find_resources("AWS::IAM::Role")[role]["Properties"]
+    (policy,) = [
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role}]
+    ]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    store = env.logical_id(ROLE, gateway.key_store)
+    assert statements["WriteEdgeRules"]["Action"] == [
+        "cloudfront-keyvaluestore:DescribeKeyValueStore",
+        "cloudfront-keyvaluestore:ListKeys",
+        "cloudfront-keyvaluestore:UpdateKeys",
+    ]
+    assert statements["WriteEdgeRules"]["Resource"] == {"Fn::GetAtt": [store, "Arn"]}
+    assert statements["WriteOwnLogs"]["Resource"] == {
+        "Fn::GetAtt": [env.logical_id(ROLE, gateway.writer_logs), "Arn"]
+    }
+    assert set(statements) == {"WriteEdgeRules", "WriteOwnLogs"}
+
+
+def test_the_writers_image_is_built_from_its_dockerfile_lock_and_module_alone(
+    dev: Synthesized,
+) -> None:
+    manifest = json.loads(
+        (dev.outdir / f"Lakegate-{dev.config.env_name}-Api.assets.json").read_text()
+    )
+    (image,) = [
+        i["source"]
+        for i in manifest["dockerImages"].values()
+        if i["source"].get("dockerFile") == WRITER_DOCKERFILE
+    ]
+    context = dev.outdir / image["directory"]
+    files = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
+    assert files == [
+        "cdk/lakegate_cdk/rules_writer.py",
+        "cdk/rules_writer/Dockerfile",
+        "cdk/rules_writer/requirements.lock",
+    ]
+    assert image["platform"] == "linux/arm64"
 
 
 def test_require_keys_reaches_the_rules(dev: Synthesized) -> None:
     config = dev.config.model_copy(
         update={"gateway": dev.config.gateway.model_copy(update={"require_keys": True})}
     )
-    for gateway in dataset_gateways(config, load_catalogue()):
-        rules = _inlined_rules(gateway.code)
-        assert {route["access"] for route in rules["routes"].values()} == {"key"}
+    code = gateway_code(config, load_catalogue())
+    heads = [json.loads(code.rules.entries[route_key(code.rules.tag, r)]) for r in code.routes]
+    assert {head["a"] for head in heads} == {"key"}
+    assert code.rules.tag != gateway_code(dev.config, load_catalogue()).rules.tag
 
 
-def test_many_datasets_fit_because_each_has_its_own_function(dev: Synthesized) -> None:
-    """Forty datasets would overflow one function's quota; one function each, they fit."""
-    gateways = dataset_gateways(dev.config, _catalogue(datasets=40))
-    assert len(gateways) == 40
-    assert all(len(g.code.encode()) <= MAX_CODE_BYTES for g in gateways)
+def test_rules_too_big_to_send_are_a_config_error_naming_the_bound(
+    dev: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_module, "MAX_ENTRIES_PROPERTY", 100)
+    with pytest.raises(ConfigError, match="over the 100 a custom resource's properties may carry"):
+        gateway_code(dev.config, load_catalogue())
 
 
-def test_the_catalogue_may_outgrow_the_old_query_string_cap(dev: Synthesized) -> None:
-    """More filters on one route than a cache policy allow list's ten names."""
-    catalogue = _catalogue(datasets=1, extra_filters=9)
-    assert len(catalogue.query_parameter_names()) > 10
-    rules = _inlined_rules(_code(dev.config, catalogue, "d0"))
-    assert len(rules["routes"]["/v1/d0"]["params"]) == len(catalogue.query_parameter_names())
-
-
-def test_a_dataset_over_the_quota_is_a_config_error_naming_it(dev: Synthesized) -> None:
-    with pytest.raises(ConfigError, match=r"dataset 'd0'.*quota"):
-        dataset_gateways(dev.config, _catalogue(datasets=1, extra_filters=150))
-
-
-def test_a_function_name_over_cloudfronts_limit_is_a_config_error() -> None:
-    assert function_name("dev", "drivers") == "lakegate-dev-gw-drivers"
-    with pytest.raises(ConfigError, match="64 characters"):
-        function_name("dev", "d" * 60)
+def test_a_catalogue_with_a_30_filter_dataset_synthesises_with_the_same_code(
+    dev: Synthesized, tmp_path: Path
+) -> None:
+    wide = synthesize("dev", tmp_path, wide_catalogue())  # cdk-nag included
+    function = _function(wide)["Properties"]
+    assert len(function["FunctionCode"]) == len(_function(dev)["Properties"]["FunctionCode"])
+    behaviours = {
+        b["PathPattern"]
+        for d in wide.template(ROLE).find_resources("AWS::CloudFront::Distribution").values()
+        for b in d["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    }
+    assert WIDE_ROUTE in behaviours
+    _, rules = _rules(wide)
+    entries = decode_entries(rules["Properties"]["Entries"])
+    wide_families = [
+        k for k in entries if k.startswith(route_key(rules["Properties"]["Tag"], WIDE_ROUTE) + "?")
+    ]
+    assert len(wide_families) == 30 + 7  # a family per filter, and the shape and page ones

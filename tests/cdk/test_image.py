@@ -1,5 +1,6 @@
-"""The Lambda image is reproducible: the base image by digest, every runtime dependency
-by version and hash, and the lock covers exactly what pyproject says the runtime needs."""
+"""The Lambda images are reproducible: the base image by digest, every dependency by
+version and hash; the API's lock covers exactly what pyproject says the runtime needs, the
+edge rules writer's holds boto3 with the CRT."""
 
 from __future__ import annotations
 
@@ -68,3 +69,45 @@ def test_no_dev_only_package_reaches_the_image() -> None:
     locked = _locked()
     for dev_only in ("duckdb", "sqlglot", "moto", "aws-cdk-lib", "pytest", "locust", "pandas"):
         assert dev_only not in locked
+
+
+# --- the edge rules writer's image (lakegate_cdk/gateway.py, rules_writer.py) ----------
+
+WRITER_DOCKERFILE = (REPO_ROOT / "cdk" / "rules_writer" / "Dockerfile").read_text()
+WRITER_LOCK = (REPO_ROOT / "cdk" / "rules_writer" / "requirements.lock").read_text()
+
+
+def test_the_writers_image_shares_the_base_and_installs_its_lock_with_hashes_only() -> None:
+    instructions = [
+        line for line in WRITER_DOCKERFILE.splitlines() if line and not line.startswith("#")
+    ]
+    assert instructions[0] == _instructions()[0]  # one base image, pinned once
+    assert "--require-hashes" in WRITER_DOCKERFILE
+    assert "COPY cdk/rules_writer/requirements.lock " in WRITER_DOCKERFILE
+    # Its module alone, as a top-level module: it imports nothing from lakegate.
+    assert "COPY cdk/lakegate_cdk/rules_writer.py ${LAMBDA_TASK_ROOT}/rules_writer.py" in (
+        WRITER_DOCKERFILE
+    )
+    assert instructions[-1] == 'CMD ["rules_writer.on_event"]'
+
+
+def test_the_writers_lock_pins_boto3_with_the_crt_for_sigv4a() -> None:
+    entries = [e for e in re.split(r"\n(?=[A-Za-z0-9])", WRITER_LOCK.strip()) if e[0] != "#"]
+    pinned = {canonicalize_name(e.split("==")[0]) for e in entries}
+    assert {"boto3", "botocore", "awscrt"} <= pinned
+    for entry in entries:
+        assert "==" in entry.splitlines()[0] and "--hash=sha256:" in entry, entry
+
+
+def test_the_writer_imports_only_the_standard_library_and_boto3() -> None:
+    source = (REPO_ROOT / "cdk" / "lakegate_cdk" / "rules_writer.py").read_text()
+    imported = set(re.findall(r"^\s*(?:from|import) ([A-Za-z_][\w.]*)", source, re.MULTILINE))
+    assert imported == {
+        "__future__",
+        "base64",
+        "gzip",
+        "json",
+        "collections.abc",
+        "typing",
+        "boto3",
+    }

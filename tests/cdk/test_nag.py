@@ -35,6 +35,15 @@ EXPECTED = {
         ("Api/Edge/Distribution", "AwsSolutions-CFR4"),
         # CodeDeploy's service role for the canary.
         ("Api/Deploy/Group", _MANAGED.format("AWSCodeDeployRoleForLambdaLimited")),
+        # CDK's provider framework in front of the edge rules writer (lakegate_cdk/gateway.py).
+        (
+            "Api/Gateway/RulesProvider/framework-onEvent",
+            _MANAGED.format("AWSLambdaBasicExecutionRole"),
+        ),
+        (
+            "Api/Gateway/RulesProvider/framework-onEvent",
+            "AwsSolutions-IAM5[Resource::<GatewayRulesWriter56E0F1DB.Arn>:*]",
+        ),
         # Both stacks that hand a value off to another region.
         (f"Api/{_SDK_PROVIDER}", _MANAGED.format("AWSLambdaBasicExecutionRole")),
         (f"EdgeSecurity/{_SDK_PROVIDER}", _MANAGED.format("AWSLambdaBasicExecutionRole")),

@@ -1,22 +1,14 @@
 // Runs the generated edge function over a batch of raw query strings, for
 // tests/edge/test_gateway.py: reads [[uri, raw], ...] as JSON on stdin, writes one result
 // per query: {"query": canonical} when the function sends the request on, or
-// {"status": n, "error": {...}} when it answers. Every request carries a key that may
-// read every dataset, so that only the query decides.
-import { createHash } from 'node:crypto';
+// {"status": n, "error": {...}} when it answers. Its KeyValueStore is local/edge_kvs.js on
+// the key store file the test wrote (LAKEGATE_KEYS_FILE): the rules, and a key that may
+// read every dataset, which every request carries so that only the query decides.
+import store from '../../local/edge_kvs.js';
 import { querystring } from '../../local/cloudfront_query.mjs';
 
 const KEY = 'batch-key';
-const RECORD = { consumer: 'batch', datasets: ['*'], tier: 'standard', created_at: 'x' };
-const DIGEST = createHash('sha256').update(KEY).digest('hex');
-globalThis.cloudfront = {
-    kvs: () => ({
-        get: async (key) => {
-            if (key !== DIGEST) throw new Error('The key was not found');
-            return { ...RECORD };
-        },
-    }),
-};
+globalThis.cloudfront = store;
 const { handler } = await import(process.env.LAKEGATE_GATEWAY_MODULE);
 
 const chunks = [];

@@ -72,6 +72,16 @@ def test_no_store_yet_means_every_key_is_unknown(tmp_path: Path) -> None:
         KeyFile(tmp_path / "absent.json").identify({"x-api-key": KEY})
 
 
+def test_the_edge_rules_in_the_store_are_not_keys(tmp_path: Path) -> None:
+    store = tmp_path / "keys.json"
+    # local/edge_store.py's entries share the file: strings under `rules/…`.
+    rules = {"rules/1.0123456789ab/v1/drivers": '{"t":"1.0123456789ab"}', "rules/latest": "x"}
+    store.write_bytes(orjson.dumps({key_digest(KEY): record(), **rules}))
+    assert KeyFile(store).identify({"x-api-key": KEY}) == Consumer("acme", "standard", ("drivers",))
+    with pytest.raises(ApiKeyRefused):
+        KeyFile(store).identify({"x-api-key": "rules/latest"})
+
+
 def test_a_corrupt_store_is_a_configuration_error_not_a_401(tmp_path: Path) -> None:
     store = tmp_path / "keys.json"
     store.write_text("{not json")

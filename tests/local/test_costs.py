@@ -59,7 +59,7 @@ def test_the_environments_differ_where_their_configs_do() -> None:
     assert (dev.memory_mb, prod.memory_mb) == (1024, 2048)
     assert (dev.waf_rules, prod.waf_rules) == (5, 6)  # prod's admin allow list
     assert (dev.log_retention_days, prod.log_retention_days) == (14, 90)
-    assert dev.edge_functions == prod.edge_functions == 2  # drivers and crashes
+    assert dev.edge_functions == prod.edge_functions == 1  # one for every dataset
     assert dev.origin_shield and prod.origin_shield
 
 
@@ -160,8 +160,11 @@ def test_the_inventory_is_what_the_stacks_deploy(name: str, tmp_path: Path) -> N
     keys = of_type("Api", "AWS::KMS::Key") + of_type("EdgeMonitoring", "AWS::KMS::Key")
     assert len(keys) == costs.KMS_KEYS
     assert len(of_type("Api", "AWS::CloudFront::MonitoringSubscription")) == 1
+    # The API function (the edge rules writer, an image too, runs at deploys only).
     (function,) = [
-        f for f in of_type("Api", "AWS::Lambda::Function") if "Architectures" in f["Properties"]
+        f
+        for f in of_type("Api", "AWS::Lambda::Function")
+        if f["Properties"].get("ImageConfig") == {"Command": ["handler.app.lambda_handler"]}
     ]
     assert function["Properties"]["MemorySize"] == env.memory_mb
     assert function["Properties"]["Architectures"] == ["arm64"]

@@ -36,6 +36,7 @@ from local.nginx_config import (
     EdgeTtls,
     load_edge_ttls,
     render_config,
+    store_path,
     write_modules,
 )
 from local.stack import EmbeddedStack, StackConfig
@@ -398,6 +399,22 @@ def test_keyed_routes_are_private_to_viewers_when_keys_are_required() -> None:
         assert f'"{dataset.route}" "{KEYED_CACHE_CONTROL}";' in keyed_conf
 
 
+def test_without_its_rules_in_the_store_a_route_is_refused_with_a_503(gateway: Gateway) -> None:
+    store = json.loads(gateway.keys_file.read_text())
+    before = len(gateway.origin.paths())
+    gateway.write({k: v for k, v in store.items() if "/v1/permits" not in k})
+    try:
+        refused = get(gateway.edge, "/v1/permits?year=2016", **{"x-lakegate-consumer": "x"})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "edge_rules_unavailable"
+        assert refused.headers["Retry-After"] == "5"
+        assert refused.headers["Cache-Control"] == "no-store"
+        assert len(gateway.origin.paths()) == before
+    finally:
+        gateway.write(store)
+    assert get(gateway.edge, "/v1/permits?year=2016").status_code == 401  # its rules again
+
+
 # --- configuration -----------------------------------------------------------
 
 
@@ -434,7 +451,9 @@ def test_a_configuration_that_cannot_be_rendered_fails_the_start(nginx: str) -> 
     assert edge.prefix is None
 
 
-def test_the_function_is_written_for_njs_with_its_adapter(tmp_path: Path) -> None:
+def test_the_function_is_written_for_njs_with_its_adapter_and_its_rules_in_the_store(
+    tmp_path: Path,
+) -> None:
     config = EdgeConfig(origin_url="http://127.0.0.1:9", require_keys=True)
     directory = write_modules(config, tmp_path)
     assert sorted(p.name for p in directory.iterdir()) == [
@@ -444,7 +463,34 @@ def test_the_function_is_written_for_njs_with_its_adapter(tmp_path: Path) -> Non
     ]
     gateway = (directory / "gateway.js").read_text()
     assert gateway.startswith("import cf from'edge_kvs.js';")
-    assert '"access":"key"' in gateway
+    # Without a key store of its own the edge has one, holding its rules alone.
+    store = json.loads(store_path(config, tmp_path).read_text())
+    (tag,) = re.findall(r"const TAG='([^']+)';", gateway)
+    head = json.loads(store[f"rules/{tag}/v1/drivers"])
+    assert (head["t"], head["a"]) == (tag, "key")
+    assert not [k for k in store if not k.startswith("rules/")]
+
+
+def test_the_rules_join_the_keys_in_a_shared_store_and_older_tags_go(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(json.dumps({"ab" * 32: {"consumer": "c"}}))
+    tags: list[str] = []
+    for require_keys in (False, True, False, True):
+        config = EdgeConfig(
+            origin_url="http://127.0.0.1:9", keys_file=keys_file, require_keys=require_keys
+        )
+        prefix = tmp_path / str(len(tags))
+        prefix.mkdir()
+        gateway = (write_modules(config, prefix) / "gateway.js").read_text()
+        tags.append(re.findall(r"const TAG='([^']+)';", gateway)[0])
+        assert store_path(config, tmp_path) == keys_file
+    store = json.loads(keys_file.read_text())
+    assert store["ab" * 32] == {"consumer": "c"}
+    # The last tag and the one before it (another edge may still read it): both here.
+    assert {k.split("/")[1] for k in store if k.startswith("rules/") and k != "rules/latest"} == {
+        tags[-1],
+        tags[-2],
+    }
 
 
 def test_the_template_is_filled_in() -> None:

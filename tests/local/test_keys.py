@@ -103,6 +103,36 @@ def test_bad_requests_are_refused_and_store_nothing(
     assert not (tmp_path / "keys.json").exists()
 
 
+def test_the_edge_rules_beside_the_keys_are_kept_and_never_listed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rules = {"rules/1.0123456789ab/v1/drivers": '{"t":"1.0123456789ab"}'}
+    (tmp_path / "keys.json").write_bytes(orjson.dumps(rules))
+    assert run(capsys, tmp_path, "create", "--consumer", "acme")[0] == 0
+    code, listed, _ = run(capsys, tmp_path, "list")
+    assert code == 0 and len(listed.splitlines()) == 1 and "rules/" not in listed
+    assert run(capsys, tmp_path, "revoke", "--consumer", "acme")[0] == 0
+    assert orjson.loads((tmp_path / "keys.json").read_bytes()) == rules
+
+
+def test_the_keyvaluestore_lists_keys_not_the_edge_rules() -> None:
+    client = boto3.client(
+        "cloudfront-keyvaluestore",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    record = KeyRecord(consumer="acme", datasets=("drivers",), created_at="2026-12-01")
+    items = [
+        {"Key": "rules/1.0123456789ab/v1/drivers", "Value": '{"t":"1.0123456789ab"}'},
+        {"Key": "ab" * 32, "Value": record.model_dump_json()},
+    ]
+    with Stubber(client) as stub:
+        stub.add_response("list_keys", {"Items": items}, {"KvsARN": ARN})
+        assert KvsKeyStore(ARN, client).records() == {"ab" * 32: record}
+        stub.assert_no_pending_responses()
+
+
 def test_the_keyvaluestore_is_written_with_its_etag_and_read_back() -> None:
     client = boto3.client(
         "cloudfront-keyvaluestore",
