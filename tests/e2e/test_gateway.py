@@ -22,8 +22,8 @@ import requests
 import yaml
 
 from handler.catalogue import DEFAULT_CATALOGUE
+from lakegate.keys import FileKeyStore, create, revoke
 from local.emulator import EmulatorConfig
-from local.keys import FileKeyStore, create, revoke
 from local.stack import EmbeddedStack, StackConfig
 from tests.e2e.conftest import statements
 

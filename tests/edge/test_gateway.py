@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import KeyRecord, key_digest
 from handler.query import Query
+from lakegate.keys import FileKeyStore
 from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 from local.edge_function import MAX_CODE_BYTES, EdgeFunctionError, function_code
 from local.edge_rules import edge_rules, parameter_rule
 from local.edge_store import RuleEntries, publish_local, rule_entries
-from local.keys import FileKeyStore
 from tests.conftest import edge_required
 from tests.edge.agreement import encoded, judge, origin, requests, unusual_value
 from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_catalogue

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.cli import main
+from lakegate.cli import main
 from local.emulator import EmulatorConfig
 from local.processes import free_port
 from local.stack import EmbeddedStack, StackConfig

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from lakegate.cli import build_parser
+from lakegate.loadtest import loadtest_command
 from loadtests.scenarios import SCENARIOS
-from local.cli import build_parser
-from local.loadtest_cli import loadtest_command
-from tests.local.test_cli import lakegate
+from tests.lakegate.test_cli import lakegate
 
 
 def test_the_command_is_python_m_loadtests_with_the_arguments_unchanged() -> None:

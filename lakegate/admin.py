@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from handler.admin import ADMIN_TOKEN_HEADER
-from local.cli_common import HelpFormatter
+from lakegate.common import HelpFormatter
 
 TOKEN_VARIABLE = "LAKEGATE_ADMIN_TOKEN"
 DEFAULT_URL = "http://127.0.0.1:8080"

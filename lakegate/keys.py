@@ -41,7 +41,7 @@ import orjson
 
 from handler.catalogue import load_catalogue
 from handler.consumers import EVERY_DATASET, KeyRecord, is_key_digest, key_digest, key_records
-from local.cli_common import HelpFormatter
+from lakegate.common import HelpFormatter
 
 DEFAULT_KEYS_FILE = Path(".local/keys.json")
 KEYS_FILE_VARIABLE = "LAKEGATE_KEYS_FILE"

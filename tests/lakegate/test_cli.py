@@ -13,14 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from lakegate.cli import _announce, build_parser, main
 from loadtests.__main__ import build_parser as runner_parser
-from local.cli import _announce, build_parser, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
 _SCRIPT = Path(sys.executable).with_name("lakegate")
 # The installed console script when there is one (it is what `pip install` gives).
-LAKEGATE = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "local.cli"]
+LAKEGATE = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "lakegate.cli"]
 
 
 def lakegate(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from local.cli_common import EXTRAS, HelpFormatter, missing_extra, package_version
+from lakegate.common import EXTRAS, HelpFormatter, missing_extra, package_version
 
 PYPROJECT = tomllib.loads(
     (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 from handler.errors import ConfigurationError
 from handler.settings import load_settings
-from local.admin_cli import add_admin_parser, run_admin
-from local.cli_common import HelpFormatter, missing_extra, package_version
+from lakegate.admin import add_admin_parser, run_admin
+from lakegate.common import HelpFormatter, missing_extra, package_version
+from lakegate.keys import DEFAULT_KEYS_FILE, KEYS_FILE_VARIABLE, add_keys_parser, run_keys
+from lakegate.loadtest import add_loadtest_parser, run_loadtest
 from local.edge import Edge, EdgeError, nginx_missing_message, nginx_path
-from local.keys import DEFAULT_KEYS_FILE, KEYS_FILE_VARIABLE, add_keys_parser, run_keys
-from local.loadtest_cli import add_loadtest_parser, run_loadtest
 from local.nginx_config import EdgeConfig
 
 if TYPE_CHECKING:  # the stack needs the 'local' extra: imported by `serve` alone

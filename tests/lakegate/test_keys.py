@@ -17,8 +17,8 @@ from botocore.stub import Stubber
 
 from handler.consumers import KeyFile, KeyRecord
 from handler.errors import ApiKeyRefused
-from local.cli import main
-from local.keys import KvsKeyStore, create, revoke
+from lakegate.cli import main
+from lakegate.keys import KvsKeyStore, create, revoke
 
 ARN = "arn:aws:cloudfront::111111111111:key-value-store/1a2b3c4d-5e6f"
 
