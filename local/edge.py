@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from local.edge_store import EdgeRulesError
+from edge.store import EdgeRulesError
 from local.nginx_config import (
     ConfigError,
     EdgeConfig,

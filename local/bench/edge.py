@@ -1,6 +1,6 @@
 """The edge function: its size, its cost per request under Node, and the edge hit ratio it buys.
 
-- Size: the code CloudFront deploys (cdk/edge/gateway.js with its rules' tag), for the
+- Size: the code CloudFront deploys (edge/gateway.js with its rules' tag), for the
   packaged catalogue and for the generated one with a 30-filter dataset
   (local.bench.wide_catalogue): one size, whatever the catalogue; and what the rules take
   in the KeyValueStore instead.
@@ -29,13 +29,13 @@ from pathlib import Path
 
 import requests
 
+from edge.function import MAX_CODE_BYTES, function_code
+from edge.rules import edge_rules
+from edge.store import RuleEntries, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
 from local.bench import Table
 from local.bench.wide_catalogue import WIDE_FILTERS, WIDE_ROUTE, wide_catalogue
 from local.edge import Edge, nginx_path
-from local.edge_function import MAX_CODE_BYTES, function_code
-from local.edge_rules import edge_rules
-from local.edge_store import RuleEntries, rule_entries
 from local.emulator import EmulatorConfig
 from local.nginx_config import EdgeConfig
 from local.stack import EmbeddedStack, StackConfig

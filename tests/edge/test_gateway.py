@@ -1,4 +1,4 @@
-"""The edge function, cdk/edge/gateway.js: its rules under Node, its agreement with the origin.
+"""The edge function, edge/gateway.js: its rules under Node, its agreement with the origin.
 
 - gateway.test.mjs, one test per rule, runs under `node --test` against the function
   generated here for tests/edge/catalogues.py's catalogue (the "node" target), reading
@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.function import MAX_CODE_BYTES, EdgeFunctionError, function_code
+from edge.rules import edge_rules, parameter_rule
+from edge.store import RuleEntries, publish_local, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import KeyRecord, key_digest
 from handler.query import Query
 from lakegate.keys import FileKeyStore
 from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
-from local.edge_function import MAX_CODE_BYTES, EdgeFunctionError, function_code
-from local.edge_rules import edge_rules, parameter_rule
-from local.edge_store import RuleEntries, publish_local, rule_entries
 from tests.conftest import edge_required
 from tests.edge.agreement import encoded, judge, origin, requests, unusual_value
 from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_catalogue

@@ -17,7 +17,7 @@
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
-const TAG = ''; // generated: local/edge_function.py writes the rules' tag here
+const TAG = ''; // generated: edge/function.py writes the rules' tag here
 
 // handler/query.py: at most 64 parameters; a name is cut to 64 code points in messages.
 const MOST = 64;

@@ -1,8 +1,8 @@
 """The edge gateway function's code: one JavaScript source, the same for every catalogue.
 
-`cdk/edge/gateway.js` is the function CloudFront runs on every data request
+`edge/gateway.js` is the function CloudFront runs on every data request
 (cloudfront-js-2.0, viewer request). It is a rule interpreter: the rules it applies are
-data in its KeyValueStore (local.edge_rules decides them, local.edge_store lays them
+data in its KeyValueStore (edge.rules decides them, edge.store lays them
 out), and the code only knows which version of them to read, its tag. `function_code`
 writes that tag in, and adapts the source to where it runs:
 
@@ -21,16 +21,16 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from local.js_compact import compact
+from edge.js_compact import compact
 
-SOURCE = Path(__file__).resolve().parents[1] / "cdk" / "edge" / "gateway.js"
+SOURCE = Path(__file__).resolve().with_name("gateway.js")
 # CloudFront Functions' quota on a function's code (cloudfront-limits.html, "Quotas on
 # CloudFront Functions": maximum function size 10 KB, not adjustable).
 MAX_CODE_BYTES = 10_240
 
 Target = Literal["cloudfront", "njs", "node"]
 
-_TAG_LINE = "const TAG = ''; // generated: local/edge_function.py writes the rules' tag here"
+_TAG_LINE = "const TAG = ''; // generated: edge/function.py writes the rules' tag here"
 _TAG = re.compile(r"[0-9]{1,9}\.[0-9a-f]{12}")
 _CLOUDFRONT_IMPORT = "import cf from 'cloudfront';"
 _IMPORTS: dict[Target, str] = {
@@ -50,7 +50,7 @@ class EdgeFunctionError(Exception):
 
 
 def function_code(tag: str, target: Target = "cloudfront") -> str:
-    """The function's code reading the rules of `tag` (local.edge_store), for `target`."""
+    """The function's code reading the rules of `tag` (edge.store), for `target`."""
     if not _TAG.fullmatch(tag):
         raise EdgeFunctionError(f"{tag!r} is not a rules tag (<version>.<12 hex digits>)")
     source = SOURCE.read_text(encoding="utf-8")

@@ -11,12 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handler.catalogue import load_catalogue
-from handler.consumers import is_key_digest
-from local import edge_store
-from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
-from local.edge_rules import edge_rules
-from local.edge_store import (
+from edge import store as edge_store
+from edge.rules import edge_rules
+from edge.store import (
     LATEST,
     MAX_KEY_BYTES,
     MAX_PAIR_BYTES,
@@ -31,6 +28,9 @@ from local.edge_store import (
     route_key,
     rule_entries,
 )
+from handler.catalogue import load_catalogue
+from handler.consumers import is_key_digest
+from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 
 # Enough origins to push every route's values past 1 KB, so pieces are laid out.
 MANY_ORIGINS = tuple(f"https://dashboard-{i:02d}.example.com" for i in range(30))

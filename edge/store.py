@@ -19,7 +19,7 @@ API keys live in the same store under their SHA-256 (64 lower-case hex digits,
 handler.consumers): `rules/` has letters no digest has, so neither can shadow the other.
 
 The tag, `<catalogue version>.<12 hex digits of the rules' SHA-256>`, names one version of
-the rules. The function is deployed with its tag inlined (local.edge_function) and reads
+the rules. The function is deployed with its tag inlined (edge.function) and reads
 only keys under it, and every value repeats it: a function meets its own rules or none,
 and answers 503 rather than judge a request by another catalogue's. A deploy writes the
 new tag's keys before the function that reads them and keeps the previous tag's for the
@@ -70,7 +70,7 @@ class RuleEntries:
 
 
 def rule_entries(rules: dict[str, Any], version: int) -> RuleEntries:
-    """`rules` (local.edge_rules) laid out under their tag, every pair within the bounds."""
+    """`rules` (edge.rules) laid out under their tag, every pair within the bounds."""
     tag = rules_tag(rules, version)
     entries: dict[str, str] = {}
     for route, declared in rules["routes"].items():

@@ -1,11 +1,11 @@
 """What the edge gateway enforces, derived from the catalogue: its rules, as data.
 
-`cdk/edge/gateway.js` is a rule interpreter; what it enforces is not written in
+`edge/gateway.js` is a rule interpreter; what it enforces is not written in
 JavaScript. `edge_rules` derives it from each dataset's one parameter declaration
 (`Dataset.parameters`, the model the origin parses with and the OpenAPI document
 publishes): the routes, who may read them, each query parameter's JSON Schema (type,
 bounds, lengths, pattern, enum, default, `x-case-insensitive`) and the sentence of its
-400. `local.edge_store` lays these rules out as KeyValueStore entries, where the function
+400. `edge.store` lays these rules out as KeyValueStore entries, where the function
 reads them; this module only decides what they say.
 """
 
