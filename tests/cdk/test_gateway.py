@@ -15,7 +15,7 @@ from lakegate_cdk.rules_writer import decode_entries
 from edge.function import MAX_CODE_BYTES
 from edge.store import route_key
 from handler.catalogue import load_catalogue
-from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
+from tools.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 
 from .conftest import Synthesized, synthesize
 

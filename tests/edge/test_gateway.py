@@ -32,10 +32,10 @@ from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import KeyRecord, key_digest
 from handler.query import Query
 from lakegate.keys import FileKeyStore
-from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 from tests.conftest import edge_required
 from tests.edge.agreement import encoded, judge, origin, requests, unusual_value
 from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_catalogue
+from tools.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 
 HERE = Path(__file__).resolve().parent
 MODULE_VARIABLE = "LAKEGATE_GATEWAY_MODULE"

@@ -27,11 +27,11 @@ from edge.rules import edge_rules
 from handler.catalogue import Catalogue
 from handler.consumers import KeyRecord, key_digest
 from lakegate.keys import FileKeyStore
-from local.bench.wide_catalogue import wide_catalogue
 from local.edge import Edge
 from local.nginx_config import EdgeConfig
 from tests.edge.agreement import judge, requests
 from tests.edge.catalogues import ALLOWED_ORIGIN
+from tools.bench.wide_catalogue import wide_catalogue
 
 KEY = "njs-key"
 

@@ -30,7 +30,7 @@ from edge.store import (
 )
 from handler.catalogue import load_catalogue
 from handler.consumers import is_key_digest
-from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
+from tools.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 
 # Enough origins to push every route's values past 1 KB, so pieces are laid out.
 MANY_ORIGINS = tuple(f"https://dashboard-{i:02d}.example.com" for i in range(30))

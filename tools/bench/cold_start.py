@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 
-from local.bench import Table
+from tools.bench import Table
 
 RUNS = 5
 # As Lambda's init phase sees it: configured (so the container builds its clients, as a

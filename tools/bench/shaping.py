@@ -16,7 +16,7 @@ import orjson
 from handler.encoding import to_json
 from handler.result import ResultColumn, StatementResult
 from handler.shaping import to_frame
-from local.bench import Table, best_of
+from tools.bench import Table, best_of
 
 COLUMNS = (
     ResultColumn("year", "INT", "INT"),

@@ -2,7 +2,7 @@
 
 - Size: the code CloudFront deploys (edge/gateway.js with its rules' tag), for the
   packaged catalogue and for the generated one with a 30-filter dataset
-  (local.bench.wide_catalogue): one size, whatever the catalogue; and what the rules take
+  (tools.bench.wide_catalogue): one size, whatever the catalogue; and what the rules take
   in the KeyValueStore instead.
 - Cost: the function (the "node" target) timed in a node subprocess over a mix of
   requests: canonical, reordered and re-cased, with defaults spelled out, keyed, typos,
@@ -33,12 +33,12 @@ from edge.function import MAX_CODE_BYTES, function_code
 from edge.rules import edge_rules
 from edge.store import RuleEntries, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
-from local.bench import Table
-from local.bench.wide_catalogue import WIDE_FILTERS, WIDE_ROUTE, wide_catalogue
 from local.edge import Edge, nginx_path
 from local.emulator import EmulatorConfig
 from local.nginx_config import EdgeConfig
 from local.stack import EmbeddedStack, StackConfig
+from tools.bench import Table
+from tools.bench.wide_catalogue import WIDE_FILTERS, WIDE_ROUTE, wide_catalogue
 
 COST_SCRIPT = Path(__file__).with_name("edge_cost.mjs")
 KEY = "bench-key"

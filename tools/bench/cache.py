@@ -22,10 +22,10 @@ from handler.catalogue import load_catalogue
 from handler.container import LambdaHandler, new_container, wire
 from handler.settings import CacheSettings, Settings, WarehouseSettings
 from local.aws import CACHE_BUCKET, CACHE_TABLE, REGION, MotoServer, create_cache_resources
-from local.bench import Table
 from local.emulator import Emulator, EmulatorConfig
 from local.function_url import LocalContext, build_event
 from local.stack import EmbeddedStack, StackConfig
+from tools.bench import Table
 
 STATES = ("California", "Texas", "Florida", "New York", "Ohio", "Utah", "Iowa", "Maine")
 YEARS = tuple(range(2009, 2019))

@@ -1,4 +1,4 @@
-"""`python -m local.bench [--section NAME]`: run the benchmark sections, print their tables.
+"""`python -m tools.bench [--section NAME]`: run the benchmark sections, print their tables.
 
 A section is a function returning a `Table`; add one by appending it to SECTIONS.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 # The handler's per-request INFO logs would bury the tables.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from local.bench import Table, arrow, cache, cold_start, edge, exports, panels, shaping
+from tools.bench import Table, arrow, cache, cold_start, edge, exports, panels, shaping
 
 SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("shaping", shaping.section),
@@ -29,7 +29,7 @@ SECTIONS: list[tuple[str, Callable[[], Table]]] = [
 
 def main(argv: list[str] | None = None) -> None:
     names = [name for name, _ in SECTIONS]
-    parser = argparse.ArgumentParser(prog="python -m local.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
     parser.add_argument("--section", choices=names, help="run only this section")
     args = parser.parse_args(argv)
     chosen = [run for name, run in SECTIONS if args.section in (None, name)]

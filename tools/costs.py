@@ -1,8 +1,8 @@
 """What one deployed environment costs on AWS a month: the model, with the arithmetic shown.
 
 The prices, the traffic, what each environment deploys, and `bill()`: one month's lines,
-each labelled with how it is computed. local/cost_report.py renders them as the cost section
-of `cdk/README.md` (`python -m local.cost_report --write`), and tests/local/test_costs.py
+each labelled with how it is computed. tools/cost_report.py renders them as the cost section
+of `cdk/README.md` (`python -m tools.cost_report --write`), and tests/tools/test_costs.py
 fails when that section is stale, so a price, a traffic assumption or a setting in
 `cdk/config/<env>.yaml` cannot change without the tables following.
 

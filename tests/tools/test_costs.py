@@ -1,9 +1,9 @@
 """The cost tables: their arithmetic, what they count, and that the READMEs carry them.
 
-The fast tests check the model's sums (local/costs.py) and how the bill moves with each
-setting; the README tests (local/cost_report.py) fail whenever a price, an assumption, a
+The fast tests check the model's sums (tools/costs.py) and how the bill moves with each
+setting; the README tests (tools/cost_report.py) fail whenever a price, an assumption, a
 config or the code the numbers are read from changes without
-`python -m local.cost_report --write`. The slow test synthesises both environments and
+`python -m tools.cost_report --write`. The slow test synthesises both environments and
 recounts what the model takes as given (alarms and their metrics, WAF rules, edge
 functions, memory), so the inventory cannot drift from the stacks either.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from local import cost_report, costs
+from tools import cost_report, costs
 
 ENVS = {name: costs.Environment.load(name) for name in costs.ENVIRONMENTS}
 
@@ -100,7 +100,7 @@ def test_the_cdk_readme_carries_the_rendered_section() -> None:
     assert begin in text and end in text, "markers missing from cdk/README.md"
     section = text.split(begin, 1)[1].split(end, 1)[0]
     assert section == "\n" + cost_report.render(), (
-        "cdk/README.md's cost section is stale: run `python -m local.cost_report --write`"
+        "cdk/README.md's cost section is stale: run `python -m tools.cost_report --write`"
     )
 
 

@@ -1,4 +1,4 @@
-"""Benchmarks run with `python -m local.bench`; each section prints one markdown table."""
+"""Benchmarks run with `python -m tools.bench`; each section prints one markdown table."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The fault matrix's declaration: every warehouse fault, the cache states it meets, and
-what must happen (local/faults.py runs it).
+what must happen (tools/faults.py runs it).
 
 Each fault is one set of the emulator's switches (local/emulator/faults.py) and what a
 request with no entry to fall back on must get: a clean 502/503/504, or the 200 lakegate

@@ -3,7 +3,7 @@
 Used by the cold-start test and `make bench`: a cache hit must not import polars
 (nor DuckDB), because every cold container would pay for it; and the exports bench
 reads the peak resident memory of a miss, which is what a Lambda container must hold.
-`python -m local.hit_probe SETTINGS_JSON PATH [TIMEOUT_SECONDS]` prints a JSON report;
+`python -m tools.hit_probe SETTINGS_JSON PATH [TIMEOUT_SECONDS]` prints a JSON report;
 LAKEGATE_CATALOGUE picks the catalogue, as in Lambda.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # nothing more at run time: the probe measures its own imports
@@ -84,11 +85,13 @@ def probe(stack: EmbeddedStack, path: str, *, timeout_s: float = 30.0) -> dict[s
     if stack.config.catalogue_path is not None:
         environment["LAKEGATE_CATALOGUE"] = str(stack.config.catalogue_path)
     completed = subprocess.run(
-        [sys.executable, "-m", "local.hit_probe", json.dumps(document), path, str(timeout_s)],
+        [sys.executable, "-m", "tools.hit_probe", json.dumps(document), path, str(timeout_s)],
         capture_output=True,
         text=True,
         timeout=timeout_s + 60,
         env=environment,
+        # tools/ is run from the checkout, not installed: `-m` finds it from its root.
+        cwd=Path(__file__).resolve().parents[1],
         check=True,
     )
     report: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])

@@ -1,12 +1,12 @@
-// Times the generated edge function per request under Node, for local/bench/edge.py.
+// Times the generated edge function per request under Node, for tools/bench/edge.py.
 // stdin: {"module", "store": {key: value}, "requests": [{kind, method, uri, raw, headers}],
 // "iterations"}; stdout: {kind: {"n", "p50_us", "p99_us", "reads"}} ("reads": the mean
 // number of store reads), and "all" over every request. The KeyValueStore is the store's entries held in memory (the rules as
-// local/edge_store.py lays them out, and the keys): CloudFront's read latency is not
+// edge/store.py lays them out, and the keys): CloudFront's read latency is not
 // measurable here, so what is timed is the function's own work, and `reads` counts the
 // store reads a request of that kind makes (each one billed, and each one awaited).
 import { readFileSync } from 'node:fs';
-import { querystring } from '../cloudfront_query.mjs';
+import { querystring } from '../../local/cloudfront_query.mjs';
 
 const input = JSON.parse(readFileSync(0, 'utf8'));
 let reads = 0;

@@ -1,4 +1,4 @@
-"""The fault matrix (local/faults.py), one test per cell: every warehouse fault against
+"""The fault matrix (tools/faults.py), one test per cell: every warehouse fault against
 no entry, a fresh entry and a stale entry, held to the issue's requirement.
 
 The matrix runs once per module (about half a minute); each test reads its cell.
@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.faults import (
+from local.stack import EmbeddedStack
+from tools.faults import (
     FAULTS,
     STATES,
     Fault,
@@ -18,7 +19,6 @@ from local.faults import (
     stack_config,
     write_short_catalogue,
 )
-from local.stack import EmbeddedStack
 
 CELLS = [(fault, state) for fault in FAULTS for state in STATES]
 

@@ -22,8 +22,8 @@ from urllib.parse import quote
 from cache import cache_key
 from handler.catalogue import load_catalogue
 from handler.query import parse_query
-from local.bench import Table
-from local.bench.cache import _timed, handler_on_local_parts, run_mix, statements_table
+from tools.bench import Table
+from tools.bench.cache import _timed, handler_on_local_parts, run_mix, statements_table
 
 RAW_MAP = "/v1/drivers?fields=state,drivers&year=2016&limit=1000"
 AGGREGATE_MAP = "/v1/drivers?group_by=state&measures=total_drivers&year=2016"

@@ -1,6 +1,6 @@
 """The fault matrix: every warehouse fault against every cache state, and what must happen.
 
-One declaration (FAULTS by STATES) is run by `python -m local.faults` (a markdown table,
+One declaration (FAULTS by STATES) is run by `python -m tools.faults` (a markdown table,
 non-zero exit on any miss) and by tests/e2e/test_fault_matrix.py (one test per cell).
 The requirement ("Under faults"): never a 500, and never a wrong or partial 200; clean
 502/503/504, with Retry-After on 503/504, within the Lambda's time; a fresh entry never
@@ -33,7 +33,8 @@ import yaml
 from cache.metrics import STATEMENTS
 from handler.catalogue import DEFAULT_CATALOGUE
 from local.emulator import EmulatorConfig
-from local.fault_cases import (
+from local.stack import EmbeddedStack, StackConfig
+from tools.fault_cases import (
     FAULTS,
     LAMBDA_TIMEOUT_SECONDS,
     STATES,
@@ -43,7 +44,6 @@ from local.fault_cases import (
     State,
     cell_path,
 )
-from local.stack import EmbeddedStack, StackConfig
 
 __all__ = [
     "FAULTS",

@@ -25,8 +25,8 @@ from handler import arrow_frames
 from handler.result import StatementResult
 from handler.shaping import to_frame
 from handler.warehouse.wire import ResultData
-from local.bench import Table, best_of
-from local.bench.shaping import COLUMNS, wire_rows
+from tools.bench import Table, best_of
+from tools.bench.shaping import COLUMNS, wire_rows
 
 SIZES = ((100_000, 3), (1_000_000, 2))
 CHUNK_ROWS = 250_000

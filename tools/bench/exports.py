@@ -16,10 +16,10 @@ from pathlib import Path
 
 import requests
 
-from local.bench import Table
 from local.emulator import EmulatorConfig
-from local.hit_probe import probe
 from local.stack import EmbeddedStack, StackConfig
+from tools.bench import Table
+from tools.hit_probe import probe
 
 CATALOGUE = Path(__file__).with_name("exports_catalogue.yaml")
 EXPORT = "/v1/crashes_x4?limit=1000000&format=csv"
@@ -78,7 +78,7 @@ def section() -> Table:
         rows,
         note=f"CSV: {size / 1e6:.1f} MB identity; the miss's Server-Timing: {timing}. "
         "One run: a miss happens once per key. Memory, for sizing the Lambda function: "
-        f"the same export served in a fresh interpreter (local.hit_probe) peaked at "
+        f"the same export served in a fresh interpreter (tools.hit_probe) peaked at "
         f"{cold['peak_rss_mb']:.0f} MB resident, {cold['ready_rss_mb']:.0f} MB of it "
         "before the request (imports and the container).",
     )
