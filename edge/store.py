@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from lakegate.keys import update_store_file
+from edge.keys import update_store_file
 
 PREFIX = "rules/"
 MAX_KEY_BYTES = 512

@@ -21,8 +21,8 @@ import pytest
 import requests
 import yaml
 
+from edge.keys import FileKeyStore, create, revoke
 from handler.catalogue import DEFAULT_CATALOGUE
-from lakegate.keys import FileKeyStore, create, revoke
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
 from tests.e2e.conftest import statements

@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.function import MAX_CODE_BYTES, EdgeFunctionError, function_code
+from edge.keys import FileKeyStore
 from edge.rules import edge_rules, parameter_rule
 from edge.store import RuleEntries, publish_local, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import KeyRecord, key_digest
 from handler.query import Query
-from lakegate.keys import FileKeyStore
 from tests.conftest import edge_required
 from tests.edge.agreement import encoded, judge, origin, requests, unusual_value
 from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_catalogue

@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.keys import FileKeyStore
 from edge.rules import edge_rules
 from handler.catalogue import Catalogue
 from handler.consumers import KeyRecord, key_digest
-from lakegate.keys import FileKeyStore
 from local.edge import Edge
 from local.nginx_config import EdgeConfig
 from tests.edge.agreement import judge, requests

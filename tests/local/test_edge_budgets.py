@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from lakegate.keys import FileKeyStore, create
+from edge.keys import FileKeyStore, create
 from local.edge import Edge
 from local.emulator import EmulatorConfig
 from local.nginx_config import EdgeConfig
