@@ -9,11 +9,10 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from lakegate.cli import _announce, build_parser, main
+from lakegate.cli import build_parser, main
 from loadtests.__main__ import build_parser as runner_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -119,25 +118,6 @@ def test_unknown_arguments_are_a_usage_error(
         main(argv)
     assert exited.value.code == 2
     assert "usage: lakegate" in capsys.readouterr().err
-
-
-def test_serve_prints_a_generated_token_once(capsys: pytest.CaptureFixture[str]) -> None:
-    stack = SimpleNamespace(
-        url="http://127.0.0.1:8080",
-        admin=object(),
-        admin_token="generated-token-xyz",
-        admin_token_generated=True,
-        emulator=None,
-    )
-    _announce(stack)  # type: ignore[arg-type]
-    out = capsys.readouterr().out
-    assert out.count("generated-token-xyz") == 1
-    assert "export LAKEGATE_ADMIN_TOKEN=generated-token-xyz" in out
-
-    stack.admin_token_generated = False
-    _announce(stack)  # type: ignore[arg-type]
-    out = capsys.readouterr().out
-    assert "generated-token-xyz" not in out and "from LAKEGATE_ADMIN_TOKEN" in out
 
 
 # --- the runtime dependencies alone ------------------------------------------
