@@ -25,10 +25,11 @@ Where each number comes from:
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import get_args
+
+from lakegate_cdk.config import LakegateConfig, load_config  # needs no CDK import
 
 from cache import metrics as cache_metrics
 from cache.served import Outcome
@@ -37,10 +38,6 @@ from handler.catalogue import load_catalogue
 from handler.responses import ERRORS, shape_of
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# `lakegate_cdk` lives in cdk/ (as for cdk/app.py); its config module needs no CDK import.
-if str(REPO_ROOT / "cdk") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "cdk"))
-from lakegate_cdk.config import LakegateConfig, load_config  # noqa: E402
 
 ENVIRONMENTS = ("dev", "prod")
 RATES = (1, 100, 1000)  # requests per second, constant all month
