@@ -2,7 +2,7 @@
 
 `edge/gateway.js` is a rule interpreter; what it enforces is not written in
 JavaScript. `edge_rules` derives it from each dataset's one parameter declaration
-(`Dataset.parameters`, the model the origin parses with and the OpenAPI document
+(`parameters_of(dataset)`, the model the origin parses with and the OpenAPI document
 publishes): the routes, who may read them, each query parameter's JSON Schema (type,
 bounds, lengths, pattern, enum, default, `x-case-insensitive`) and the sentence of its
 400. `edge.store` lays these rules out as KeyValueStore entries, where the function
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from handler.catalogue import Catalogue
+from handler.parameters import parameters_of
 
 # handler.parameters reads each integer from one strict spelling, which JSON Schema cannot
 # say: filters `[+-]?[0-9]{1,18}` (the function's default), the page parameters unsigned
@@ -36,7 +37,7 @@ def edge_rules(
     routes: dict[str, Any] = {}
     schemas: list[dict[str, Any]] = []
     for dataset in catalogue.datasets:
-        declared = dataset.parameters
+        declared = parameters_of(dataset)
         params = {}
         for name, schema in declared.json_schema().items():
             rule = _rule(schema, schemas, declared.hints[name])

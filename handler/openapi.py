@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from handler.catalogue import Catalogue, ColumnType, Dataset
+from handler.parameters import parameters_of
 from handler.responses import PARQUET
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
@@ -123,7 +124,7 @@ class Resolver(LambdaFunctionUrlResolver):
 def query_parameters(dataset: Dataset) -> list[Parameter]:
     """The dataset's query parameters as OpenAPI Parameter objects, from its one model."""
     published = []
-    declared = dataset.parameters
+    declared = parameters_of(dataset)
     for name, schema in declared.json_schema().items():
         description = schema.pop("description", None)
         parameter: dict[str, Any] = {

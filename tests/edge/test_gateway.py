@@ -31,6 +31,7 @@ from edge.rules import edge_rules, parameter_rule
 from edge.store import RuleEntries, publish_local, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import KeyRecord, key_digest
+from handler.parameters import parameters_of
 from handler.query import Query
 from tests.conftest import edge_required
 from tests.edge.agreement import encoded, judge, origin, requests, unusual_value
@@ -158,7 +159,7 @@ def test_parameters_of_one_schema_share_one_rule_and_lists_compose_their_hint() 
     assert "hint" not in listed and listed["items"] == params["state"]
     drivers = load_catalogue().get("drivers")
     assert drivers is not None
-    for name, hint in drivers.parameters.hints.items():
+    for name, hint in parameters_of(drivers).hints.items():
         assert parameter_rule(rules, "/v1/drivers", name)["hint"] == hint, name
     measures = parameter_rule(rules, "/v1/drivers", "measures")
     assert measures["items"]["enum"] == ["total_drivers"]  # a lone `const`, as an enum
@@ -175,7 +176,7 @@ def test_the_generated_dataset_has_30_filters_and_the_rules_of_each() -> None:
     wide = catalogue.get("wide")
     assert wide is not None and len(wide.filters) == 30
     rules = edge_rules(catalogue)
-    assert list(rules["routes"][WIDE_ROUTE]["params"]) == list(wide.parameters.names)
+    assert list(rules["routes"][WIDE_ROUTE]["params"]) == list(parameters_of(wide).names)
 
 
 # --- agreement with the origin's parser ------------------------------------------

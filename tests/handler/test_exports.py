@@ -21,6 +21,7 @@ from handler.catalogue import Catalogue, load_catalogue
 from handler.combinations import COMBINATION_CODES
 from handler.encoding import to_parquet
 from handler.errors import BadRequest
+from handler.parameters import parameters_of
 from handler.query import parse_query
 from handler.responses import see_other
 from handler.result import ResultColumn, StatementResult
@@ -103,11 +104,11 @@ def test_a_dataset_without_an_export_keeps_its_page_bounds_and_formats() -> None
 
 def test_the_published_schema_says_what_the_parser_accepts() -> None:
     assert CRASHES is not None and DRIVERS is not None
-    crashes = CRASHES.parameters.json_schema()
+    crashes = parameters_of(CRASHES).json_schema()
     assert crashes["limit"]["maximum"] == 1_000_000
     assert crashes["format"]["enum"] == ["json", "csv", "parquet"]
     assert "export" in crashes["limit"]["description"]
-    drivers = DRIVERS.parameters.json_schema()
+    drivers = parameters_of(DRIVERS).json_schema()
     assert drivers["limit"]["maximum"] == 5000
     assert drivers["format"]["enum"] == ["json", "csv"]
 
