@@ -127,7 +127,8 @@ def new_container(catalogue: Catalogue, wired: Wired, recorder: Recorder) -> Lam
             if order is None:
                 started = time.perf_counter()
                 response = app.resolve(event, context)
-                record_response(recorder, response, (time.perf_counter() - started) * 1000)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                record_response(recorder, response, elapsed_ms, app.served)
                 return response
             server = surface.datasets.get(order.route)
             outcome = (

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
 from handler.parameters import parameters_of
 from handler.responses import PARQUET
@@ -67,6 +68,9 @@ class Resolver(LambdaFunctionUrlResolver):
         super().__init__(**kwargs)
         self._catalogue = catalogue
         self._invocation = threading.local()
+        # What the cache did for the request being resolved, as its data route reports it
+        # (None: not a data answer): the composition root times the answer by it.
+        self.served: Outcome | None = None
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         # Every route's methods, remembered as they are declared: a request for a path
@@ -85,6 +89,7 @@ class Resolver(LambdaFunctionUrlResolver):
     # would read each other's query. Kept per thread here; Powertools reads them through
     # `self`, so its middlewares see the same.
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.served = None
         self._invocation.event = self._to_proxy_event(dict(event))
         self._invocation.context = context
         return super().resolve(event, context)

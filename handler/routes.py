@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
+from cache import Outcome
 from handler import openapi
 from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, Admin, add_admin_routes
 from handler.catalogue import Catalogue, Dataset
@@ -34,7 +35,10 @@ class DatasetRoute(Protocol):
     """What answers one dataset's route: its handler.serving.DatasetServer, or the one
     answer of a failed configuration (handler.unconfigured)."""
 
-    def serve(self, event: LambdaFunctionUrlEvent, remaining_ms: int) -> Response[Any]: ...
+    def serve(
+        self, event: LambdaFunctionUrlEvent, remaining_ms: int
+    ) -> tuple[Response[Any], Outcome]:
+        """The answer, and what the cache did for it (handler.observability times it so)."""
 
     def refresh(self, order: RefreshOrder, remaining_ms: int) -> str | None:
         """Run a refresh another invocation handed off; its outcome (None: nothing done)."""
@@ -51,7 +55,7 @@ class Surface:
     require_keys: bool = False  # every data route needs an API key, not only `access: key`
 
 
-def create_app(catalogue: Catalogue, surface: Surface) -> LambdaFunctionUrlResolver:
+def create_app(catalogue: Catalogue, surface: Surface) -> openapi.Resolver:
     """The resolver, each route holding what it needs."""
     app = openapi.Resolver(
         catalogue,
@@ -112,7 +116,7 @@ def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
 
 
 def _add_dataset_route(
-    app: LambdaFunctionUrlResolver,
+    app: openapi.Resolver,
     dataset: Dataset,
     server: DatasetRoute,
     *,
@@ -122,7 +126,9 @@ def _add_dataset_route(
         # No framework-validated arguments: handler.query parses the raw query string once.
         context = app.lambda_context
         remaining_ms = context.get_remaining_time_in_millis() if context else 30_000
-        return server.serve(app.current_event, remaining_ms)
+        response, outcome = server.serve(app.current_event, remaining_ms)
+        app.served = outcome
+        return response
 
     endpoint.__name__ = f"get_{dataset.name}"
     endpoint.__doc__ = dataset.description

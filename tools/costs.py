@@ -27,12 +27,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import get_args
 
 from lakegate_cdk.config import LakegateConfig, load_config  # needs no CDK import
 
+from cache import Outcome
 from cache import metrics as cache_metrics
-from cache.served import Outcome
 from handler import observability
 from handler.catalogue import load_catalogue
 from handler.responses import ERRORS, shape_of
@@ -121,7 +120,7 @@ def custom_metrics() -> tuple[str, ...]:
     statuses = {200, 304, shape_of(Exception()).status, *(shape.status for _, shape in ERRORS)}
     answers = {name for status in statuses for name in observability.status_metrics(status)}
     # "uncached" only happens without a cache table, which no deployment lacks.
-    outcomes: list[Outcome | None] = [o for o in get_args(Outcome) if o != "uncached"]
+    outcomes: list[Outcome | None] = [o for o in Outcome if o is not Outcome.UNCACHED]
     latencies = [observability.latency_metric(o) for o in [*outcomes, None]]
     return tuple(sorted({*cache, *answers, *latencies}))
 

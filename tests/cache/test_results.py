@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -23,12 +23,14 @@ from cache import (
     CacheRequest,
     CacheUnavailable,
     CountingRecorder,
+    Derived,
     Entry,
     FlightPolicy,
     Freshness,
     KeyFailing,
     LeaseWaitTimeout,
     Lookup,
+    Outcome,
     OverConsumerBudget,
     OverStatementBudget,
     ResultCache,
@@ -38,6 +40,7 @@ from cache import (
     metrics,
 )
 from cache.memory import MemoryCacheStore
+from cache.served import vintage_of
 
 DATASET = "drivers"
 KEY = "k" * 64
@@ -191,6 +194,25 @@ def test_a_fresh_entry_is_a_hit_in_one_lookup_without_a_statement(rig: Rig) -> N
     assert rig.outcomes() == {metrics.HIT: 1}
     assert metrics.STATEMENTS not in rig.recorder.counts
     assert "cache" in served.timings_ms and "warehouse" not in served.timings_ms
+
+
+@pytest.mark.parametrize("stale", [False, True], ids=["miss", "refresh"])
+def test_an_answer_made_from_a_rollup_is_the_same_miss_or_refresh_said_so(
+    rig: Rig, stale: bool
+) -> None:
+    if stale:
+        rig.stored()
+        rig.advance(301)
+    made = Derived(Page(b'{"rollup": true}'), vintage_of(FRESHNESS, rig.now))
+    derived = replace(
+        request(KEY, rig.warehouse, rig.deadline(), rig.admit),
+        derive=lambda _budget, _generation: made,
+    )
+    served = rig.cache.serve(derived)
+    assert served.outcome is (Outcome.REFRESHED_DERIVED if stale else Outcome.DERIVED)
+    assert served.stored and body_of(served) == b'{"rollup": true}'
+    assert rig.warehouse.calls == 0 and rig.admitted == 0
+    assert rig.outcomes() == {metrics.REFRESH if stale else metrics.MISS: 1}
 
 
 def test_a_miss_runs_one_statement_stores_the_result_and_the_next_request_hits(
@@ -592,7 +614,7 @@ def test_sixty_four_concurrent_misses_run_one_statement_and_share_one_etag(
     assert len(served) == 64
     assert len({s.entry.etag for s in served}) == 1
     outcomes = [s.outcome for s in served]
-    assert outcomes.count("miss") == 1
+    assert outcomes.count(Outcome.MISS) == 1
     assert set(outcomes) <= {"miss", "collapsed", "hit"}
 
 

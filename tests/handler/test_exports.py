@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from cache import Entry, Served
+from cache import Entry, Outcome, Served
 from handler.cache_headers import by_reference_headers
 from handler.catalogue import Catalogue, load_catalogue
 from handler.combinations import COMBINATION_CODES
@@ -148,7 +148,7 @@ def test_parquet_keeps_the_shaped_types() -> None:
 
 def test_an_answer_by_reference_is_a_303_that_nobody_stores() -> None:
     entry = Entry("k", 0, None, "text/csv", '"e"', 0, 600_000, 4_200_000, 7, False, "results/k")
-    served = Served(entry, b"", "hit", 1_000, location="https://bucket.s3/results/k?sig")
+    served = Served(entry, b"", Outcome.HIT, 1_000, location="https://bucket.s3/results/k?sig")
     response = see_other("https://bucket.s3/results/k?sig", by_reference_headers(served))
     assert response.status_code == 303
     assert response.headers["Location"] == "https://bucket.s3/results/k?sig"
