@@ -156,9 +156,10 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     local Function URL server passes its own); in Lambda it is the Lambda API."""
     session = requests.Session()
     # Retries are the client's job (inside its deadline), not urllib3's; its connections
-    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog).
-    # 64: the local server shares one Wiring across its simulated containers.
-    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
+    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog). Pools
+    # for four hosts: the workspace and its result storage, with room to spare.
+    connections = settings.pools.warehouse_connections
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=connections, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     warehouse = WarehouseClient(
@@ -173,7 +174,7 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
         gate = Gate(consumers, gateway.require_keys, None)
         rollups = Rollups(None, recorder, held) if settings.rollups.enabled else None
         return Wiring(settings, warehouse, UncachedResults(recorder), None, gate, rollups=rollups)
-    store, dynamodb = build_store(settings.cache)
+    store, dynamodb = build_store(settings.cache, settings.pools.aws_connections)
     flight = FlightPolicy(
         lease_ms=int(settings.cache.lease_seconds * 1000),
         error_hold_ms=int(settings.cache.error_hold_seconds * 1000),
@@ -200,7 +201,7 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     return Wiring(settings, warehouse, results, admin, gate, refresher, rollups)
 
 
-def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
+def build_store(cache: CacheSettings, connections: int) -> tuple[DynamoCacheStore, Any]:
     """The cache store, and its DynamoDB client (the statement budgets count in its table)."""
     import boto3
     from botocore.config import Config
@@ -210,9 +211,7 @@ def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
         read_timeout=cache.read_timeout_seconds,
         retries={"max_attempts": cache.max_attempts, "mode": "standard"},
         tcp_keepalive=True,
-        # A Lambda container needs two at once (its request, a lease renewal); the embedded
-        # stack shares one wiring among all its containers, and botocore's 10 would churn.
-        max_pool_connections=64,
+        max_pool_connections=connections,  # handler.settings.PoolSettings says how many
     )
     session = boto3.session.Session(region_name=cache.region)
     dynamodb = session.client("dynamodb", endpoint_url=cache.endpoint_url, config=config)

@@ -17,7 +17,7 @@ from types import MappingProxyType, TracebackType
 
 from cache import CountingRecorder
 from handler.catalogue import Catalogue
-from handler.settings import Settings, load_settings
+from handler.settings import PoolSettings, Settings, load_settings
 from local.aws import (
     CACHE_BUCKET,
     CACHE_TABLE,
@@ -88,20 +88,32 @@ class EmbeddedStack:
             aws = pool.submit(self._aws_environment)
             environment = self._warehouse_environment()
             environment.update(aws.result())
+        environment.update(self._pool_environment())
         environment.update(self.config.environment)
         settings = self.settings = load_settings(environment)
-        # The containers are made on first use, after `wiring` exists; the server is also
-        # how the handler invokes itself asynchronously (stale refreshes), as in Lambda.
+        # The function first: it is also how the handler invokes itself asynchronously
+        # (stale refreshes), as in Lambda. Its containers, made on first use, each have
+        # their own handler and share one set of collaborators (boto3 clients and the HTTP
+        # session are thread-safe; the pools are sized for them all).
         self.server = FunctionUrlServer(
             (self.config.host, self.config.port),
-            lambda: new_container(catalogue, wiring, self.recorder),
             max_containers=self.config.max_containers,
             timeout_seconds=self.config.lambda_timeout_seconds,
         )
         wiring = wire(settings, self.recorder, invoker=self.server)
+        self.server.deploy(lambda: new_container(catalogue, wiring, self.recorder))
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def _pool_environment(self) -> dict[str, str]:
+        """Connection pools for every container at once: one Lambda container's, times them."""
+        one = PoolSettings()
+        containers = self.config.max_containers
+        return {
+            "LAKEGATE_WAREHOUSE_CONNECTIONS": str(one.warehouse_connections * containers),
+            "LAKEGATE_AWS_CONNECTIONS": str(one.aws_connections * containers),
+        }
 
     def _warehouse_environment(self) -> dict[str, str]:
         if "DATABRICKS_HOST" in self.config.environment:
