@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
+from typing import Self
 
 from cache import CountingRecorder
 from handler.catalogue import Catalogue
@@ -30,6 +31,7 @@ from local.aws import (
 )
 from local.emulator import Emulator, EmulatorConfig
 from local.function_url import FunctionUrlServer
+from local.running import Running
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class StackConfig:
     environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-class EmbeddedStack:
+class EmbeddedStack(Running):
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.emulator: Emulator | None = None
@@ -77,7 +79,11 @@ class EmbeddedStack:
         assert self._admin_token is not None, "stack not started, or started without admin"
         return self._admin_token
 
-    def start(self) -> EmbeddedStack:
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> Self:
         from handler.catalogue import load_catalogue  # the packaged catalogue loads here, once
         from handler.container import new_container, wire
 
@@ -160,6 +166,7 @@ class EmbeddedStack:
         }
 
     def stop(self) -> None:
+        self._thread = None
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -167,14 +174,3 @@ class EmbeddedStack:
             self.emulator.stop()
         if self.moto is not None:
             self.moto.stop()
-
-    def __enter__(self) -> EmbeddedStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
