@@ -20,21 +20,14 @@ import random
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import quote
 
 from handler.catalogue import Dataset
 from handler.parameters import MAX_OFFSET
 
 Kind = Literal["valid", "unknown key", "unknown name", "wrong case", "repeated name", "bad value"]
-KINDS: tuple[Kind, ...] = (
-    "valid",
-    "unknown key",
-    "unknown name",
-    "wrong case",
-    "repeated name",
-    "bad value",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 WEIGHTS: tuple[int, ...] = (50, 15, 10, 10, 5, 10)  # of KINDS, in percent
 ROUTE_PREFIX = "buster: "
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 State = Literal["no entry", "fresh entry", "stale entry"]
-STATES: tuple[State, ...] = ("no entry", "fresh entry", "stale entry")
+STATES: tuple[State, ...] = get_args(State)
 
 TTL_SECONDS = 1  # "stale" costs one second's wait
 LAMBDA_TIMEOUT_SECONDS = 6.0  # every answer comes within it (stack_config)
