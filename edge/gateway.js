@@ -5,7 +5,7 @@
 // is one cache entry and a refused request never reaches the cache or the origin.
 //
 // It interprets rules it reads from the KeyValueStore, beside the API keys (their layout:
-// local/edge_store.py): the code is the same whatever the catalogue, and knows only the
+// edge/store.py): the code is the same whatever the catalogue, and knows only the
 // tag of the rules it was deployed with. A request reads the rules of the parameter
 // families it names (or its route's alone), one key at a time: CloudFront advises against
 // Promise combinators in functions (memory) and says they are not faster. Rules of
@@ -13,7 +13,7 @@
 //
 // Written for the runtime's subset: var/let/const, arrows, template literals and async
 // functions (the runtime has no async closures, for-of, spread or destructuring). Comments
-// stay on lines of their own: local/edge_function.py drops them and the indentation.
+// stay on lines of their own: edge/function.py drops them and the indentation.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
@@ -28,7 +28,7 @@ const DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TIER = /^[a-z][a-z0-9_-]{0,31}$/;
 const KEY_REFUSED = 'Missing or invalid API key.';
-// local/edge_store.py's prefix: no key digest (64 lower-case hex digits) starts so.
+// edge/store.py's prefix: no key digest (64 lower-case hex digits) starts so.
 const PREFIX = 'rules/';
 // CloudFront's bound on a store key (its keys here are ASCII: a length is a byte count).
 const KEY_BYTES = 512;
@@ -99,7 +99,7 @@ function resolved(found) {
     for (var k = 0; k < S.length; k++) {
         const s = S[k];
         if (!('items' in s)) continue;
-        // The hint local/edge_rules.py's listed_hint() leaves out.
+        // The hint edge/rules.py's listed_hint() leaves out.
         const list = 'must be a comma-separated list of';
         s.hint = s.hint || ('enum' in s.items ? `${list}: ${s.items.enum.join(', ')}` : `${list} up to ${s.maxItems} values; each ${s.items.hint}`);
     }

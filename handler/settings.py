@@ -194,7 +194,7 @@ class GatewaySettings(_Section):
         le=6_000_000,
         validation_alias="LAKEGATE_INLINE_RESPONSE_MAX_BYTES",
     )
-    # The embedded stack's key store (local/keys.py): the origin checks keys itself.
+    # The embedded stack's key store (edge/keys.py): the origin checks keys itself.
     # Unset in AWS, where the edge function checks them and says who asked.
     keys_file: Path | None = Field(default=None, validation_alias="LAKEGATE_KEYS_FILE")
 

@@ -148,7 +148,7 @@ class CacheBuster:
 
     def made_up_key(self) -> str:
         r = self.random
-        if r.random() < 0.7:  # shaped like a real one (local/keys.py: lk_ + 32 random bytes)
+        if r.random() < 0.7:  # shaped like a real one (edge/keys.py: lk_ + 32 random bytes)
             return "lk_" + "".join(r.choices(string.ascii_letters + string.digits + "-_", k=43))
         return "".join(r.choices(string.ascii_letters + string.digits, k=r.randint(8, 40)))
 

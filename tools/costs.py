@@ -85,7 +85,7 @@ class Traffic:
     response_kb: float = 10.0  # compressed: CloudFront's bytes out and the cached body
     keyed_share: float = 1.0  # requests with an x-api-key: an upper bound
     # Key store reads of the edge rules per request: one per parameter family a request
-    # names (local/edge_store.py); the load tests' dashboard queries name two or three
+    # names (edge/store.py); the load tests' dashboard queries name two or three
     # (state, year; a date range), `make bench` counts them per kind of request.
     rule_reads: float = 2.5
     # README.md, load tests: p50 of a lakegate hit and of a miss with a 300 ms statement.

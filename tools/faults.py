@@ -1,7 +1,7 @@
 """The fault matrix: every warehouse fault against every cache state, and what must happen.
 
 One declaration (FAULTS by STATES) is run by `python -m tools.faults` (a markdown table,
-non-zero exit on any miss) and by tests/e2e/test_fault_matrix.py (one test per cell).
+non-zero exit on any miss) and by tests/tools/test_faults.py (one test per cell).
 The requirement ("Under faults"): never a 500, and never a wrong or partial 200; clean
 502/503/504, with Retry-After on 503/504, within the Lambda's time; a fresh entry never
 touches the warehouse; a stale entry is answered at once while one background refresh
