@@ -20,6 +20,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "local": _LOCAL,
     "loadtest": ("locust", "matplotlib", *_LOCAL),  # without --host it starts the stack
     "kvs": ("awscrt",),  # SigV4A for the CloudFront KeyValueStore API (lakegate keys --kvs-arn)
+    "cdk": ("aws_cdk", "constructs", "cdk_nag"),  # the CDK app (cdk/, `make synth`): no command
 }
 
 

@@ -13,11 +13,15 @@ from tests.e2e.conftest import STATEMENT_PATH, set_faults, warehouse_url
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[EmbeddedStack]:
-    """The statement path: every request below meets the warehouse's fault itself."""
+    """The statement path: every request below meets the warehouse's fault itself.
+
+    The module starts about 35 statements, more than the keyless share of the default
+    budget (29 a minute, cache/budget.py): within one wall-clock minute it would meet a
+    429 the tests are not about. Budgets are tests/e2e/test_cache.py's."""
     config = StackConfig(
         port=0,
         emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
-        environment=STATEMENT_PATH,
+        environment={**STATEMENT_PATH, "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "1000"},
     )
     with EmbeddedStack(config) as running:
         yield running
