@@ -27,9 +27,10 @@ def api(stack: EmbeddedStack) -> Iterator[requests.Session]:
 
 
 # The statement path: with roll-ups off every distinct query runs its own statement, which
-# is what the tests of single flight, failures and exports watch. tests/e2e/test_rollups.py
-# covers the derived path.
-STATEMENT_PATH = {"LAKEGATE_ROLLUPS": "0"}
+# is what the tests of single flight, failures and exports watch (tests/e2e/test_rollups.py
+# covers the derived path), and one share: the tests are one keyless consumer that may
+# start the dataset's whole budget.
+STATEMENT_PATH = {"LAKEGATE_ROLLUPS": "0", "LAKEGATE_FAIR_SHARES": "1"}
 
 
 def warehouse_url(stack: EmbeddedStack) -> str:
