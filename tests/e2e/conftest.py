@@ -33,6 +33,18 @@ def api(stack: EmbeddedStack) -> Iterator[requests.Session]:
 STATEMENT_PATH = {"LAKEGATE_ROLLUPS": "0", "LAKEGATE_FAIR_SHARES": "1"}
 
 
+def statement_path_stack() -> Iterator[EmbeddedStack]:
+    """A stack on the statement path, small chunks so that chunk links are followed: for a
+    module's own `stack` fixture (`yield from statement_path_stack()`)."""
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
+        environment=STATEMENT_PATH,
+    )
+    with EmbeddedStack(config) as running:
+        yield running
+
+
 def warehouse_url(stack: EmbeddedStack) -> str:
     assert stack.emulator is not None
     return stack.emulator.url

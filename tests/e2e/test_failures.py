@@ -6,21 +6,14 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from local.emulator import EmulatorConfig
-from local.stack import EmbeddedStack, StackConfig
-from tests.e2e.conftest import STATEMENT_PATH, set_faults, warehouse_url
+from local.stack import EmbeddedStack
+from tests.e2e.conftest import set_faults, statement_path_stack, warehouse_url
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[EmbeddedStack]:
     """The statement path: every request below meets the warehouse's fault itself."""
-    config = StackConfig(
-        port=0,
-        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
-        environment=STATEMENT_PATH,
-    )
-    with EmbeddedStack(config) as running:
-        yield running
+    yield from statement_path_stack()
 
 
 # Each test asks a different query: a failure holds its key briefly (error_hold).

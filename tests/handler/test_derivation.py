@@ -223,12 +223,14 @@ SETTINGS = settings(
 )
 
 
+def requests_of(catalogue: Catalogue) -> st.SearchStrategy[tuple[str, str]]:
+    """(dataset, query string) for any dataset of `catalogue`."""
+    names = st.sampled_from([d.name for d in catalogue.datasets])
+    return names.flatmap(lambda n: st.tuples(st.just(n), query_string(_of(catalogue, n))))
+
+
 @SETTINGS
-@given(
-    st.sampled_from(["drivers", "crashes"]).flatmap(
-        lambda n: st.tuples(st.just(n), query_string(_of(PACKAGED, n)))
-    )
-)
+@given(request=requests_of(PACKAGED))
 def test_answers_derived_from_the_whole_table_are_the_warehouses(
     held: dict[tuple[int, str, str], HeldRollup],
     client: WarehouseClient,
@@ -238,11 +240,7 @@ def test_answers_derived_from_the_whole_table_are_the_warehouses(
 
 
 @SETTINGS
-@given(
-    st.sampled_from(["drivers", "crashes"]).flatmap(
-        lambda n: st.tuples(st.just(n), query_string(_of(RICH, n)))
-    )
-)
+@given(request=requests_of(RICH))
 def test_answers_derived_from_grouped_rollups_are_the_warehouses(
     held: dict[tuple[int, str, str], HeldRollup],
     client: WarehouseClient,
