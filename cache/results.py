@@ -6,6 +6,7 @@ the request's own statement; a derived miss or refresh is `derived` or
 `refreshed-derived`, cache.outcomes):
 
     lookup ─┬─ fresh entry ─────────────────────────────────────────► hit
+            ├─ a roll-up answers ─► derived, stored (no lease: no statement) ► miss/refreshed
             ├─ stale entry ─┬─ someone refreshing ──────────────────► stale
             │               ├─ key failing moments ago ─────────────► stale-if-error
             │               └─ take lease ─► statement ─┬─ ok ──────► refreshed
@@ -37,6 +38,7 @@ from cache.served import (
     answer,
     build_entry,
     bypass,
+    derived_answer,
     wall_clock_ms,
 )
 from cache.single_flight import InProcessFlights, LeaseKeeper, Led, lead_or_join, new_owner
@@ -47,6 +49,7 @@ logger = Logger(service="lakegate", child=True)
 
 # Answers a container keeps while the store is down (cache.single_flight.InProcessFlights).
 _IN_PROCESS_BYTES = 32 * 1024 * 1024
+_UNLEASED = "~unleased"  # the owner a put without a lease names: never a lease owner (hex)
 
 
 class _Undeliverable(Exception):
@@ -103,6 +106,9 @@ class ResultCache:
         entry = lookup.current_entry()
         if entry is not None and entry.is_fresh(now):
             return self._served(request, entry, Outcome.HIT, now, timings)
+        derived = self._derived(request, lookup, now, timings)
+        if derived is not None:
+            return derived
         if entry is not None and entry.is_servable_stale(now):
             return self._stale(request, lookup, entry, now, timings)
         try:
@@ -132,6 +138,41 @@ class ResultCache:
             request, flight.owner, generation, fresh, Outcome.MISS, timings, flight.leased_at_ms
         )
 
+    def _derived(
+        self, request: CacheRequest, lookup: Lookup, now: int, timings: dict[str, float]
+    ) -> Served | None:
+        """The answer from a roll-up, made and stored without taking the key's lease: it
+        costs no statement, and the roll-up has a single flight of its own. None when no
+        roll-up answers. With a stale entry in hand, a failure serves it (stale-if-error)."""
+        if request.derive is None:
+            return None
+        entry = lookup.current_entry()
+        stale = entry if entry is not None and entry.is_servable_stale(now) else None
+        budget = request.budget if stale is None else self._stale_budget(request)
+        try:
+            made = derived_answer(request, budget, timings, self._recorder, lookup.generation)
+        except CacheUnavailable:
+            raise
+        except Exception as exc:
+            if stale is None:
+                raise
+            return self._served(
+                request, stale, Outcome.STALE_IF_ERROR, self._now_ms(), timings, error=exc
+            )
+        if made is None:
+            return None
+        assert made.vintage is not None
+        outcome = Outcome.MISS if stale is None else Outcome.REFRESHED
+        # Unleased: stored unless an entry made from newer data is there already.
+        newer_than = made.vintage.created_ms + 1
+        return self._store_and_serve(
+            request, None, lookup.generation, made, outcome, timings, newer_than
+        )
+
+    def _stale_budget(self, request: CacheRequest) -> Budget:
+        # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.
+        return CappedBudget(request.budget, self._flight.stale_refresh_s)
+
     def _stale(
         self,
         request: CacheRequest,
@@ -159,8 +200,7 @@ class ResultCache:
                 logger.warning("refresh hand-off failed", extra={"error": type(exc).__name__})
                 self._release(request.key, owner, None)
             return self._served(request, entry, Outcome.STALE, now, timings)
-        # A stale copy is in hand: a sick warehouse gets a short try, not the whole budget.
-        budget = CappedBudget(request.budget, self._flight.stale_refresh_s)
+        budget = self._stale_budget(request)
         try:
             fresh = self._compute_under_lease(request, owner, budget, timings, lookup.generation)
         except Exception as exc:  # any failure or refusal: the stale copy is the better answer
@@ -221,7 +261,7 @@ class ResultCache:
     def _store_and_serve(
         self,
         request: CacheRequest,
-        owner: str,
+        owner: str | None,
         generation: int,
         fresh: Answer,
         outcome: Outcome,
@@ -240,8 +280,10 @@ class ResultCache:
             outcome = outcome.from_rollup()
         by_reference = request.by_reference(entry)
         try:
+            # Without a lease (a derived answer) the same condition holds: nothing stored
+            # since `leased_at_ms`, which no owner matches.
             put = self._store.put(
-                entry, owner=owner, leased_at_ms=leased_at_ms, as_object=by_reference
+                entry, owner=owner or _UNLEASED, leased_at_ms=leased_at_ms, as_object=by_reference
             )
             entry, stored = put, True
         except Superseded:
@@ -255,7 +297,8 @@ class ResultCache:
             # A failed write never fails the request. Free the waiters if we still can.
             logger.warning("cache write failed", extra={"error_code": exc.error_code})
             self._recorder.count(metrics.WRITE_FAILED)
-            self._release(request.key, owner, None)
+            if owner is not None:
+                self._release(request.key, owner, None)
             if by_reference:
                 # Without its object the answer cannot be sent whole: 503, come back.
                 raise _Undeliverable(exc) from exc

@@ -149,6 +149,26 @@ def build_entry(
     )
 
 
+def derived_answer(
+    request: CacheRequest,
+    budget: Budget,
+    timings: dict[str, float],
+    recorder: metrics.Recorder,
+    generation: int | None,
+) -> Answer | None:
+    """The answer from a roll-up, if one answers the request (no statement of its own)."""
+    if request.derive is None:
+        return None
+    started = time.perf_counter()
+    derived = request.derive(budget, generation)
+    if derived is None:
+        return None
+    timings.update(derived.timings_ms)
+    timings["derive"] = (time.perf_counter() - started) * 1000 - sum(derived.timings_ms.values())
+    recorder.count(metrics.ROLLUP_DERIVED)
+    return Answer(derived.page, derived.vintage, derived=True)
+
+
 def answer(
     request: CacheRequest,
     budget: Budget,
@@ -157,16 +177,9 @@ def answer(
     generation: int | None,
 ) -> Answer:
     """Derived from a roll-up if one answers, else the request's own statement (admitted)."""
-    if request.derive is not None:
-        started = time.perf_counter()
-        derived = request.derive(budget, generation)
-        if derived is not None:
-            timings.update(derived.timings_ms)
-            timings["derive"] = (time.perf_counter() - started) * 1000 - sum(
-                derived.timings_ms.values()
-            )
-            recorder.count(metrics.ROLLUP_DERIVED)
-            return Answer(derived.page, derived.vintage, derived=True)
+    made = derived_answer(request, budget, timings, recorder, generation)
+    if made is not None:
+        return made
     with contextlib.suppress(CacheUnavailable):  # counters down with the cache: fail open
         request.admit()
     return Answer(timed_compute(request.compute, budget, timings, recorder))

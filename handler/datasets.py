@@ -119,6 +119,9 @@ class HeldRollup:
     # Whether the dataset's row key (`order_by`) is unique in it: only then is the order
     # of raw rows the statement's, and only then are raw rows derived from it.
     unique_rows: bool
+    # The order its rows are held in (the row key, ascending, NULLS FIRST; () for none):
+    # raw rows asked in that order, the default, need no sort.
+    ordered_by: tuple[str, ...] = ()
 
 
 def fetch_rollup(
@@ -155,7 +158,7 @@ def derive_page(dataset: Dataset, rollup: Rollup, held: HeldRollup, query: Query
     from handler.derivation import derive  # deferred: polars costs ~150 ms of cold start
 
     with traced("derivation"):
-        rows = derive(dataset, rollup, held.frame, query)
+        rows = derive(dataset, rollup, held.frame, query, ordered_by=held.ordered_by)
         page = rows.head(query.limit)
         body, content_type = _encoded(page, query)
     return Page(
@@ -169,5 +172,9 @@ def derive_page(dataset: Dataset, rollup: Rollup, held: HeldRollup, query: Query
 
 def _held(dataset: Dataset, frame: pl.DataFrame) -> Decoded[HeldRollup]:
     key = [name for name in dataset.order_by if name in frame.columns]
-    unique = len(key) == len(dataset.order_by) > 0 and not frame.select(key).is_duplicated().any()
-    return Decoded(HeldRollup(frame, unique), int(frame.estimated_size()))
+    if len(key) != len(dataset.order_by) or not key:
+        return Decoded(HeldRollup(frame, False), int(frame.estimated_size()))
+    # Held in the row key's order once, so that most raw-row queries need no sort.
+    frame = frame.sort(key, nulls_last=False, maintain_order=True)
+    unique = not frame.select(key).is_duplicated().any()
+    return Decoded(HeldRollup(frame, unique, tuple(key)), int(frame.estimated_size()))

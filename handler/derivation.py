@@ -38,14 +38,25 @@ _TRUNCATE: dict[Granularity, str] = {
 }
 
 
-def derive(dataset: Dataset, rollup: Rollup, frame: pl.DataFrame, query: Query) -> pl.DataFrame:
-    """The query's page from the roll-up: at most `limit + 1` rows, ordered and offset."""
+def derive(
+    dataset: Dataset,
+    rollup: Rollup,
+    frame: pl.DataFrame,
+    query: Query,
+    *,
+    ordered_by: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """The query's page from the roll-up: at most `limit + 1` rows, ordered and offset.
+
+    `ordered_by`: the order the roll-up's rows are held in (ascending, NULLS FIRST); a
+    filter keeps it, so raw rows asked in it need no sort."""
     layout = _Layout(dataset, rollup)
     predicates = [layout.predicate(condition) for condition in query.filters]
     rows = frame.filter(predicates) if predicates else frame
     if not query.aggregated:
         # Ordered on the whole rows first: the sort may name columns `fields` leaves out.
-        return _page(rows, query).select(query.fields)
+        ordered = query.sort == ordered_by
+        return _page(rows, query, ordered=ordered).select(query.fields)
     if query.group_by:
         groups = [layout.group(token) for token in query.group_by]
         answer = rows.group_by(groups).agg(layout.measure(name) for name in query.measures)
@@ -54,9 +65,10 @@ def derive(dataset: Dataset, rollup: Rollup, frame: pl.DataFrame, query: Query) 
     return _page(answer, query)
 
 
-def _page(rows: pl.DataFrame, query: Query) -> pl.DataFrame:
-    """ORDER BY the query's whole order, then LIMIT limit + 1 OFFSET offset."""
-    if query.sort:
+def _page(rows: pl.DataFrame, query: Query, *, ordered: bool = False) -> pl.DataFrame:
+    """ORDER BY the query's whole order (unless `ordered` already), then LIMIT limit + 1
+    OFFSET offset."""
+    if query.sort and not ordered:
         rows = rows.sort(
             [key.removeprefix("-") for key in query.sort],
             descending=[key.startswith("-") for key in query.sort],

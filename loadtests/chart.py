@@ -23,6 +23,7 @@ COLOURS = {
     "stale": "#a6cee3",
     "refresh": "#984ea3",
     "collapsed": "#ff7f00",
+    "derived": "#a6d854",
     "miss": "#e6ab02",
     "bypass": "#999999",
     "error": "#e41a1c",

@@ -223,9 +223,11 @@ def _statement_budget(environment: dict[str, str]) -> int:
     return GatewaySettings.model_validate(environment).statement_budget_per_minute
 
 
-def _budget_counter(moto_url: str, datasets: Sequence[str]) -> Callable[[int], int | None]:
-    """Reads the origin's statement counters of every dataset for one epoch minute, summed:
-    the consumers' and the roll-ups' (cache.dataset_counters names them)."""
+def _budget_counter(
+    moto_url: str, datasets: Sequence[str]
+) -> Callable[[int], dict[str, dict[str, int]] | None]:
+    """Reads the origin's statement counters of every dataset for one epoch minute: the
+    consumers' and the roll-ups' (cache.dataset_counters names them), by dataset."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -234,17 +236,22 @@ def _budget_counter(moto_url: str, datasets: Sequence[str]) -> Callable[[int], i
 
     client = boto3.client("dynamodb", endpoint_url=moto_url, region_name=REGION)
 
-    def admitted(minute: int) -> int | None:
-        total = 0
-        for key in (k for dataset in datasets for k in dataset_counters(dataset, minute)):
+    def count(key: str) -> int:
+        item = client.get_item(
+            TableName=CACHE_TABLE, Key={"pk": {"S": key}}, ConsistentRead=True
+        ).get("Item")
+        return int(item["n"]["N"]) if item else 0
+
+    def admitted(minute: int) -> dict[str, dict[str, int]] | None:
+        by_dataset: dict[str, dict[str, int]] = {}
+        for dataset in datasets:
+            consumers, rollups = dataset_counters(dataset, minute)
             try:
-                item = client.get_item(
-                    TableName=CACHE_TABLE, Key={"pk": {"S": key}}, ConsistentRead=True
-                ).get("Item")
-                total += int(item["n"]["N"]) if item else 0
+                spent, fetched = count(consumers), count(rollups)
             except (BotoCoreError, ClientError, KeyError, ValueError):
                 return None
-        return total
+            by_dataset[dataset] = {"statements": spent + fetched, "rollups": fetched}
+        return by_dataset
 
     return admitted
 

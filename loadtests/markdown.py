@@ -55,6 +55,13 @@ def _headline(s: dict[str, Any]) -> list[str]:
             "were saved**.",
             "",
         ]
+    derived = s.get("rollups")
+    if derived and derived["misses"]:
+        lines += [
+            f"Misses answered from roll-ups: **{derived['derived']:,} of {derived['misses']:,} "
+            f"({100 * derived['share']:.1f}%)**; the rest ran statements of their own.",
+            "",
+        ]
     return lines
 
 
@@ -178,11 +185,8 @@ def _gateway(s: dict[str, Any]) -> list[str]:
             f"(the emulator's count, sampled each second): {verdict}; "
             f"{budget['average_per_minute']:,.1f} a minute on average.",
             "",
-            "| minute (UTC) | seconds of the run | statements run | admitted by the budget | budget |",
-            "|---|---:|---:|---:|---:|",
-            *(f"| {m['start']} | {m['seconds']:.0f} | {m['statements']:,} | {_count(m['admitted'])} "
-              f"| {_count(limit)} |" for m in budget["minutes"]),
-        ]  # fmt: skip
+            *_per_minute(budget, limit),
+        ]
         if budget["admitted"] is not None and budget["statements"] > budget["admitted"]:
             lines += [
                 "",
@@ -192,6 +196,24 @@ def _gateway(s: dict[str, Any]) -> list[str]:
     if s["buster"] is not None:
         lines += ["", *_buster(s["buster"])]
     return lines
+
+
+def _per_minute(budget: dict[str, Any], limit: int | None) -> list[str]:
+    """One row a minute: what ran, and what each dataset's counters admitted (roll-ups too)."""
+    datasets = sorted({name for m in budget["minutes"] for name in (m.get("by_dataset") or {})})
+    header = ["minute (UTC)", "seconds of the run", "statements run", "admitted by the budget"]
+    header += [f"{name}: statements (roll-ups)" for name in datasets] + ["budget per dataset"]
+    rows = [f"| {' | '.join(header)} |", "|---|" + "---:|" * (len(header) - 1)]
+    for m in budget["minutes"]:
+        by_dataset = m.get("by_dataset") or {}
+        cells = [m["start"], f"{m['seconds']:.0f}", f"{m['statements']:,}", _count(m["admitted"])]
+        for name in datasets:
+            counted = by_dataset.get(name)
+            cells.append(
+                "—" if counted is None else f"{counted['statements']:,} ({counted['rollups']:,})"
+            )
+        rows.append(f"| {' | '.join([*cells, _count(limit)])} |")
+    return rows
 
 
 def _buster(b: dict[str, Any]) -> list[str]:

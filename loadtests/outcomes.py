@@ -6,6 +6,8 @@
     stale         the origin answered stale: stale-while-revalidate, or stale-if-error
     refresh       the origin found a stale entry and refreshed it in line (a statement ran)
     collapsed     the origin waited for another request's statement (single flight)
+    derived       the origin derived the answer from a cached roll-up and stored it (no
+                  statement of its own: a miss the warehouse never saw)
     miss          the origin ran a statement and stored the result
     bypass        no cache involved: the result cache was down, or an uncached route (admin)
     error         the request failed (a 4xx/5xx or a connection error)
@@ -18,7 +20,7 @@ A 304 is classified like the 200 it stands for; the summary counts 304s separate
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 Outcome = Literal[
     "edge-hit",
@@ -27,21 +29,12 @@ Outcome = Literal[
     "stale",
     "refresh",
     "collapsed",
+    "derived",
     "miss",
     "bypass",
     "error",
 ]
-OUTCOMES: tuple[Outcome, ...] = (
-    "edge-hit",
-    "edge-stale",
-    "lakegate-hit",
-    "stale",
-    "refresh",
-    "collapsed",
-    "miss",
-    "bypass",
-    "error",
-)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 ORIGIN_CACHE = "lakegate"
 EDGE_CACHE = "edge"  # the name the local edge gives itself in Cache-Status
@@ -126,10 +119,12 @@ def _origin_outcome(params: dict[str, str]) -> Outcome:
         return "bypass"
     if forward == "stale":
         # `fwd=stale; stored` refreshed in line; `fwd=stale; detail=stale-if-error` served stale.
-        return "stale" if detail.startswith("stale") else "refresh"
+        if detail.startswith("stale"):
+            return "stale"
+        return "derived" if detail == "rollup" else "refresh"
     if "collapsed" in params:
         return "collapsed"
-    return "miss"
+    return "derived" if detail == "rollup" else "miss"
 
 
 def _member(members: Iterable[CacheMember], name: str) -> dict[str, str] | None:

@@ -29,7 +29,7 @@ def write_report(
     run_dir: Path,
     statements: int | None,
     readings: Sequence[Reading] = (),
-    admitted: Mapping[int, int | None] | None = None,
+    admitted: Mapping[int, Mapping[str, Mapping[str, int]] | None] | None = None,
 ) -> dict[str, Any]:
     samples = read_samples(run_dir / "samples.csv")
     facts_json = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))

@@ -45,6 +45,7 @@ REQUIRED_FIELDS = (
     "not_modified",
     "phases",
     "warehouse",
+    "rollups",
     "errors",
     "operator",
     "wrong_answers",
@@ -72,7 +73,8 @@ class RunFacts:
     statement_readings: Sequence[Reading] = ()  # the emulator's count, each second (local only)
     statement_budget: int | None = None  # the origin's budget per dataset and minute, if known
     budgeted_datasets: int = 1  # the datasets it counts for (the emulator counts them all)
-    statements_admitted: Mapping[int, int | None] | None = None  # its counters, by epoch minute
+    # Its counters, by epoch minute and dataset.
+    statements_admitted: Mapping[int, Mapping[str, Mapping[str, int]] | None] | None = None
     busters: int = 0
     require_keys: bool = False
     locust_requests: int | None = None
@@ -106,6 +108,7 @@ def summarise(samples: Sequence[Sample], facts: RunFacts) -> dict[str, Any]:
         "not_modified": statuses.get("304", 0),
         "phases": by_phase(samples, facts.phases),
         "warehouse": warehouse(samples, facts.statements),
+        "rollups": rollup_share(samples),
         "errors": errors(samples),
         "operator": facts.operator,
         "wrong_answers": tally(samples),
@@ -202,6 +205,14 @@ def warehouse(samples: Sequence[Sample], statements: int | None) -> dict[str, An
         "per_1000_requests": round(per_1000, 2),
         "saved_per_1000_requests": round(saved, 2),
     }
+
+
+def rollup_share(samples: Sequence[Sample]) -> dict[str, Any]:
+    """The origin's misses (answers it made rather than found), and how many of them were
+    derived from a roll-up instead of running a statement of their own."""
+    derived = sum(1 for s in samples if s.outcome == "derived")
+    misses = derived + sum(1 for s in samples if s.outcome in ("miss", "refresh"))
+    return {"misses": misses, "derived": derived, "share": _ratio(derived, misses)}
 
 
 def errors(samples: Sequence[Sample]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ test against a deployed API costs money and can trip its WAF rate limit.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -25,8 +25,8 @@ class Target:
     require_keys: bool = False
     statement_budget: int | None = None  # the origin's statements per dataset a minute, if known
     datasets: int = 1  # how many datasets the budget counts for: the warehouse's ceiling is both
-    # The origin's budget counter for an epoch minute (local only): what it let through.
-    admitted: Callable[[int], int | None] | None = None
+    # The origin's budget counters for one epoch minute, by dataset (loadtests.warehouse).
+    admitted: Callable[[int], Mapping[str, Mapping[str, int]] | None] | None = None
     notes: list[str] = field(default_factory=list)
 
 

@@ -124,10 +124,15 @@ def per_minute(readings: Sequence[Reading]) -> list[Minute]:
     ]
 
 
+# What the origin's counters admitted for one dataset in one minute: all its statements,
+# and how many of them were roll-ups' (cache.dataset_counters).
+DatasetAdmitted = Mapping[str, int]  # {"statements": n, "rollups": m}
+
+
 def budget_report(
     readings: Sequence[Reading],
     budget: int | None,
-    admitted: Mapping[int, int | None] | None = None,
+    admitted: Mapping[int, Mapping[str, DatasetAdmitted] | None] | None = None,
     *,
     datasets: int = 1,
 ) -> dict[str, Any] | None:
@@ -135,10 +140,11 @@ def budget_report(
 
     The budget is per dataset and the emulator counts every dataset's statements, so
     the warehouse's ceiling is the budget times the datasets; each dataset's own share
-    is held by the origin's counters, which `admitted` sums.
+    is held by the origin's counters, which `admitted` reads per dataset.
 
     `admitted`, where known, is what the origin's own budget counters say they let
-    through in each minute: more statements than admissions ran without being counted.
+    through in each minute, by dataset: more statements than admissions ran without
+    being counted.
     """
     minutes = per_minute(readings)
     if not minutes:
@@ -147,7 +153,13 @@ def budget_report(
     span = ordered[-1][0] - ordered[0][0]
     total = ordered[-1][1] - ordered[0][1]
     peak = max(m.statements for m in minutes)
-    rows = [{**asdict(m), "admitted": (admitted or {}).get(m.minute)} for m in minutes]
+    rows = []
+    for m in minutes:
+        by_dataset = (admitted or {}).get(m.minute)
+        let_through = (
+            None if by_dataset is None else sum(d["statements"] for d in by_dataset.values())
+        )
+        rows.append({**asdict(m), "admitted": let_through, "by_dataset": by_dataset})
     counted = [row["admitted"] for row in rows]
     return {
         "budget_per_minute": budget,

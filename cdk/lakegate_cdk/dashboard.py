@@ -137,6 +137,15 @@ def _origin_row() -> list[cloudwatch.IWidget]:
                 metrics.origin(cache_metrics.GAVE_UP, period=metrics.ONE_MINUTE).with_(
                     label="lease give-ups"
                 ),
+                metrics.origin(cache_metrics.ROLLUP_FETCHED, period=metrics.ONE_MINUTE).with_(
+                    label="of which roll-ups"
+                ),
+            ],
+            # What the roll-ups spare the warehouse: misses answered with no statement.
+            right=[
+                metrics.origin(cache_metrics.ROLLUP_DERIVED, period=metrics.ONE_MINUTE).with_(
+                    label="answers derived from roll-ups"
+                )
             ],
             width=THIRD,
         ),

@@ -50,6 +50,15 @@ _DTYPES: dict[str, pl.DataType] = {
 }
 
 
+def text_columns(columns: list[dict[str, Any]]) -> set[int]:
+    """The columns an Arrow file writes as their JSON_ARRAY cell text (see `_series`)."""
+    return {
+        i
+        for i, column in enumerate(columns)
+        if column["type_name"] != "DECIMAL" and column["type_name"] not in _DTYPES
+    }
+
+
 def chunk_files(
     result_format: str,
     columns: list[dict[str, Any]],

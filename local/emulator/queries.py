@@ -95,14 +95,20 @@ def _execute(
     truncated = limit is not None and len(raw) > limit
     kept = raw[:limit] if truncated else raw
     qualifiers = interval_qualifiers(types, kept)
-    rows, byte_count, cut = encode_rows(types, kept, request.byte_limit, qualifiers)
     columns = [
         column_info(name, t, i, qualifiers.get(i))
         for i, (name, t) in enumerate(zip(names, types, strict=True))
     ]
+    external = request.disposition == "EXTERNAL_LINKS"
+    only = None
+    if external and request.format == "ARROW_STREAM" and request.byte_limit is None:
+        from local.emulator.files import text_columns  # deferred: polars is slow to import
+
+        only = text_columns(columns)  # the files' sizes are the byte count, not the cells'
+    rows, byte_count, cut = encode_rows(types, kept, request.byte_limit, qualifiers, only)
     files = None
-    if request.disposition == "EXTERNAL_LINKS":
-        from local.emulator.files import chunk_files  # deferred: polars is slow to import
+    if external:
+        from local.emulator.files import chunk_files
 
         files = chunk_files(request.format, columns, kept[: len(rows)], rows, chunk_rows)
     return Result(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 
@@ -36,11 +37,11 @@ from cache import (
     ResultCache,
     Served,
     UncachedResults,
+    Vintage,
     build_entry,
     metrics,
 )
 from cache.memory import MemoryCacheStore
-from cache.served import vintage_of
 
 DATASET = "drivers"
 KEY = "k" * 64
@@ -194,25 +195,6 @@ def test_a_fresh_entry_is_a_hit_in_one_lookup_without_a_statement(rig: Rig) -> N
     assert rig.outcomes() == {metrics.HIT: 1}
     assert metrics.STATEMENTS not in rig.recorder.counts
     assert "cache" in served.timings_ms and "warehouse" not in served.timings_ms
-
-
-@pytest.mark.parametrize("stale", [False, True], ids=["miss", "refresh"])
-def test_an_answer_made_from_a_rollup_is_the_same_miss_or_refresh_said_so(
-    rig: Rig, stale: bool
-) -> None:
-    if stale:
-        rig.stored()
-        rig.advance(301)
-    made = Derived(Page(b'{"rollup": true}'), vintage_of(FRESHNESS, rig.now))
-    derived = replace(
-        request(KEY, rig.warehouse, rig.deadline(), rig.admit),
-        derive=lambda _budget, _generation: made,
-    )
-    served = rig.cache.serve(derived)
-    assert served.outcome is (Outcome.REFRESHED_DERIVED if stale else Outcome.DERIVED)
-    assert served.stored and body_of(served) == b'{"rollup": true}'
-    assert rig.warehouse.calls == 0 and rig.admitted == 0
-    assert rig.outcomes() == {metrics.REFRESH if stale else metrics.MISS: 1}
 
 
 def test_a_miss_runs_one_statement_stores_the_result_and_the_next_request_hits(
@@ -784,3 +766,85 @@ def test_a_holder_whose_lease_lapsed_still_stores_when_nothing_newer_exists(rig:
     served = rig.cache.serve(request(KEY, lease_lapses, rig.deadline(30)))
     assert served.outcome == "miss" and served.stored
     assert body_of(rig.serve()) == b'{"late but alone": true}'
+
+
+# ------------------------------------------------------------------- answers from roll-ups
+
+
+@dataclass
+class Rollup:
+    """What `derive` answers from: a roll-up made at `made_ms`, or nothing (None)."""
+
+    made_ms: int | None
+    failure: Exception | None = None
+    calls: int = 0
+
+    def __call__(self, budget: object, generation: int | None) -> Derived | None:
+        self.calls += 1
+        if self.failure is not None:
+            raise self.failure
+        if self.made_ms is None:
+            return None
+        vintage = Vintage(self.made_ms, self.made_ms + 300_000, self.made_ms + 3_900_000)
+        return Derived(Page(body=f'{{"rollup": {self.made_ms}}}'.encode()), vintage)
+
+
+def derived_request(rig: Rig, rollup: Rollup, key: str = KEY) -> CacheRequest:
+    base = request(key, rig.warehouse, rig.deadline(), rig.admit)
+    return replace(base, derive=rollup)
+
+
+def test_a_derived_answer_takes_no_lease_asks_no_budget_and_is_stored(rig: Rig) -> None:
+    taken: list[str] = []
+    leases = rig.store.try_lease
+
+    def counted(key: str, *args: Any, **kwargs: Any) -> bool:
+        taken.append(key)
+        return leases(key, *args, **kwargs)
+
+    rig.store.try_lease = counted  # type: ignore[method-assign]
+    served = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
+    assert (served.outcome, served.stored) == (Outcome.DERIVED, True)  # a miss, said so
+    assert rig.outcomes() == {metrics.MISS: 1}
+    assert (taken, rig.admitted, rig.warehouse.calls) == ([], 0, 0)
+    assert rig.recorder.counts[metrics.ROLLUP_DERIVED] == 1
+    again = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
+    assert again.outcome == "hit" and body_of(again) == body_of(served)
+
+
+def test_a_derived_answer_carries_its_rollups_times(rig: Rig) -> None:
+    made = rig.now - 120_000  # the roll-up was fetched two minutes ago
+    served = rig.cache.serve(derived_request(rig, Rollup(made)))
+    assert served.entry.created_ms == made and served.entry.fresh_until_ms == made + 300_000
+
+
+def test_without_a_rollup_that_answers_the_statement_runs_under_the_lease(rig: Rig) -> None:
+    served = rig.cache.serve(derived_request(rig, Rollup(None)))
+    assert served.outcome is Outcome.MISS
+    assert (rig.admitted, rig.warehouse.calls) == (1, 1)
+
+
+def test_a_derived_answer_never_replaces_one_made_from_newer_data(rig: Rig) -> None:
+    newer = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
+    rig.advance(301)  # stale now: a container holding an older roll-up answers again
+    older = rig.cache.serve(derived_request(rig, Rollup(rig.now - 600_000)))
+    assert older.stored is False
+    assert body_of(older) == body_of(newer), "the newer answer stands"
+
+
+def test_a_stale_entry_is_refreshed_from_the_rollup_at_once(rig: Rig) -> None:
+    rig.cache.serve(derived_request(rig, Rollup(rig.now)))
+    rig.advance(301)
+    refreshed = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
+    assert refreshed.outcome is Outcome.REFRESHED_DERIVED  # a refresh, said so
+
+
+def test_a_failing_rollup_serves_the_stale_copy(rig: Rig) -> None:
+    stale = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
+    rig.advance(301)
+    failing = Rollup(rig.now, failure=StatementFailed("the roll-up's statement failed"))
+    served = rig.cache.serve(derived_request(rig, failing))
+    assert served.outcome == "stale-if-error" and body_of(served) == body_of(stale)
+    assert isinstance(served.error, StatementFailed)
+    with pytest.raises(StatementFailed):  # and with nothing to fall back on, the failure
+        rig.cache.serve(derived_request(rig, failing, key="another"))

@@ -58,7 +58,7 @@ def test_origin_outcomes_and_hit_ratio_from_emf(body: dict[str, Any]) -> None:
 
 def test_warehouse_statements_per_minute(body: dict[str, Any]) -> None:
     widget = _widget(body, "Warehouse: statements per minute")
-    assert "WarehouseStatements" in _metric_names(widget)
+    assert {"WarehouseStatements", "RollupFetched", "RollupDerived"} <= set(_metric_names(widget))
     assert all(m[-1]["period"] == 60 for m in widget["metrics"])
 
 

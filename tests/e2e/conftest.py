@@ -27,9 +27,22 @@ def api(stack: EmbeddedStack) -> Iterator[requests.Session]:
 
 
 # The statement path: with roll-ups off every distinct query runs its own statement, which
-# is what the tests of single flight, failures and exports watch. tests/e2e/test_rollups.py
-# covers the derived path.
-STATEMENT_PATH = {"LAKEGATE_ROLLUPS": "0"}
+# is what the tests of single flight, failures and exports watch (tests/e2e/test_rollups.py
+# covers the derived path), and one share: the tests are one keyless consumer that may
+# start the dataset's whole budget.
+STATEMENT_PATH = {"LAKEGATE_ROLLUPS": "0", "LAKEGATE_FAIR_SHARES": "1"}
+
+
+def statement_path_stack() -> Iterator[EmbeddedStack]:
+    """A stack on the statement path, small chunks so that chunk links are followed: for a
+    module's own `stack` fixture (`yield from statement_path_stack()`)."""
+    config = StackConfig(
+        port=0,
+        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
+        environment=STATEMENT_PATH,
+    )
+    with EmbeddedStack(config) as running:
+        yield running
 
 
 def warehouse_url(stack: EmbeddedStack) -> str:

@@ -6,25 +6,14 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from local.emulator import EmulatorConfig
-from local.stack import EmbeddedStack, StackConfig
-from tests.e2e.conftest import STATEMENT_PATH, set_faults, warehouse_url
+from local.stack import EmbeddedStack
+from tests.e2e.conftest import set_faults, statement_path_stack, warehouse_url
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[EmbeddedStack]:
-    """The statement path: every request below meets the warehouse's fault itself.
-
-    The module starts about 35 statements, more than the keyless share of the default
-    budget (29 a minute, cache/budget.py): within one wall-clock minute it would meet a
-    429 the tests are not about. Budgets are tests/e2e/test_cache.py's."""
-    config = StackConfig(
-        port=0,
-        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
-        environment={**STATEMENT_PATH, "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "1000"},
-    )
-    with EmbeddedStack(config) as running:
-        yield running
+    """The statement path: every request below meets the warehouse's fault itself."""
+    yield from statement_path_stack()
 
 
 # Each test asks a different query: a failure holds its key briefly (error_hold).

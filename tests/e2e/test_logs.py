@@ -18,19 +18,13 @@ import requests
 
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
-from tests.e2e.conftest import STATEMENT_PATH, set_faults
+from tests.e2e.conftest import set_faults, statement_path_stack
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[EmbeddedStack]:
     """The statement path: every request below runs a statement of its own."""
-    config = StackConfig(
-        port=0,
-        emulator=EmulatorConfig(port=0, latency_ms=10, chunk_rows=500),
-        environment=STATEMENT_PATH,
-    )
-    with EmbeddedStack(config) as running:
-        yield running
+    yield from statement_path_stack()
 
 
 def log_lines(output: str) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ the document's 400 response describes and the remaining checks still validate.
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
@@ -20,6 +21,10 @@ from local.stack import EmbeddedStack
 
 @pytest.mark.slow
 def test_the_api_conforms_to_its_openapi_document(stack: EmbeddedStack) -> None:
+    # Each dataset's roll-up fetched first: the first query of a dataset waits for it (the
+    # emulator writes the 298,044 crashes rows in seconds), which is not what this checks.
+    for dataset in ("drivers", "crashes"):
+        requests.get(f"{stack.url}/v1/{dataset}?limit=1", timeout=120).raise_for_status()
     schema = schemathesis.openapi.from_url(f"{stack.url}/swagger?format=json")
     operations = []
     for result in schema.get_all_operations():

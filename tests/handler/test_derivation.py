@@ -223,12 +223,14 @@ SETTINGS = settings(
 )
 
 
+def requests_of(catalogue: Catalogue) -> st.SearchStrategy[tuple[str, str]]:
+    """(dataset, query string) for any dataset of `catalogue`."""
+    names = st.sampled_from([d.name for d in catalogue.datasets])
+    return names.flatmap(lambda n: st.tuples(st.just(n), query_string(_of(catalogue, n))))
+
+
 @SETTINGS
-@given(
-    st.sampled_from(["drivers", "crashes"]).flatmap(
-        lambda n: st.tuples(st.just(n), query_string(_of(PACKAGED, n)))
-    )
-)
+@given(request=requests_of(PACKAGED))
 def test_answers_derived_from_the_whole_table_are_the_warehouses(
     held: dict[tuple[int, str, str], HeldRollup],
     client: WarehouseClient,
@@ -238,11 +240,7 @@ def test_answers_derived_from_the_whole_table_are_the_warehouses(
 
 
 @SETTINGS
-@given(
-    st.sampled_from(["drivers", "crashes"]).flatmap(
-        lambda n: st.tuples(st.just(n), query_string(_of(RICH, n)))
-    )
-)
+@given(request=requests_of(RICH))
 def test_answers_derived_from_grouped_rollups_are_the_warehouses(
     held: dict[tuple[int, str, str], HeldRollup],
     client: WarehouseClient,
@@ -319,3 +317,25 @@ def test_an_empty_selection_answers_as_sql_does(
     query = parse_query(dataset, "measures=total_crashes,days&date=2009-01-01")
     page = fetch_page(client, dataset, query, Deadline.after(60))
     assert orjson.loads(page.body) == [{"total_crashes": None, "days": 0}]
+
+
+FOLDED = ("İSTANBUL", "ΟΔΟΣ", "ΟΔΟΣ ΑΣ.", "ΣΑΣ", "Σ", "STRASSE ẞ", "ǅ", "Ohio", "DİYARBAKIR")
+
+
+def test_case_folding_is_the_warehouses_on_every_path(client: WarehouseClient) -> None:
+    """One rule: the parser folds a value with str.lower, the derivation with polars, the
+    statement with the warehouse's lower(); on the strings where engines differ (a dotted
+    capital I, a final sigma), all three give the same text."""
+    import polars as pl
+
+    from handler.warehouse import Parameter, Statement
+
+    markers = ", ".join(f"lower(:v{i}) AS `f{i}`" for i in range(len(FOLDED)))
+    values = tuple(Parameter(f"v{i}", text) for i, text in enumerate(FOLDED))
+    result = client.run(Statement(f"SELECT {markers}", values), Deadline.after(30))
+    warehouse = [cell for cell in result.rows[0]]
+    derivation = pl.Series(FOLDED).str.to_lowercase().to_list()
+    crashes = _of(PACKAGED, "crashes")
+    parser = [parse_query(crashes, f"state={quote(text)}").filters[0].value for text in FOLDED]
+    assert warehouse == derivation == parser
+    assert parser[0] == "i̇stanbul" and parser[1] == "οδος", "full mapping, final sigma"

@@ -102,7 +102,7 @@ def test_summary_md_shows_the_gateway() -> None:
         statements=4,
         statement_readings=[(1_800_000_000.0 + i, 2 * i) for i in range(11)],
         statement_budget=120,
-        statements_admitted={30_000_000: 19},
+        statements_admitted={30_000_000: {"drivers": {"statements": 19, "rollups": 1}}},
         busters=2,
     )
     markdown = render_markdown(summarise(SAMPLES, facts))
@@ -112,7 +112,7 @@ def test_summary_md_shows_the_gateway() -> None:
         "max 20 against a ceiling of 120 (120 per dataset, 1 datasets): **within budget**"
         in markdown
     )
-    assert "| 2027-01-15T08:00+00:00 | 10 | 20 | 19 | 120 |" in markdown
+    assert "| 2027-01-15T08:00+00:00 | 10 | 20 | 19 | 19 (1) | 120 |" in markdown
     assert "**1 more statements ran than the budget counted**" in markdown
     assert (
         "| valid | 4 | 200: 1, 400 invalid_parameter: 1, 503 statement_budget_exceeded: 1, "

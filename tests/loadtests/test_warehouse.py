@@ -75,11 +75,17 @@ def test_the_budget_is_per_dataset_so_the_warehouse_ceiling_is_its_multiple() ->
 
 def test_the_budget_report_sets_what_the_origin_admitted_beside_what_ran() -> None:
     counts = list(itertools.accumulate([0] + [2] * 60 + [1] * 29))
-    report = budget_report(readings(counts), 120, {M0: 119, M0 + 1: 29})
+    first = {
+        "drivers": {"statements": 100, "rollups": 1},
+        "crashes": {"statements": 19, "rollups": 1},
+    }
+    second = {"drivers": {"statements": 29, "rollups": 0}}
+    report = budget_report(readings(counts), 120, {M0: first, M0 + 1: second})
     assert report is not None
     assert report["admitted"] == 148 and report["statements"] == 149
     assert [m["admitted"] for m in report["minutes"]] == [119, 29]
-    unknown = budget_report(readings(counts), 120, {M0: 119, M0 + 1: None})
+    assert report["minutes"][0]["by_dataset"] == first, "each dataset's own count"
+    unknown = budget_report(readings(counts), 120, {M0: first, M0 + 1: None})
     assert unknown is not None and unknown["admitted"] is None
 
 

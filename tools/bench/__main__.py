@@ -12,7 +12,17 @@ from collections.abc import Callable
 # The handler's per-request INFO logs would bury the tables.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from tools.bench import Table, arrow, cache, cold_start, edge, exports, panels, shaping
+from tools.bench import (
+    Table,
+    arrow,
+    cache,
+    cold_start,
+    edge,
+    exports,
+    panels,
+    rollup_memory,
+    shaping,
+)
 
 SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("shaping", shaping.section),
@@ -21,6 +31,7 @@ SECTIONS: list[tuple[str, Callable[[], Table]]] = [
     ("dashboard", cache.dashboard_section),
     ("map", panels.map_section),
     ("mixed-dashboard", panels.mixed_section),
+    ("rollups", rollup_memory.section),
     ("cold-start", cold_start.section),
     ("edge", edge.section),
     ("exports", exports.section),
