@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 from handler.catalogue import load_catalogue
-from tools.bench import Table
 from local.emulator import Emulator, EmulatorConfig
+from tools.bench import Table
 
 
 def section() -> Table:
