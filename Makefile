@@ -39,11 +39,11 @@ unit: install
 	$(BIN)/python -m pytest -n 2 -m 'not slow' --hypothesis-profile=unit
 
 bench: install
-	$(BIN)/python -m local.bench
+	$(BIN)/python -m tools.bench
 
-# Every warehouse fault against no entry, a fresh and a stale entry (local/faults.py).
+# Every warehouse fault against no entry, a fresh and a stale entry (tools/faults.py).
 faults: install
-	$(BIN)/python -m local.faults
+	$(BIN)/python -m tools.faults
 
 # A Locust scenario against the embedded stack (or HOST), report under reports/:
 #   make loadtest SCENARIO=brownout USERS=30 DURATION=60 EDGE=1

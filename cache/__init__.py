@@ -39,6 +39,7 @@ from cache.errors import (
 from cache.invalidation import invalidate_dataset, invalidate_key
 from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest, rollup_key
 from cache.metrics import CountingRecorder, Recorder
+from cache.outcomes import Outcome
 from cache.policy import Budget, CappedBudget, FlightPolicy, Freshness
 from cache.results import ResultCache
 from cache.rollups import (
@@ -54,7 +55,6 @@ from cache.served import (
     CacheRequest,
     Compute,
     Derived,
-    Outcome,
     Served,
     UncachedResults,
     Vintage,

@@ -2,7 +2,8 @@
 
 `ResultCache.serve` decides, for one request, where its response comes from (a
 "statement" below is `served.answer`: derived from a roll-up when one answers, else
-the request's own statement):
+the request's own statement; a derived miss or refresh is `derived` or
+`refreshed-derived`, cache.outcomes):
 
     lookup ─┬─ fresh entry ─────────────────────────────────────────► hit
             ├─ a roll-up answers ─► derived, stored (no lease: no statement) ► miss/refreshed
@@ -28,12 +29,11 @@ from aws_lambda_powertools import Logger
 from cache import metrics
 from cache.entry import Entry, Lookup
 from cache.errors import CacheUnavailable, NoResultInTime, Refused, Superseded
+from cache.outcomes import Outcome
 from cache.policy import Budget, CappedBudget, FlightPolicy
 from cache.served import (
-    OUTCOME_METRIC,
     Answer,
     CacheRequest,
-    Outcome,
     Served,
     answer,
     build_entry,
@@ -97,7 +97,7 @@ class ResultCache:
             )
         total = (time.perf_counter() - started) * 1000
         timings["cache"] = max(0.0, total - timings.get("warehouse", 0.0))
-        self._recorder.count(OUTCOME_METRIC[served.outcome])
+        self._recorder.count(served.outcome.counter)
         return served
 
     def _serve(self, request: CacheRequest, timings: dict[str, float]) -> Served:
@@ -105,7 +105,7 @@ class ResultCache:
         now = self._now_ms()
         entry = lookup.current_entry()
         if entry is not None and entry.is_fresh(now):
-            return self._served(request, entry, "hit", now, timings)
+            return self._served(request, entry, Outcome.HIT, now, timings)
         derived = self._derived(request, lookup, now, timings)
         if derived is not None:
             return derived
@@ -127,7 +127,7 @@ class ResultCache:
             self._recorder.count(metrics.GAVE_UP)
             raise
         if not isinstance(flight, Led):
-            return self._served(request, flight.entry, "collapsed", self._now_ms(), timings)
+            return self._served(request, flight.entry, Outcome.COLLAPSED, self._now_ms(), timings)
         # The generation read when the lease was taken, not before waiting: an invalidation
         # seen while waiting must not stamp our new result as already retired.
         generation = flight.lookup.generation
@@ -135,7 +135,7 @@ class ResultCache:
             request, flight.owner, request.budget, timings, generation
         )
         return self._store_and_serve(
-            request, flight.owner, generation, fresh, "miss", timings, flight.leased_at_ms
+            request, flight.owner, generation, fresh, Outcome.MISS, timings, flight.leased_at_ms
         )
 
     def _derived(
@@ -157,12 +157,12 @@ class ResultCache:
             if stale is None:
                 raise
             return self._served(
-                request, stale, "stale-if-error", self._now_ms(), timings, error=exc
+                request, stale, Outcome.STALE_IF_ERROR, self._now_ms(), timings, error=exc
             )
         if made is None:
             return None
         assert made.vintage is not None
-        outcome: Outcome = "miss" if stale is None else "refreshed"
+        outcome = Outcome.MISS if stale is None else Outcome.REFRESHED
         # Unleased: stored unless an entry made from newer data is there already.
         newer_than = made.vintage.created_ms + 1
         return self._store_and_serve(
@@ -185,30 +185,30 @@ class ResultCache:
         # Lambda cannot work after answering (the container freezes), so the refresh goes to
         # an asynchronous invocation when the handler offers one, else it runs in line.
         if lookup.failing(now):
-            return self._served(request, entry, "stale-if-error", now, timings)
+            return self._served(request, entry, Outcome.STALE_IF_ERROR, now, timings)
         if lookup.lease_is_live(now):
-            return self._served(request, entry, "stale", now, timings)
+            return self._served(request, entry, Outcome.STALE, now, timings)
         owner = new_owner()
         if not self._store.try_lease(
             request.key, owner, now, self._flight.lease_ms, lookup.generation, as_seen=lookup
         ):
-            return self._served(request, entry, "stale", now, timings)
+            return self._served(request, entry, Outcome.STALE, now, timings)
         if request.refresh_later is not None:
             try:
                 request.refresh_later(owner)
             except Exception as exc:  # could not hand it off: free the key, answer stale
                 logger.warning("refresh hand-off failed", extra={"error": type(exc).__name__})
                 self._release(request.key, owner, None)
-            return self._served(request, entry, "stale", now, timings)
+            return self._served(request, entry, Outcome.STALE, now, timings)
         budget = self._stale_budget(request)
         try:
             fresh = self._compute_under_lease(request, owner, budget, timings, lookup.generation)
         except Exception as exc:  # any failure or refusal: the stale copy is the better answer
             return self._served(
-                request, entry, "stale-if-error", self._now_ms(), timings, error=exc
+                request, entry, Outcome.STALE_IF_ERROR, self._now_ms(), timings, error=exc
             )
         return self._store_and_serve(
-            request, owner, lookup.generation, fresh, "refreshed", timings, now
+            request, owner, lookup.generation, fresh, Outcome.REFRESHED, timings, now
         )
 
     def refresh(self, request: CacheRequest, owner: str) -> Outcome | None:
@@ -225,13 +225,13 @@ class ResultCache:
             generation = self._store.lookup(request.dataset, request.key).generation
             fresh = self._compute_under_lease(request, owner, request.budget, timings, generation)
             self._store_and_serve(
-                request, owner, generation, fresh, "refreshed", timings, renewed_at
+                request, owner, generation, fresh, Outcome.REFRESHED, timings, renewed_at
             )
         except Exception as exc:  # nobody waits for this answer: log it, keep the stale copy
             logger.warning("asynchronous refresh failed", extra={"error": type(exc).__name__})
             return None
-        self._recorder.count(OUTCOME_METRIC["refreshed"])
-        return "refreshed"
+        self._recorder.count(Outcome.REFRESHED.counter)
+        return Outcome.REFRESHED
 
     def _compute_under_lease(
         self,
@@ -276,6 +276,8 @@ class ResultCache:
             self._now_ms(),
             vintage=fresh.vintage,
         )
+        if fresh.derived:  # made from a roll-up: the same miss or refresh, said so
+            outcome = outcome.from_rollup()
         by_reference = request.by_reference(entry)
         try:
             # Without a lease (a derived answer) the same condition holds: nothing stored
@@ -289,7 +291,7 @@ class ResultCache:
             # stands, and it is what we answer, as any waiter would.
             theirs = self._store.lookup(request.dataset, request.key).current_entry()
             if theirs is not None:
-                return self._served(request, theirs, "collapsed", self._now_ms(), timings)
+                return self._served(request, theirs, Outcome.COLLAPSED, self._now_ms(), timings)
             stored = False
         except CacheUnavailable as exc:
             # A failed write never fails the request. Free the waiters if we still can.
@@ -314,7 +316,6 @@ class ResultCache:
                 timings_ms=timings,
                 stored=stored,
                 location=link,
-                derived=fresh.derived,
             )
         assert entry.gzip_body is not None
         return Served(
@@ -324,7 +325,6 @@ class ResultCache:
             self._now_ms(),
             timings_ms=timings,
             stored=stored,
-            derived=fresh.derived,
         )
 
     def _served(

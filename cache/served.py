@@ -13,16 +13,13 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from cache import metrics
 from cache.entry import Entry, Renderable
 from cache.errors import CacheUnavailable
+from cache.outcomes import Outcome
 from cache.policy import Budget, Freshness
 
-Outcome = Literal[
-    "hit", "miss", "collapsed", "stale", "refreshed", "stale-if-error", "bypass", "uncached"
-]
 # Runs the statement and renders the page, within the budget it is given.
 Compute = Callable[[Budget], Renderable]
 
@@ -58,18 +55,6 @@ class Answer:
     page: Renderable
     vintage: Vintage | None = None  # None: made now, by a statement
     derived: bool = False
-
-
-OUTCOME_METRIC: dict[Outcome, str] = {
-    "hit": metrics.HIT,
-    "miss": metrics.MISS,
-    "collapsed": metrics.COLLAPSED,
-    "stale": metrics.STALE,
-    "refreshed": metrics.REFRESH,
-    "stale-if-error": metrics.STALE,
-    "bypass": metrics.BYPASS,
-    "uncached": metrics.BYPASS,
-}
 
 
 def _admitted() -> None:
@@ -118,7 +103,6 @@ class Served:
     # A presigned URL of the entry's object when it is answered by reference (the body
     # is then not loaded: gzip_body is empty).
     location: str | None = None
-    derived: bool = False  # this request made the answer from a roll-up
 
 
 def wall_clock_ms() -> int:
@@ -222,7 +206,7 @@ def bypass(
     timings: dict[str, float],
     recorder: metrics.Recorder,
     now_ms: Callable[[], int],
-    outcome: Outcome = "bypass",
+    outcome: Outcome = Outcome.BYPASS,
 ) -> Served:
     """Without the cache: derived or straight from the warehouse, nothing stored."""
     made = answer(request, request.budget, timings, recorder, None)
@@ -233,9 +217,8 @@ def bypass(
         # Too large to answer in line, and nowhere to put it: never a truncated body.
         raise CacheUnavailable("an answer too large to send in line has nowhere to go")
     assert entry.gzip_body is not None
-    return Served(
-        entry, entry.gzip_body, outcome, now_ms(), timings_ms=timings, derived=made.derived
-    )
+    # A bypass's header already says where its answer came from: derived or not, the same.
+    return Served(entry, entry.gzip_body, outcome, now_ms(), timings_ms=timings)
 
 
 class UncachedResults:
@@ -248,6 +231,6 @@ class UncachedResults:
         self._now_ms = now_ms
 
     def serve(self, request: CacheRequest) -> Served:
-        served = bypass(request, {}, self._recorder, self._now_ms, "uncached")
-        self._recorder.count(OUTCOME_METRIC["uncached"])
+        served = bypass(request, {}, self._recorder, self._now_ms, Outcome.UNCACHED)
+        self._recorder.count(served.outcome.counter)
         return served

@@ -172,7 +172,7 @@ class InProcessFlights:
             kept = self._kept.get(key)
             if kept is not None and kept.entry.is_fresh(now):
                 self._kept.move_to_end(key)
-                return replace(kept, now_ms=now, stored=False, derived=False)
+                return replace(kept, now_ms=now, stored=False)
             flight = self._flights.get(key)
             leader = flight is None
             if flight is None:
@@ -183,7 +183,7 @@ class InProcessFlights:
             if flight.error is not None:
                 raise flight.error
             assert flight.served is not None
-            return replace(flight.served, now_ms=self._now_ms(), stored=False, derived=False)
+            return replace(flight.served, now_ms=self._now_ms(), stored=False)
         try:
             flight.served = make()
             self._keep(key, flight.served)

@@ -10,16 +10,13 @@ import os
 import sys
 from pathlib import Path
 
-CDK_DIR = Path(__file__).resolve().parent
-REPO_ROOT = CDK_DIR.parent
-# `lakegate_cdk` lives next to this file; the catalogue is read from `handler/`.
-for path in (str(CDK_DIR), str(REPO_ROOT)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+from aws_cdk import App
+from lakegate_cdk.application import add_nag, build
+from lakegate_cdk.config import ConfigError, load_config
 
-from aws_cdk import App  # noqa: E402
-from lakegate_cdk.application import add_nag, build  # noqa: E402
-from lakegate_cdk.config import ConfigError, load_config  # noqa: E402
+# lakegate_cdk, the catalogue (handler/) and the edge function (edge/) are installed
+# packages (`make install`: pyproject.toml declares all three), imported like any other.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_ENV = "dev"
 

@@ -7,7 +7,7 @@ much of it is used up, so every cache downstream counts from the entry's creatio
 
 from __future__ import annotations
 
-from cache import Freshness, Served
+from cache import Freshness, Outcome, Served
 from handler.responses import status_of
 
 CACHE_NAME = "lakegate"
@@ -15,7 +15,8 @@ CACHE_NAME = "lakegate"
 
 def cache_control(freshness: Freshness, served: Served) -> str:
     # An answer derived from a stale roll-up is as stale as the roll-up (its entry's times).
-    if served.outcome in ("stale", "stale-if-error") or not served.entry.is_fresh(served.now_ms):
+    stale = served.outcome in (Outcome.STALE, Outcome.STALE_IF_ERROR)
+    if stale or not served.entry.is_fresh(served.now_ms):
         # Already past its freshness: let downstream caches keep it only as a fallback.
         return f"public, max-age=0, s-maxage=0, stale-if-error={freshness.stale_seconds}"
     ttl = freshness.ttl_seconds
@@ -27,24 +28,12 @@ def cache_control(freshness: Freshness, served: Served) -> str:
 
 
 def cache_status(served: Served) -> str:
-    """RFC 9211 Cache-Status for this cache's part in the response."""
-    ttl = served.entry.ttl_seconds(served.now_ms)
-    stored = "; stored" if served.stored else ""
-    status = {
-        "hit": f"{CACHE_NAME}; hit; ttl={ttl}",
-        "miss": f"{CACHE_NAME}; fwd=miss{stored}",
-        "collapsed": f"{CACHE_NAME}; fwd=miss; collapsed",
-        "stale": f"{CACHE_NAME}; hit; ttl={ttl}; detail=stale-while-revalidate",
-        "refreshed": f"{CACHE_NAME}; fwd=stale{stored}",
-        "stale-if-error": f"{CACHE_NAME}; fwd=stale; ttl={ttl}; detail=stale-if-error",
-        "bypass": f"{CACHE_NAME}; fwd=bypass; detail=cache-unavailable",
-        "uncached": f"{CACHE_NAME}; fwd=bypass; detail=cache-disabled",
-    }[served.outcome]
-    if served.outcome == "stale-if-error" and served.error is not None:
-        status += f"; fwd-status={status_of(served.error)}"
-    if served.derived and "detail=" not in status:
-        status += "; detail=rollup"  # made from a cached roll-up, no statement of its own
-    return status
+    """RFC 9211 Cache-Status for this cache's part in the response, from its outcome."""
+    failed = status_of(served.error) if served.error is not None else None
+    parameters = served.outcome.cache_status(
+        ttl=served.entry.ttl_seconds(served.now_ms), stored=served.stored, fwd_status=failed
+    )
+    return f"{CACHE_NAME}; {parameters}"
 
 
 def server_timing(served: Served, extra: dict[str, float] | None = None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -28,9 +28,6 @@ from handler.vocabulary import (
     Rollup,
     unique,
 )
-
-if TYPE_CHECKING:
-    from handler.parameters import Parameters
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.yaml")
 
@@ -202,13 +199,6 @@ class Dataset(Declaration):
         return cache.digest(_without_prose(self.model_dump(mode="json", exclude=unset)))
 
     @cached_property
-    def parameters(self) -> Parameters:
-        """Its query parameters' one declaration (handler.parameters), built on first use."""
-        from handler.parameters import parameters_of  # which imports this module
-
-        return parameters_of(self)
-
-    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
@@ -240,10 +230,6 @@ class Dataset(Declaration):
         keys = (*self.sortable, *self.group_tokens, *(m.name for m in self.measures))
         return tuple(dict.fromkeys(keys))
 
-    def query_parameter_names(self) -> tuple[str, ...]:
-        """Every query parameter this dataset's route accepts (the edge cache key allow list)."""
-        return self.parameters.names
-
 
 class Catalogue(Declaration):
     version: int = Field(ge=1)
@@ -256,10 +242,6 @@ class Catalogue(Declaration):
 
     def get(self, name: str) -> Dataset | None:
         return next((d for d in self.datasets if d.name == name), None)
-
-    def query_parameter_names(self) -> tuple[str, ...]:
-        """Every dataset's query parameters, sorted: the edge cache key allow list."""
-        return tuple(sorted({n for d in self.datasets for n in d.query_parameter_names()}))
 
 
 _PROSE = {"title", "description", "examples", "access"}  # none of them shapes a row

@@ -60,7 +60,7 @@ def key_records(document: Any) -> dict[str, KeyRecord]:
     """The API keys of a key store document (digest → record), validated.
 
     The store holds the edge function's rules too, under keys no digest can be
-    (local/edge_store.py): those are not keys, and are left out here."""
+    (edge/store.py): those are not keys, and are left out here."""
     if isinstance(document, dict):
         document = {k: v for k, v in document.items() if is_key_digest(k)}
     return KEY_STORE.validate_python(document)

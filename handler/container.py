@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 from aws_lambda_powertools import Logger
@@ -39,14 +39,16 @@ from cache import (
 )
 from handler.admin.auth import TokenVerifier, secrets_manager_fetch
 from handler.admin.edge import EdgeInvalidator, ssm_distribution_id
+from handler.admin.routes import Admin
 from handler.catalogue import Catalogue
 from handler.consumers import Consumers, EdgeAsserted, KeyFile
 from handler.errors import ConfigurationError
 from handler.observability import TracedCacheStore, record_response, trace_invocations
 from handler.refresh import Invoker, LambdaInvoker, RefreshOrder
-from handler.routes import create_app, dataset_servers
-from handler.serving import Gate
+from handler.routes import Surface, create_app
+from handler.serving import DatasetServer, Gate
 from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
+from handler.unconfigured import Unconfigured
 from handler.warehouse import WarehouseClient, token_provider
 from handler.warehouse.watchdog import WatchedAdapter
 
@@ -56,14 +58,11 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 logger = Logger(service="lakegate")
 
 
-@dataclass(frozen=True)
-class Admin:
-    """What the /admin routes need; their AWS clients are built on the first admin request."""
+class Wired(Protocol):
+    """A container's collaborators (Wiring), or the failed configuration in their place
+    (handler.unconfigured.Unconfigured): either gives the routes what they serve."""
 
-    settings: AdminSettings
-    tokens: TokenVerifier
-    edge: EdgeInvalidator
-    store: CacheStore
+    def surface(self, catalogue: Catalogue) -> Surface: ...
 
 
 @dataclass(frozen=True)
@@ -78,19 +77,39 @@ class Wiring:
     refresher: Invoker | None = None  # None: stale entries are refreshed in line
     rollups: Rollups | None = None  # None: roll-ups are off (LAKEGATE_ROLLUPS=0)
 
+    def surface(self, catalogue: Catalogue) -> Surface:
+        """One server per dataset route, each handed exactly what it needs; the admin routes'."""
+        servers = {
+            dataset.route: DatasetServer(
+                dataset,
+                catalogue.version,
+                self.warehouse,
+                self.results,
+                self.settings.warehouse,
+                self.gate,
+                self.refresher,
+                self.settings.gateway.inline_response_max_bytes,
+                self.rollups,
+            )
+            for dataset in catalogue.datasets
+        }
+        admin = self.admin
+        return Surface(
+            servers, lambda: admin, self.settings.gateway.cors_origins, self.gate.require_keys
+        )
 
-def new_container(
-    catalogue: Catalogue, wiring: Wiring | ConfigurationError, recorder: Recorder
-) -> LambdaHandler:
-    """One Lambda container's handler. With broken settings it still starts: /healthz and
-    /swagger answer, and every data or admin request is a 503 naming no secret.
+
+def new_container(catalogue: Catalogue, wired: Wired, recorder: Recorder) -> LambdaHandler:
+    """One Lambda container's handler. With broken settings (`wired` is Unconfigured) it
+    still starts: /healthz and /swagger answer, and every data or admin request is a 503
+    naming no secret.
 
     The local Function URL server calls this once per simulated container (a Powertools
     resolver keeps the current event on itself and serves one at a time), sharing one
     Wiring: boto3 clients and the HTTP session are thread-safe.
     """
-    servers = None if isinstance(wiring, ConfigurationError) else dataset_servers(catalogue, wiring)
-    app = create_app(catalogue, wiring, servers)
+    surface = wired.surface(catalogue)
+    app = create_app(catalogue, surface)
     invocations = itertools.count()
 
     @trace_invocations
@@ -108,9 +127,10 @@ def new_container(
             if order is None:
                 started = time.perf_counter()
                 response = app.resolve(event, context)
-                record_response(recorder, response, (time.perf_counter() - started) * 1000)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                record_response(recorder, response, elapsed_ms, app.served)
                 return response
-            server = (servers or {}).get(order.route)
+            server = surface.datasets.get(order.route)
             outcome = (
                 server.refresh(order, context.get_remaining_time_in_millis()) if server else None
             )
@@ -122,13 +142,13 @@ def new_container(
     return handle
 
 
-def wire_from_environment(recorder: Recorder) -> Wiring | ConfigurationError:
-    """Wiring from the environment's settings, or the reason there is none."""
+def wire_from_environment(recorder: Recorder) -> Wired:
+    """Wiring from the environment's settings; Unconfigured, holding the reason, without."""
     try:
         return wire(load_settings(), recorder)
     except ConfigurationError as exc:
         logger.error("configuration error", extra={"detail": str(exc)})
-        return exc
+        return Unconfigured(exc)
 
 
 def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None) -> Wiring:
@@ -136,9 +156,10 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     local Function URL server passes its own); in Lambda it is the Lambda API."""
     session = requests.Session()
     # Retries are the client's job (inside its deadline), not urllib3's; its connections
-    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog).
-    # 64: the local server shares one Wiring across its simulated containers.
-    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
+    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog). Pools
+    # for four hosts: the workspace and its result storage, with room to spare.
+    connections = settings.pools.warehouse_connections
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=connections, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     warehouse = WarehouseClient(
@@ -153,7 +174,7 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
         gate = Gate(consumers, gateway.require_keys, None)
         rollups = Rollups(None, recorder, held) if settings.rollups.enabled else None
         return Wiring(settings, warehouse, UncachedResults(recorder), None, gate, rollups=rollups)
-    store, dynamodb = build_store(settings.cache)
+    store, dynamodb = build_store(settings.cache, settings.pools.aws_connections)
     flight = FlightPolicy(
         lease_ms=int(settings.cache.lease_seconds * 1000),
         error_hold_ms=int(settings.cache.error_hold_seconds * 1000),
@@ -180,7 +201,7 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     return Wiring(settings, warehouse, results, admin, gate, refresher, rollups)
 
 
-def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
+def build_store(cache: CacheSettings, connections: int) -> tuple[DynamoCacheStore, Any]:
     """The cache store, and its DynamoDB client (the statement budgets count in its table)."""
     import boto3
     from botocore.config import Config
@@ -190,9 +211,7 @@ def build_store(cache: CacheSettings) -> tuple[DynamoCacheStore, Any]:
         read_timeout=cache.read_timeout_seconds,
         retries={"max_attempts": cache.max_attempts, "mode": "standard"},
         tcp_keepalive=True,
-        # A Lambda container needs two at once (its request, a lease renewal); the embedded
-        # stack shares one wiring among all its containers, and botocore's 10 would churn.
-        max_pool_connections=64,
+        max_pool_connections=connections,  # handler.settings.PoolSettings says how many
     )
     session = boto3.session.Session(region_name=cache.region)
     dynamodb = session.client("dynamodb", endpoint_url=cache.endpoint_url, config=config)

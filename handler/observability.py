@@ -7,8 +7,9 @@ adds the function's own view of every answer, which Lambda's `Errors` never sees
     Responses                   one per Function URL answer
     Status2xx … Status5xx       per status class
     Status500, Status502, …     each 5xx code (a bounded set: 500 to 599)
-    Latency<Outcome>            milliseconds per answer, by the cache's outcome
-                                (LatencyHit, LatencyMiss, …; LatencyNone without one)
+    Latency<Outcome>            milliseconds per answer, by the cache's outcome as the
+                                route reported it (LatencyHit, LatencyMiss, …; a derived
+                                miss is a miss; LatencyNone without one)
 
 Traces: Powertools Tracer, on only in Lambda (outside it Powertools turns itself off,
 so `lakegate serve` and the tests pay nothing). The handler's subsegment carries the
@@ -36,14 +37,6 @@ TRACED_MODULES = ("botocore", "requests")
 
 # The one tracer of a container; tests swap it for an enabled one.
 TRACER = Tracer(service="lakegate", patch_modules=TRACED_MODULES)
-
-# Cache-Status parameters (handler.cache_headers.cache_status) back to the outcome.
-_FORWARDED = {
-    "fwd=bypass": ("detail=cache-disabled", "uncached", "bypass"),
-    "fwd=stale": ("detail=stale-if-error", "stale-if-error", "refreshed"),
-    "fwd=miss": ("collapsed", "collapsed", "miss"),
-    "hit": ("detail=stale-while-revalidate", "stale", "hit"),
-}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,30 +66,19 @@ def status_metrics(status: int) -> tuple[str, ...]:
 
 def latency_metric(outcome: Outcome | None) -> str:
     """`LatencyHit`, `LatencyStaleIfError`, …; `LatencyNone` for answers without an outcome."""
-    words = (outcome or "none").split("-")
+    words = (outcome.plain if outcome else "none").split("-")
     return LATENCY_PREFIX + "".join(word.capitalize() for word in words)
 
 
-def outcome_of(cache_status: str | None) -> Outcome | None:
-    """The cache outcome a response's `Cache-Status` header reports (None: not a data answer)."""
-    if not cache_status:
-        return None
-    parameters = {part.strip() for part in cache_status.split(";")}
-    for marker, (detail, with_detail, without) in _FORWARDED.items():
-        if marker in parameters:
-            outcome: Outcome = with_detail if detail in parameters else without  # type: ignore[assignment]
-            return outcome
-    return None
-
-
-def record_response(recorder: Recorder, response: Mapping[str, Any], elapsed_ms: float) -> None:
-    """Count one Function URL answer by status, and time it by cache outcome."""
+def record_response(
+    recorder: Recorder, response: Mapping[str, Any], elapsed_ms: float, outcome: Outcome | None
+) -> None:
+    """Count one Function URL answer by status, and time it by the cache's `outcome` (None:
+    not a data answer)."""
     status = int(response.get("statusCode", 200))
     for name in status_metrics(status):
         recorder.count(name)
-    headers = response.get("headers") or {}
-    cache_status = next((v for k, v in headers.items() if k.lower() == "cache-status"), None)
-    recorder.milliseconds(latency_metric(outcome_of(cache_status)), elapsed_ms)
+    recorder.milliseconds(latency_metric(outcome), elapsed_ms)
 
 
 @contextmanager

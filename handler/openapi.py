@@ -7,7 +7,6 @@ from the dataset's one parameter model (`handler.parameters`), the same model th
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,9 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
+from handler.parameters import parameters_of
 from handler.responses import PARQUET
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
@@ -65,7 +66,11 @@ class Resolver(LambdaFunctionUrlResolver):
         self._methods: dict[str, set[str]] = {}
         super().__init__(**kwargs)
         self._catalogue = catalogue
-        self._invocation = threading.local()
+        self._event: Any = None
+        self._context: Any = None
+        # What the cache did for the request being resolved, as its data route reports it
+        # (None: not a data answer): the composition root times the answer by it.
+        self.served: Outcome | None = None
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         # Every route's methods, remembered as they are declared: a request for a path
@@ -78,31 +83,32 @@ class Resolver(LambdaFunctionUrlResolver):
         """The methods the route at `path` answers, sorted; () where no route is."""
         return tuple(sorted(self._methods.get(path, ())))
 
-    # Powertools keeps the current event and context on BaseRouter, the class: one value
-    # per process. Lambda runs one invocation per process at a time; the local Function
-    # URL stand-in runs its containers as threads of one process, where two requests
-    # would read each other's query. Kept per thread here; Powertools reads them through
-    # `self`, so its middlewares see the same.
+    # Powertools keeps the current event and context on BaseRouter, the class, where every
+    # resolver of the process would share them. Each of ours keeps its own: a container
+    # has one resolver and runs one invocation at a time (in Lambda, and in the local
+    # stand-in, local.function_url, whose containers are threads of one process).
+    # Powertools reads them through `self`, so its middlewares see the same.
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._invocation.event = self._to_proxy_event(dict(event))
-        self._invocation.context = context
+        self.served = None
+        self._event = self._to_proxy_event(dict(event))
+        self._context = context
         return super().resolve(event, context)
 
     @property
     def current_event(self) -> Any:
-        return self._invocation.event
+        return self._event
 
     @current_event.setter
     def current_event(self, value: Any) -> None:
-        self._invocation.event = value
+        self._event = value
 
     @property
     def lambda_context(self) -> Any:
-        return getattr(self._invocation, "context", None)
+        return self._context
 
     @lambda_context.setter
     def lambda_context(self, value: Any) -> None:
-        self._invocation.context = value
+        self._context = value
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
@@ -123,7 +129,7 @@ class Resolver(LambdaFunctionUrlResolver):
 def query_parameters(dataset: Dataset) -> list[Parameter]:
     """The dataset's query parameters as OpenAPI Parameter objects, from its one model."""
     published = []
-    declared = dataset.parameters
+    declared = parameters_of(dataset)
     for name, schema in declared.json_schema().items():
         description = schema.pop("description", None)
         parameter: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """A dataset's query parameters, declared once, from the catalogue.
 
-`parameters_of(dataset)` (kept as `Dataset.parameters`) builds one pydantic model per
+`parameters_of(dataset)` builds, once per dataset, one pydantic model per
 dataset with a field per query parameter: each form of each filter (`year`,
 `year[gte]`, `state[in]`, …), then `fields`, `group_by`, `measures`, `sort`, `limit`,
 `offset`, `format`. Lists are comma-separated and published as OpenAPI arrays. That model is the
@@ -14,6 +14,7 @@ How each value is read (its type, spelling, bounds and hint) is `handler.values`
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -62,8 +63,29 @@ class Parameters:
 _Declared = tuple[str, tuple[Any, Any], str]
 
 
+# Each dataset's parameters, built on first use (every request is parsed against them).
+# Found by the dataset's identity: hashing a declaration would walk all of it, each time.
+# The dataset is kept with them, so its id is no other dataset's while it is here; a
+# process holds its catalogue's few datasets, tests a few hundred at most.
+_BUILT: dict[int, tuple[Dataset, Parameters]] = {}
+_BUILT_MAX = 512
+_BUILDING = threading.Lock()
+
+
 def parameters_of(dataset: Dataset) -> Parameters:
-    """Build the parameter model of `dataset` (use `Dataset.parameters`, built once)."""
+    """The parameter model of `dataset`, built once."""
+    built = _BUILT.get(id(dataset))
+    if built is not None and built[0] is dataset:
+        return built[1]
+    parameters = _build(dataset)
+    with _BUILDING:
+        if len(_BUILT) >= _BUILT_MAX:
+            del _BUILT[next(iter(_BUILT))]  # the oldest: tests' datasets come and go
+        _BUILT[id(dataset)] = (dataset, parameters)
+    return parameters
+
+
+def _build(dataset: Dataset) -> Parameters:
     declared = [
         *(d for spec in dataset.filters for d in _filter_parameters(spec)),
         *_shape_parameters(dataset),

@@ -21,6 +21,7 @@ from handler import combinations
 from handler.catalogue import Dataset
 from handler.combinations import Condition, FilterValue
 from handler.errors import BadRequest, NotAcceptable
+from handler.parameters import parameters_of
 
 OutputFormat = Literal["json", "csv", "parquet"]
 __all__ = ["Condition", "FilterValue", "OutputFormat", "Query", "parse_query", "single_valued"]
@@ -78,7 +79,7 @@ def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> 
 
     Each value is judged alone first (`handler.parameters`), in declaration order, then
     how they combine (`handler.combinations`)."""
-    declared = dataset.parameters
+    declared = parameters_of(dataset)
     params = single_valued(raw_query)
     for name in params:
         if name not in declared.hints:

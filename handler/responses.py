@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 from aws_lambda_powertools.event_handler import Response
@@ -53,6 +54,10 @@ class ErrorShape:
     status: int
     code: str | None
     message: str | None
+    # How handler.routes logs an answered 5xx: "upstream" as a warning with the error's
+    # ids, never its text (it may hold the warehouse's words); "configuration" as an error
+    # with its text, which names a setting and never a secret's value.
+    logged: Literal["upstream", "configuration"] = "upstream"
 
 
 _TIMEOUT = ErrorShape(504, "warehouse_timeout", "The data warehouse did not answer in time.")
@@ -98,7 +103,10 @@ ERRORS: tuple[tuple[type[Exception], ErrorShape], ...] = (
         ),
     ),
     # e.g. the Databricks secret still holds its deploy-time placeholder.
-    (ConfigurationError, ErrorShape(503, "not_configured", "The service is not configured yet.")),
+    (
+        ConfigurationError,
+        ErrorShape(503, "not_configured", "The service is not configured yet.", "configuration"),
+    ),
     (WarehouseTimeout, _TIMEOUT),
     (LeaseWaitTimeout, _TIMEOUT),
     (WarehouseUnavailable, _UNAVAILABLE),

@@ -8,58 +8,66 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
+from cache import Outcome
 from handler import openapi
-from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, add_admin_routes
+from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, Admin, add_admin_routes
 from handler.catalogue import Catalogue, Dataset
 from handler.consumers import API_KEY_HEADER
-from handler.errors import BadRequest, ConfigurationError, MethodNotAllowed, NotFound
-from handler.responses import error_response, serialize, status_of
-from handler.serving import DatasetServer
-
-if TYPE_CHECKING:
-    from handler.container import Wiring
+from handler.errors import BadRequest, MethodNotAllowed, NotFound
+from handler.refresh import RefreshOrder
+from handler.responses import error_response, serialize, shape_of
 
 logger = Logger(service="lakegate", child=True)
 
 API_VERSION = "1.0.0"
 
 
-def create_app(
-    catalogue: Catalogue,
-    wiring: Wiring | ConfigurationError,
-    servers: Mapping[str, DatasetServer] | None = None,
-) -> LambdaFunctionUrlResolver:
-    """The resolver, each route holding what it needs; `wiring` may be the reason there is none.
+class DatasetRoute(Protocol):
+    """What answers one dataset's route: its handler.serving.DatasetServer, or the one
+    answer of a failed configuration (handler.unconfigured)."""
 
-    `servers`: the dataset servers by route, when the caller keeps them too (the
-    composition root hands them refresh orders); built from `wiring` otherwise."""
-    if servers is None and not isinstance(wiring, ConfigurationError):
-        servers = dataset_servers(catalogue, wiring)
-    # Powertools types the serializer as dict -> str; ours also passes our own bodies through.
-    origins = () if isinstance(wiring, ConfigurationError) else wiring.settings.gateway.cors_origins
+    def serve(
+        self, event: LambdaFunctionUrlEvent, remaining_ms: int
+    ) -> tuple[Response[Any], Outcome]:
+        """The answer, and what the cache did for it (handler.observability times it so)."""
+
+    def refresh(self, order: RefreshOrder, remaining_ms: int) -> str | None:
+        """Run a refresh another invocation handed off; its outcome (None: nothing done)."""
+
+
+@dataclass(frozen=True)
+class Surface:
+    """What the routes serve, built once by the composition root (handler.container)."""
+
+    datasets: Mapping[str, DatasetRoute]  # by route, one per catalogue dataset
+    # The admin routes' collaborators; None: admin is off (the routes answer 404).
+    admin: Callable[[], Admin | None]
+    cors_origins: tuple[str, ...] = ()
+    require_keys: bool = False  # every data route needs an API key, not only `access: key`
+
+
+def create_app(catalogue: Catalogue, surface: Surface) -> openapi.Resolver:
+    """The resolver, each route holding what it needs."""
     app = openapi.Resolver(
         catalogue,
         enable_validation=True,
+        # Powertools types the serializer as dict -> str; ours also passes our bodies through.
         serializer=cast(Callable[[dict[Any, Any]], str], serialize),
-        cors=_cors(origins),
+        cors=_cors(surface.cors_origins),
     )
-    require_keys = not isinstance(wiring, ConfigurationError) and wiring.gate.require_keys
     for dataset in catalogue.datasets:
-        keyed = require_keys or dataset.access == "key"
-        server = (
-            wiring if isinstance(wiring, ConfigurationError) else (servers or {})[dataset.route]
-        )
-        _add_dataset_route(app, dataset, server, keyed=keyed)
-    add_admin_routes(
-        app, catalogue, wiring if isinstance(wiring, ConfigurationError) else wiring.admin
-    )
+        keyed = surface.require_keys or dataset.access == "key"
+        _add_dataset_route(app, dataset, surface.datasets[dataset.route], keyed=keyed)
+    add_admin_routes(app, catalogue, surface.admin)
 
     @app.get("/healthz", summary="Liveness check", responses=openapi.health_responses())
     def healthz() -> Response[str]:
@@ -107,38 +115,20 @@ def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
     )
 
 
-def dataset_servers(catalogue: Catalogue, wiring: Wiring) -> dict[str, DatasetServer]:
-    """One server per dataset route, each handed exactly what it needs."""
-    return {
-        dataset.route: DatasetServer(
-            dataset,
-            catalogue.version,
-            wiring.warehouse,
-            wiring.results,
-            wiring.settings.warehouse,
-            wiring.gate,
-            wiring.refresher,
-            wiring.settings.gateway.inline_response_max_bytes,
-            wiring.rollups,
-        )
-        for dataset in catalogue.datasets
-    }
-
-
 def _add_dataset_route(
-    app: LambdaFunctionUrlResolver,
+    app: openapi.Resolver,
     dataset: Dataset,
-    server: DatasetServer | ConfigurationError,
+    server: DatasetRoute,
     *,
     keyed: bool,
 ) -> None:
     def endpoint() -> Response[Any]:
         # No framework-validated arguments: handler.query parses the raw query string once.
-        if isinstance(server, ConfigurationError):
-            raise server
         context = app.lambda_context
         remaining_ms = context.get_remaining_time_in_millis() if context else 30_000
-        return server.serve(app.current_event, remaining_ms)
+        response, outcome = server.serve(app.current_event, remaining_ms)
+        app.served = outcome
+        return response
 
     endpoint.__name__ = f"get_{dataset.name}"
     endpoint.__doc__ = dataset.description
@@ -182,12 +172,12 @@ def _add_error_handlers(app: openapi.Resolver) -> None:
 
     @app.exception_handler(Exception)
     def failure(exc: Exception) -> Response[str]:
-        status = status_of(exc)
-        if status == 500:
+        shape = shape_of(exc)
+        if shape.status == 500:
             logger.exception("unhandled error")
-        elif isinstance(exc, ConfigurationError):
+        elif shape.logged == "configuration":
             logger.error("configuration error", extra={"detail": str(exc)})
-        elif status >= 500:
+        elif shape.status >= 500:
             logger.warning(
                 "upstream failure",
                 extra={

@@ -22,6 +22,7 @@ from cache import (
     CacheRequest,
     Derived,
     Fetched,
+    Outcome,
     ResultCache,
     RollupOversize,
     RollupRequest,
@@ -87,7 +88,8 @@ class DatasetServer:
 
     def serve(
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
-    ) -> Response[str | bytes | GzipJson] | Response[str]:
+    ) -> tuple[Response[str | bytes | GzipJson] | Response[str], Outcome]:
+        """The answer to one request of the route, and what the cache did for it."""
         dataset = self.dataset
         annotate(dataset=dataset.name)
         # Who asks comes first, as at the edge: a stranger learns nothing from a 400.
@@ -117,7 +119,7 @@ class DatasetServer:
                 refresh_later=refresh_later if refresher is not None else None,
             )
         )
-        annotate(cache_outcome=served.outcome)
+        annotate(cache_outcome=served.outcome.plain.value)
         if served.error is not None:
             logger.warning(
                 "served stale after a failure",
@@ -127,7 +129,7 @@ class DatasetServer:
                     "error_code": getattr(served.error, "error_code", None),
                 },
             )
-        return self._respond(served, query, event)
+        return self._respond(served, query, event), served.outcome
 
     def _respond(
         self, served: Served, query: Query, event: LambdaFunctionUrlEvent
@@ -160,7 +162,7 @@ class DatasetServer:
                 return None
             request = self._rollup_request(rollup)
             refreshed = self.rollups.refresh(request, order.owner, self._deadline(remaining_ms))
-            return "refreshed" if refreshed else None
+            return Outcome.REFRESHED if refreshed else None
         if not isinstance(self.results, ResultCache):
             return None
         consumer = Consumer(order.consumer, order.tier or "standard") if order.consumer else None

@@ -194,7 +194,7 @@ class GatewaySettings(_Section):
         le=6_000_000,
         validation_alias="LAKEGATE_INLINE_RESPONSE_MAX_BYTES",
     )
-    # The embedded stack's key store (local/keys.py): the origin checks keys itself.
+    # The embedded stack's key store (edge/keys.py): the origin checks keys itself.
     # Unset in AWS, where the edge function checks them and says who asked.
     keys_file: Path | None = Field(default=None, validation_alias="LAKEGATE_KEYS_FILE")
 
@@ -212,12 +212,31 @@ class RollupSettings(_Section):
     )
 
 
+class PoolSettings(_Section):
+    """Connections the container's clients keep open to each host: as many as the
+    invocations sharing those clients use at once.
+
+    A Lambda container runs one invocation at a time. Its most at once to one warehouse
+    host is an answer's parallel chunk downloads (handler.warehouse.links.DOWNLOAD_WORKERS,
+    4); to DynamoDB, its own call beside its lease's renewal (2, and room for a budget
+    count). The embedded stack shares one set of clients among its simulated containers,
+    and sets both to what they all need (local.stack)."""
+
+    warehouse_connections: int = Field(
+        default=4, ge=1, le=4096, validation_alias="LAKEGATE_WAREHOUSE_CONNECTIONS"
+    )
+    aws_connections: int = Field(
+        default=4, ge=1, le=4096, validation_alias="LAKEGATE_AWS_CONNECTIONS"
+    )
+
+
 class Settings(_Section):
     warehouse: WarehouseSettings
     cache: CacheSettings | None = None  # None: no table configured, every request is a miss
     admin: AdminSettings | None = None  # None: no token secret, the admin routes are off
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     rollups: RollupSettings = Field(default_factory=RollupSettings)
+    pools: PoolSettings = Field(default_factory=PoolSettings)
     service_name: str = "lakegate"
 
 
@@ -248,6 +267,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             else None,
             gateway=GatewaySettings.model_validate(env),
             rollups=RollupSettings.model_validate(env),
+            pools=PoolSettings.model_validate(env),
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "lakegate"),
         )
     except ValidationError as exc:
@@ -273,7 +293,10 @@ def _problems(exc: ValidationError) -> str:
 
 
 def _field_of(model_name: str, variable: str) -> str:
-    sections = (WarehouseSettings, CacheSettings, AdminSettings, GatewaySettings, RollupSettings)
+    sections = (
+        *(WarehouseSettings, CacheSettings, AdminSettings, GatewaySettings, RollupSettings),
+        PoolSettings,
+    )
     model = {m.__name__: m for m in sections}.get(model_name)
     if model is not None:
         for name, info in model.model_fields.items():

@@ -10,17 +10,17 @@ from the same words: handler.rollups says which queries each one answers.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FilterType = Literal["integer", "number", "string", "date"]
 # How a filter may compare: `name=v` (eq), `name[gte]=v` … and `name[in]=a,b,c`.
 Operator = Literal["eq", "gt", "gte", "lt", "lte", "in"]
-OPERATORS: tuple[Operator, ...] = ("eq", "gt", "gte", "lt", "lte", "in")
+OPERATORS: tuple[Operator, ...] = get_args(Operator)
 MeasureFunction = Literal["sum", "count", "min", "max", "avg", "count_distinct"]
 Granularity = Literal["day", "week", "month", "quarter", "year"]
-GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "quarter", "year")
+GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 

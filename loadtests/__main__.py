@@ -20,8 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from lakegate.common import HelpFormatter, missing_extra
 from loadtests.scenarios import SCENARIOS
-from local.cli_common import HelpFormatter, missing_extra
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HOST_VARIABLE = "LAKEGATE_LOADTEST_HOST"

@@ -20,21 +20,14 @@ import random
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import quote
 
 from handler.catalogue import Dataset
 from handler.parameters import MAX_OFFSET
 
 Kind = Literal["valid", "unknown key", "unknown name", "wrong case", "repeated name", "bad value"]
-KINDS: tuple[Kind, ...] = (
-    "valid",
-    "unknown key",
-    "unknown name",
-    "wrong case",
-    "repeated name",
-    "bad value",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 WEIGHTS: tuple[int, ...] = (50, 15, 10, 10, 5, 10)  # of KINDS, in percent
 ROUTE_PREFIX = "buster: "
 
@@ -155,7 +148,7 @@ class CacheBuster:
 
     def made_up_key(self) -> str:
         r = self.random
-        if r.random() < 0.7:  # shaped like a real one (local/keys.py: lk_ + 32 random bytes)
+        if r.random() < 0.7:  # shaped like a real one (edge/keys.py: lk_ + 32 random bytes)
             return "lk_" + "".join(r.choices(string.ascii_letters + string.digits + "-_", k=43))
         return "".join(r.choices(string.ascii_letters + string.digits, k=r.randint(8, 40)))
 

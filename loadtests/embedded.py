@@ -175,7 +175,7 @@ def _gateway(
     notes: list[str],
 ) -> tuple[str, ...]:
     """Budgets, the key store and keys into the stack's `environment`; the dashboards' keys."""
-    from local.keys import FileKeyStore, create
+    from edge.keys import FileKeyStore, create
 
     environment.update({k: os.environ[k] for k in BUDGET_VARIABLES if os.environ.get(k)})
     if not (require_keys or spec.busters):

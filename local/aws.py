@@ -12,13 +12,13 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import boto3
 from botocore.exceptions import ClientError
 
 from local.processes import StartupError, free_port, start_listening, stop_process
+from local.running import Running
 
 REGION = "us-east-1"
 CACHE_TABLE = "lakegate-cache"
@@ -37,7 +37,7 @@ def use_local_credentials() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
 
 
-class MotoServer:
+class MotoServer(Running):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -47,7 +47,11 @@ class MotoServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> MotoServer:
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def start(self, timeout: float = 30.0) -> Self:
         command = [sys.executable, "-m", "local.moto_server", self.host, str(self.port)]
         try:
             self._process = start_listening(command, self.host, self.port, timeout)
@@ -62,17 +66,6 @@ class MotoServer:
         if process is not None:
             stop_process(process)
             atexit.unregister(self.stop)
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def create_cache_resources(

@@ -1,6 +1,6 @@
 // A raw query string (?a=1&b=2&a=3) as CloudFront hands it to a function: names and values
 // as sent, a repeated name's values under `multiValue`. Shared by the edge function's tests
-// (tests/edge/) and its benchmark (local/bench/edge_cost.mjs).
+// (tests/edge/) and its benchmark (tools/bench/edge_cost.mjs).
 export function querystring(raw) {
     const query = {};
     for (const pair of raw ? raw.split('&') : []) {

@@ -17,9 +17,9 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
-from local.edge_store import EdgeRulesError
+from edge.store import EdgeRulesError
 from local.nginx_config import (
     ConfigError,
     EdgeConfig,
@@ -29,6 +29,7 @@ from local.nginx_config import (
     write_modules,
 )
 from local.processes import StartupError, free_port, start_listening, stop_process
+from local.running import Running
 
 KEYS_FILE_VARIABLE = "LAKEGATE_KEYS_FILE"
 # Where package managers put nginx; /usr/sbin is often not on a normal user's PATH.
@@ -85,7 +86,7 @@ def _worker_user(prefix: Path, keys_file: Path | None = None) -> str | None:
     return f"{worker.pw_name} {grp.getgrgid(worker.pw_gid).gr_name}"
 
 
-class Edge:
+class Edge(Running):
     """A running edge: Edge(EdgeConfig(origin_url=...)).start() ... .stop(), or `with`."""
 
     def __init__(self, config: EdgeConfig) -> None:
@@ -105,7 +106,11 @@ class Edge:
         """The directory holding nginx.conf, the cache and error.log while running."""
         return self._prefix
 
-    def start(self, timeout: float = 10.0) -> Edge:
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def start(self, timeout: float = 10.0) -> Self:
         executable = self.config.nginx or nginx_path()
         if executable is None or not (self.config.njs_module or njs_module_path()):
             raise EdgeError(nginx_missing_message())
@@ -190,14 +195,3 @@ class Edge:
         if prefix is not None:
             with contextlib.suppress(OSError):
                 shutil.rmtree(prefix)
-
-    def __enter__(self) -> Edge:
-        return self.start() if self._process is None else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

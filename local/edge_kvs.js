@@ -1,6 +1,6 @@
 // The local stand-in for the `cloudfront` module's KeyValueStore, in njs and in Node.
 //
-// gateway.js reads its rules (`rules/<tag>…`, local/edge_store.py) and API keys (their
+// gateway.js reads its rules (`rules/<tag>…`, edge/store.py) and API keys (their
 // SHA-256) with `cf.kvs().get(key, options)`; locally the store is the key store file that
 // `lakegate keys` and the local edge write, a JSON object keyed the same way, whose path
 // nginx passes on (`env LAKEGATE_KEYS_FILE;`). A value is a string, as CloudFront stores it

@@ -122,10 +122,13 @@ def build_event(
 
 
 class ContainerPool:
-    """Simulated Lambda containers: reuse an idle one, start a new one up to `limit`."""
+    """Simulated Lambda containers: reuse an idle one, start a new one up to `limit`.
 
-    def __init__(self, factory: Callable[[], LambdaHandler], limit: int) -> None:
-        self._factory = factory
+    Each serves one invocation at a time, as Lambda's do, and has its own handler (its
+    resolver holds that invocation's event): what a container is to the code it runs."""
+
+    def __init__(self, limit: int) -> None:
+        self._factory: Callable[[], LambdaHandler] | None = None
         self._limit = limit
         self._idle: queue.LifoQueue[LambdaHandler] = queue.LifoQueue()
         self._started = 0
@@ -135,6 +138,10 @@ class ContainerPool:
     def started(self) -> int:
         return self._started
 
+    def deploy(self, factory: Callable[[], LambdaHandler]) -> None:
+        """The code every container starts from: `factory()` is one container's handler."""
+        self._factory = factory
+
     def acquire(self) -> LambdaHandler:
         try:
             return self._idle.get_nowait()
@@ -142,6 +149,8 @@ class ContainerPool:
             pass
         with self._lock:
             if self._started < self._limit:
+                if self._factory is None:
+                    raise RuntimeError("no code deployed to the function yet")
                 self._started += 1
                 return self._factory()
         return self._idle.get()  # every container is busy: wait, as Lambda would throttle
@@ -151,20 +160,26 @@ class ContainerPool:
 
 
 class FunctionUrlServer(HttpServer):
-    """The Function URL: each request is one invocation on a pooled container."""
+    """The Function URL, and the function behind it: each request is one invocation on a
+    pooled container. The server exists before its code (`deploy`), as a function does:
+    the code it runs invokes it asynchronously (`invoke_async`, stale refreshes)."""
 
     def __init__(
         self,
         address: tuple[str, int],
-        factory: Callable[[], LambdaHandler],
         *,
         max_containers: int = 16,
         timeout_seconds: float = 30.0,
     ) -> None:
         super().__init__(address, self._respond)
-        self.pool = ContainerPool(factory, max_containers)
+        self.pool = ContainerPool(max_containers)
         self.timeout_seconds = timeout_seconds
         self.async_started = 0  # asynchronous invocations started (tests count them)
+
+    def deploy(self, factory: Callable[[], LambdaHandler]) -> FunctionUrlServer:
+        """Run `factory()`'s handlers, one per container, from now on."""
+        self.pool.deploy(factory)
+        return self
 
     def refusal(self, status: int, reason: str) -> Response:
         """lakegate's JSON error for a request refused before any invocation (a request line

@@ -4,10 +4,10 @@ CloudFront cannot run on a laptop, but a real HTTP cache configured like the CDK
 cache policy, running the same edge function, shows the third tier in load tests and
 lets `curl` see it. What that nginx does is decided here (local/edge.py only runs it):
 
-- every data route runs the edge function first (cdk/edge/gateway.js, `local.edge_function`,
+- every data route runs the edge function first (edge/gateway.js, `edge.function`,
   in nginx's njs through local/edge_njs.js), reading the catalogue's rules and the API
   keys from the local key store file as the deployed one reads CloudFront's KeyValueStore
-  (local/edge_kvs.js; `write_modules` writes the rules there, local.edge_store): it
+  (local/edge_kvs.js; `write_modules` writes the rules there, edge.store): it
   answers CORS preflights and refusals (unknown, repeated or invalid parameters, a
   missing, unknown or revoked API key) without touching the cache or the origin, and
   rewrites the query string to its canonical form;
@@ -50,10 +50,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from edge.function import function_code
+from edge.rules import edge_rules
+from edge.store import publish_local, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
-from local.edge_function import function_code
-from local.edge_rules import edge_rules
-from local.edge_store import publish_local, rule_entries
 
 CDK_CONFIG_DIR = Path(__file__).resolve().parents[1] / "cdk" / "config"
 TEMPLATE = "nginx.conf.template"  # package data of `local`, beside this module

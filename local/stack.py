@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
+from typing import Self
 
 from cache import CountingRecorder
 from handler.catalogue import Catalogue
-from handler.settings import Settings, load_settings
+from handler.settings import PoolSettings, Settings, load_settings
 from local.aws import (
     CACHE_BUCKET,
     CACHE_TABLE,
@@ -30,6 +31,7 @@ from local.aws import (
 )
 from local.emulator import Emulator, EmulatorConfig
 from local.function_url import FunctionUrlServer
+from local.running import Running
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class StackConfig:
     environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-class EmbeddedStack:
+class EmbeddedStack(Running):
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.emulator: Emulator | None = None
@@ -77,7 +79,11 @@ class EmbeddedStack:
         assert self._admin_token is not None, "stack not started, or started without admin"
         return self._admin_token
 
-    def start(self) -> EmbeddedStack:
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> Self:
         from handler.catalogue import load_catalogue  # the packaged catalogue loads here, once
         from handler.container import new_container, wire
 
@@ -88,20 +94,32 @@ class EmbeddedStack:
             aws = pool.submit(self._aws_environment)
             environment = self._warehouse_environment()
             environment.update(aws.result())
+        environment.update(self._pool_environment())
         environment.update(self.config.environment)
         settings = self.settings = load_settings(environment)
-        # The containers are made on first use, after `wiring` exists; the server is also
-        # how the handler invokes itself asynchronously (stale refreshes), as in Lambda.
+        # The function first: it is also how the handler invokes itself asynchronously
+        # (stale refreshes), as in Lambda. Its containers, made on first use, each have
+        # their own handler and share one set of collaborators (boto3 clients and the HTTP
+        # session are thread-safe; the pools are sized for them all).
         self.server = FunctionUrlServer(
             (self.config.host, self.config.port),
-            lambda: new_container(catalogue, wiring, self.recorder),
             max_containers=self.config.max_containers,
             timeout_seconds=self.config.lambda_timeout_seconds,
         )
         wiring = wire(settings, self.recorder, invoker=self.server)
+        self.server.deploy(lambda: new_container(catalogue, wiring, self.recorder))
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def _pool_environment(self) -> dict[str, str]:
+        """Connection pools for every container at once: one Lambda container's, times them."""
+        one = PoolSettings()
+        containers = self.config.max_containers
+        return {
+            "LAKEGATE_WAREHOUSE_CONNECTIONS": str(one.warehouse_connections * containers),
+            "LAKEGATE_AWS_CONNECTIONS": str(one.aws_connections * containers),
+        }
 
     def _warehouse_environment(self) -> dict[str, str]:
         if "DATABRICKS_HOST" in self.config.environment:
@@ -148,6 +166,7 @@ class EmbeddedStack:
         }
 
     def stop(self) -> None:
+        self._thread = None
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -155,14 +174,3 @@ class EmbeddedStack:
             self.emulator.stop()
         if self.moto is not None:
             self.moto.stop()
-
-    def __enter__(self) -> EmbeddedStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

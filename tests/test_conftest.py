@@ -56,9 +56,9 @@ def test_elsewhere_the_edge_is_optional(environ: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_make_unit_leaves_out_what_starts_servers() -> None:
-    """What `-m 'not slow'` collects from tests/local and tests/e2e, by the rule alone."""
+    """What `-m 'not slow'` collects from tests/local, tests/lakegate and tests/e2e, by the rule alone."""
     collected = subprocess.run(
-        [*COLLECT_FAST, "tests/local", "tests/e2e"],
+        [*COLLECT_FAST, "tests/local", "tests/lakegate", "tests/e2e"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -66,9 +66,9 @@ def test_make_unit_leaves_out_what_starts_servers() -> None:
     )
     modules = {line.split("::")[0] for line in collected.stdout.splitlines() if "::" in line}
     assert "tests/local/test_sample_data.py" in modules, collected.stdout + collected.stderr
-    assert "tests/local/test_cli.py" in modules
+    assert "tests/lakegate/test_cli.py" in modules
     for slow in (
-        "tests/local/test_admin_cli.py",  # the embedded stack
+        "tests/lakegate/test_admin.py",  # the embedded stack
         "tests/local/emulator/test_api.py",  # the emulator (its conftest.py starts one)
         "tests/local/emulator/test_sdk.py",
         "tests/local/test_edge.py",  # nginx in front of the stack
@@ -76,6 +76,6 @@ def test_make_unit_leaves_out_what_starts_servers() -> None:
         assert slow not in modules
     assert not {m for m in modules if m.startswith("tests/e2e/")}
     # test_cli.py mixes both: its subprocess tests carry the marker themselves.
-    assert "tests/local/test_cli.py::test_the_runtime_alone_runs_version_and_admin" not in (
+    assert "tests/lakegate/test_cli.py::test_the_runtime_alone_runs_version_and_admin" not in (
         collected.stdout
     )

@@ -68,11 +68,19 @@ class ApiDistribution(Construct):
         # In this order: the template lists resources in the order they are created.
         self.data_cache_policy = policies.data_cache_policy(self, edge)
         self.swagger_cache_policy = policies.swagger_cache_policy(self, edge)
-        self.data_origin_request_policy = policies.data_origin_request_policy(self)
-        self.swagger_origin_request_policy = policies.swagger_origin_request_policy(self)
+        self.data_origin_request_policy = policies.origin_request_policy(
+            self, policies.DATA_ORIGIN_REQUEST
+        )
+        self.swagger_origin_request_policy = policies.origin_request_policy(
+            self, policies.SWAGGER_ORIGIN_REQUEST
+        )
         self.fallback_cache_policy = policies.fallback_cache_policy(self, edge)
-        self.fallback_origin_request_policy = policies.fallback_origin_request_policy(self)
-        self.admin_origin_request_policy = policies.admin_origin_request_policy(self)
+        self.fallback_origin_request_policy = policies.origin_request_policy(
+            self, policies.FALLBACK_ORIGIN_REQUEST
+        )
+        self.admin_origin_request_policy = policies.origin_request_policy(
+            self, policies.ADMIN_ORIGIN_REQUEST
+        )
         self.response_headers_policy = policies.response_headers(
             self, "SecurityHeaders", cors_origins=()
         )

@@ -19,6 +19,8 @@ has no targeted field such as CDN-Cache-Control.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from constructs import Construct
@@ -46,6 +48,44 @@ CORS_ALLOW_HEADERS = (API_KEY_HEADER, "if-none-match", "accept")
 CORS_MAX_AGE = Duration.seconds(600)
 
 HSTS_MAX_AGE = Duration.days(730)
+
+
+@dataclass(frozen=True)
+class OriginRequest:
+    """What one kind of behaviour forwards to the Function URL. Host never is: a Function
+    URL only answers to its own host name."""
+
+    construct_id: str
+    comment: str
+    headers: tuple[str, ...]
+    # Every query string (the origin validates them again), or none.
+    query_strings: bool = True
+
+
+DATA_ORIGIN_REQUEST = OriginRequest(
+    "DataOriginRequestPolicy",
+    "lakegate data: all query strings, Accept, If-None-Match, consumer and tier",
+    DATA_ORIGIN_HEADERS,
+)
+SWAGGER_ORIGIN_REQUEST = OriginRequest(
+    "SwaggerOriginRequestPolicy",
+    "lakegate swagger: all query strings, Accept, If-None-Match",
+    ORIGIN_HEADERS,
+)
+# See fallback_cache_policy: no query strings reach the function from here.
+FALLBACK_ORIGIN_REQUEST = OriginRequest(
+    "FallbackOriginRequestPolicy",
+    "lakegate default behaviour: Accept, If-None-Match; no query strings",
+    ORIGIN_HEADERS,
+    query_strings=False,
+)
+# The token travels in its own header: CloudFront's SigV4 signature to the Function URL
+# occupies `Authorization`.
+ADMIN_ORIGIN_REQUEST = OriginRequest(
+    "AdminOriginRequestPolicy",
+    "lakegate admin: all query strings, Accept, If-None-Match, admin token, payload hash",
+    ADMIN_ORIGIN_HEADERS,
+)
 # What viewers of keyed answers are told (see the module docstring).
 KEYED_CACHE_CONTROL = "private, no-cache"
 
@@ -87,30 +127,6 @@ def swagger_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront.
     )
 
 
-def data_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
-    # The origin sees every query string, and still validates them itself. Host is
-    # never forwarded: a Function URL only answers to its own host name.
-    return cloudfront.OriginRequestPolicy(
-        scope,
-        "DataOriginRequestPolicy",
-        comment="lakegate data: all query strings, Accept, If-None-Match, consumer and tier",
-        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*DATA_ORIGIN_HEADERS),
-        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-    )
-
-
-def swagger_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
-    return cloudfront.OriginRequestPolicy(
-        scope,
-        "SwaggerOriginRequestPolicy",
-        comment="lakegate swagger: all query strings, Accept, If-None-Match",
-        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
-        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-    )
-
-
 def fallback_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront.CachePolicy:
     # The default behaviour runs no function, so nothing has made its query strings
     # canonical or checked them: it keys on and forwards none (nothing it serves takes
@@ -131,27 +147,19 @@ def fallback_cache_policy(scope: Construct, edge: EdgeCacheConfig) -> cloudfront
     )
 
 
-def fallback_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
-    # See fallback_cache_policy: no query strings reach the function from here.
+def origin_request_policy(
+    scope: Construct, request: OriginRequest
+) -> cloudfront.OriginRequestPolicy:
+    """The policy forwarding what `request` declares, and no cookie."""
+    query_strings = cloudfront.OriginRequestQueryStringBehavior
     return cloudfront.OriginRequestPolicy(
         scope,
-        "FallbackOriginRequestPolicy",
-        comment="lakegate default behaviour: Accept, If-None-Match; no query strings",
-        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
-        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ORIGIN_HEADERS),
-        cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
-    )
-
-
-def admin_origin_request_policy(scope: Construct) -> cloudfront.OriginRequestPolicy:
-    # The token travels in its own header: CloudFront's SigV4 signature to the
-    # Function URL occupies `Authorization`.
-    return cloudfront.OriginRequestPolicy(
-        scope,
-        "AdminOriginRequestPolicy",
-        comment="lakegate admin: all query strings, Accept, If-None-Match, admin token, payload hash",
-        query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*ADMIN_ORIGIN_HEADERS),
+        request.construct_id,
+        comment=request.comment,
+        query_string_behavior=query_strings.all()
+        if request.query_strings
+        else query_strings.none(),
+        header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*request.headers),
         cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
     )
 

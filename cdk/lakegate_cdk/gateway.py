@@ -1,11 +1,11 @@
 """The edge gateway: one CloudFront Function for every data route, its rules in the key store.
 
-The function (`cdk/edge/gateway.js`, cloudfront-js-2.0, viewer request) runs on each
+The function (`edge/gateway.js`, cloudfront-js-2.0, viewer request) runs on each
 dataset's cache behaviour (`/v1/<dataset>`). It is a rule interpreter whose code is the
-same whatever the catalogue (local.edge_function): CloudFront caps a function's code at
+same whatever the catalogue (edge.function): CloudFront caps a function's code at
 10 KB, and the rules of a catalogue outgrow that long before a dashboard's dozen filters
 per dataset. The rules are data in the KeyValueStore the function reads, beside the API
-keys (local.edge_rules decides them, local.edge_store lays them out under a tag). It
+keys (edge.rules decides them, edge.store lays them out under a tag). It
 validates and canonicalises each request before the cache sees it, so the data cache key
 can hold every query string whatever the catalogue's parameter count; it answers CORS
 preflights, checks `x-api-key` against the store and, for the origin, replaces the key
@@ -35,14 +35,14 @@ from aws_cdk import custom_resources as cr
 from aws_cdk.aws_ecr_assets import Platform
 from constructs import Construct
 
+from edge.function import EdgeFunctionError, function_code
+from edge.rules import edge_rules
+from edge.store import EdgeRulesError, RuleEntries, rule_entries
 from handler.catalogue import Catalogue
 from lakegate_cdk.config import ConfigError, GatewayConfig, LakegateConfig
 from lakegate_cdk.nag import acknowledge
 from lakegate_cdk.retention import log_removal_policy, log_retention
 from lakegate_cdk.rules_writer import encode_entries
-from local.edge_function import EdgeFunctionError, function_code
-from local.edge_rules import edge_rules
-from local.edge_store import EdgeRulesError, RuleEntries, rule_entries
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITER_DOCKERFILE = "cdk/rules_writer/Dockerfile"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from cache import Outcome
 from cache import metrics as cache_metrics
 from handler import observability
 from lakegate_cdk.config import EDGE_REGION
@@ -34,7 +35,10 @@ OUTCOMES = {
     "bypass": cache_metrics.BYPASS,
 }
 # The outcomes whose latency the dashboard draws (handler.observability.latency_metric).
-LATENCY_OUTCOMES = ("hit", "miss", "collapsed", "stale", "refreshed", "stale-if-error", "bypass")
+LATENCY_OUTCOMES = (
+    *(Outcome.HIT, Outcome.MISS, Outcome.COLLAPSED, Outcome.STALE, Outcome.REFRESHED),
+    *(Outcome.STALE_IF_ERROR, Outcome.BYPASS),
+)
 
 
 def origin(
@@ -75,9 +79,9 @@ def status_5xx_share(*, period: Duration = FIVE_MINUTES) -> cloudwatch.MathExpre
     )
 
 
-def latency(outcome: str, statistic: str) -> cloudwatch.Metric:
+def latency(outcome: Outcome, statistic: str) -> cloudwatch.Metric:
     return origin(
-        observability.latency_metric(outcome),  # type: ignore[arg-type]
+        observability.latency_metric(outcome),
         statistic=statistic,
         period=ONE_MINUTE,
     ).with_(label=f"{outcome} {statistic}")

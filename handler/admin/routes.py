@@ -12,7 +12,8 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import Annotated
 
 import orjson
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
@@ -24,13 +25,12 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 from cache import CacheStore, invalidate_dataset, invalidate_key
 from handler.admin import ADMIN_TOKEN_HEADER
 from handler.admin.audit import audit
-from handler.admin.auth import Principal
-from handler.admin.edge import edge_paths
+from handler.admin.auth import Principal, TokenVerifier
+from handler.admin.edge import EdgeInvalidator, edge_paths
 from handler.admin.targets import parse_invalidation, query_keys
 from handler.catalogue import Catalogue
 from handler.errors import (
     BadRequest,
-    ConfigurationError,
     LakegateError,
     NotFound,
     TooManyRequests,
@@ -38,9 +38,7 @@ from handler.errors import (
 )
 from handler.openapi import ERROR_SCHEMA
 from handler.responses import JSON, NO_STORE
-
-if TYPE_CHECKING:
-    from handler.container import Admin
+from handler.settings import AdminSettings
 
 ADMIN_SCHEME = "adminToken"
 ADMIN_SECURITY_SCHEME = APIKey(
@@ -51,19 +49,29 @@ ADMIN_SECURITY_SCHEME = APIKey(
 )
 
 
+@dataclass(frozen=True)
+class Admin:
+    """What the /admin routes need; their AWS clients are built on the first admin request."""
+
+    settings: AdminSettings
+    tokens: TokenVerifier
+    edge: EdgeInvalidator
+    store: CacheStore
+
+
 def add_admin_routes(
     app: LambdaFunctionUrlResolver,
     catalogue: Catalogue,
-    admin: Admin | ConfigurationError | None,
+    admin: Callable[[], Admin | None],
 ) -> None:
-    """Register the admin routes on `app`; `None`: admin is off, and the routes answer 404."""
+    """Register the admin routes on `app`; `admin()` gives what they need on each request
+    (None: admin is off, and the routes answer 404)."""
 
     def enabled() -> Admin:
-        if isinstance(admin, ConfigurationError):
-            raise admin
-        if admin is None:
+        active = admin()
+        if active is None:
             raise NotFound("No such route.")
-        return admin
+        return active
 
     # The token is read from the event, never declared as a route argument: Powertools
     # logs route arguments at DEBUG. OpenAPI documents it as the `adminToken` scheme.

@@ -192,15 +192,29 @@ def reset(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
     return 200, {}
 
 
+# oauth.py's three, handed what they read of the request and the emulator.
+def _oauth_token(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
+    authorization = request.headers.get("authorization", "")
+    return oauth_token(request.body, authorization, ctx.config, ctx.tokens)
+
+
+def _host_metadata(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
+    return host_metadata(request.base_url)
+
+
+def _oidc(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
+    return oidc_discovery(request.base_url)
+
+
 ROUTES: list[tuple[str, str, re.Pattern[str], Route]] = [
     ("execute", "POST", re.compile(r"/api/2\.0/sql/statements/?"), execute),
     ("poll", "GET", re.compile(STATEMENT), get_statement),
     ("chunk", "GET", re.compile(STATEMENT + r"/result/chunks/(?P<index>\d+)"), get_chunk),
     ("cancel", "POST", re.compile(STATEMENT + r"/cancel"), cancel),
     ("storage", "GET", STORAGE_PATH, download),
-    ("oauth", "POST", re.compile(r"/oidc/v1/token"), oauth_token),
-    ("metadata", "GET", re.compile(r"/\.well-known/databricks-config"), host_metadata),
-    ("oidc", "GET", re.compile(r"/oidc/\.well-known/oauth-authorization-server"), oidc_discovery),
+    ("oauth", "POST", re.compile(r"/oidc/v1/token"), _oauth_token),
+    ("metadata", "GET", re.compile(r"/\.well-known/databricks-config"), _host_metadata),
+    ("oidc", "GET", re.compile(r"/oidc/\.well-known/oauth-authorization-server"), _oidc),
     ("stats", "GET", re.compile(r"/__emulator/stats"), stats),
     ("faults", "GET", re.compile(r"/__emulator/faults"), get_faults),
     ("faults", "POST", re.compile(r"/__emulator/faults"), set_faults),

@@ -22,8 +22,8 @@ import duckdb
 
 from local.emulator import queries
 from local.emulator.config import EmulatorConfig
+from local.emulator.execute import StatementRequest
 from local.emulator.faults import Faults
-from local.emulator.parameters import Parameter
 from local.emulator.translate import StatementError, Translation, translate
 from local.emulator.wire import ApiError, Result, chunk_count, manifest, result_data
 
@@ -56,20 +56,6 @@ COUNTERS = (
     "link_downloads_refused",  # answered 4xx/5xx by the storage
     "link_bytes_served",  # result-file bytes the storage sent
 )
-
-
-@dataclass(frozen=True)
-class StatementRequest:
-    """An execute call after the HTTP layer has validated it."""
-
-    statement: str
-    parameters: dict[str, Parameter] = field(default_factory=dict)
-    catalog: str | None = None
-    schema: str | None = None
-    row_limit: int | None = None
-    byte_limit: int | None = None
-    disposition: str = "INLINE"
-    format: str = "JSON_ARRAY"
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,28 @@ named parameters are parameters.py's.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from local.emulator.engine import StatementRequest
-from local.emulator.parameters import parse_parameters
+from local.emulator.parameters import Parameter, parse_parameters
 from local.emulator.storage import FORMATS
 from local.emulator.wire import ApiError, invalid_parameter
 
 MAX_STATEMENT_BYTES = 16 * 1024 * 1024  # "The maximum query text size is 16 MiB."
+
+
+@dataclass(frozen=True)
+class StatementRequest:
+    """An execute call after the HTTP layer has validated it."""
+
+    statement: str
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    catalog: str | None = None
+    schema: str | None = None
+    row_limit: int | None = None
+    byte_limit: int | None = None
+    disposition: str = "INLINE"
+    format: str = "JSON_ARRAY"
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,16 @@ GET  /oidc/.well-known/oauth-authorization-server   OIDC discovery (SDK M2M auth
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import parse_qs
 
-if TYPE_CHECKING:
-    from local.emulator.api import Context, Reply, Request
+from local.emulator.config import EmulatorConfig
 
 TOKEN_LIFETIME_S = 3600
+Reply = tuple[int, dict[str, Any]]
 
 
 class TokenStore:
@@ -42,11 +41,13 @@ class TokenStore:
             return self._expiry.get(token, 0.0) > time.monotonic()
 
 
-def oauth_token(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
+def oauth_token(
+    body: bytes, authorization: str, config: EmulatorConfig, tokens: TokenStore
+) -> Reply:
     """Client-credentials grant: client id/secret by HTTP Basic auth (SDK) or form fields."""
-    form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+    form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     client_id, client_secret = form.get("client_id"), form.get("client_secret")
-    scheme, _sep, encoded = request.headers.get("authorization", "").partition(" ")
+    scheme, _sep, encoded = authorization.partition(" ")
     if scheme.lower() == "basic":
         try:
             client_id, _sep, client_secret = base64.b64decode(encoded).decode().partition(":")
@@ -54,10 +55,10 @@ def oauth_token(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
             client_id = client_secret = None
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported")
-    if (client_id, client_secret) != (ctx.config.oauth_client_id, ctx.config.oauth_client_secret):
+    if (client_id, client_secret) != (config.oauth_client_id, config.oauth_client_secret):
         return _oauth_error(401, "invalid_client", "Client authentication failed")
     scope = form.get("scope") or "all-apis"
-    token = ctx.tokens.issue()
+    token = tokens.issue()
     return 200, {
         "access_token": token,
         "token_type": "Bearer",
@@ -76,14 +77,14 @@ def _oauth_error(status: int, error: str, description: str) -> Reply:
     }
 
 
-def host_metadata(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
+def host_metadata(base_url: str) -> Reply:
     # databricks-sdk >= 0.70 reads this while building its Config; oidc_endpoint is the
     # one field it needs to find the token endpoint for M2M OAuth.
-    return 200, {"oidc_endpoint": f"{request.base_url}/oidc"}
+    return 200, {"oidc_endpoint": f"{base_url}/oidc"}
 
 
-def oidc_discovery(ctx: Context, request: Request, _: re.Match[str]) -> Reply:
-    base = f"{request.base_url}/oidc"
+def oidc_discovery(base_url: str) -> Reply:
+    base = f"{base_url}/oidc"
     return 200, {
         "issuer": base,
         "authorization_endpoint": f"{base}/v1/authorize",

@@ -14,17 +14,14 @@ so reading twice never repeats a side effect.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from local.emulator.cells import encode_rows
+from local.emulator.execute import StatementRequest
 from local.emulator.schema import column_info, interval_qualifiers
 from local.emulator.translate import StatementError, Translation, sql_state_of, use_statement
 from local.emulator.wire import Result
-
-if TYPE_CHECKING:
-    from local.emulator.engine import StatementRequest
 
 # Databricks aborts an INLINE statement whose result is larger than this.
 INLINE_LIMIT_BYTES = 25 * 1024 * 1024

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import duckdb
@@ -17,6 +16,7 @@ from local.emulator.distortions import broken
 from local.emulator.engine import Engine
 from local.emulator.storage import Download, Storage
 from local.emulator.translate import register_functions
+from local.running import Running
 from local.sample_data import load_into
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -61,7 +61,7 @@ def _response(answer: Answer) -> http_server.Response:
     )
 
 
-class Emulator:
+class Emulator(Running):
     """A running emulator: Emulator(config).start() ... .stop(), or a `with` block."""
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
@@ -71,7 +71,11 @@ class Emulator:
         self._engine: Engine | None = None
         self._server: http_server.HttpServer | None = None
 
-    def start(self) -> Emulator:
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> Self:
         """Load the sample data, bind the port and serve on a background thread."""
         if self._server is not None:
             raise RuntimeError("emulator already started")
@@ -122,17 +126,6 @@ class Emulator:
         server.stop()
         if self._database is not None:
             self._database.close()
-
-    def __enter__(self) -> Emulator:
-        return self.start() if self._server is None else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _running_server(self) -> http_server.HttpServer:
         if self._server is None:

@@ -31,6 +31,7 @@ from cache import (
     KeyFailing,
     LeaseWaitTimeout,
     Lookup,
+    Outcome,
     OverConsumerBudget,
     OverStatementBudget,
     ResultCache,
@@ -595,7 +596,7 @@ def test_sixty_four_concurrent_misses_run_one_statement_and_share_one_etag(
     assert len(served) == 64
     assert len({s.entry.etag for s in served}) == 1
     outcomes = [s.outcome for s in served]
-    assert outcomes.count("miss") == 1
+    assert outcomes.count(Outcome.MISS) == 1
     assert set(outcomes) <= {"miss", "collapsed", "hit"}
 
 
@@ -803,7 +804,8 @@ def test_a_derived_answer_takes_no_lease_asks_no_budget_and_is_stored(rig: Rig) 
 
     rig.store.try_lease = counted  # type: ignore[method-assign]
     served = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
-    assert (served.outcome, served.derived, served.stored) == ("miss", True, True)
+    assert (served.outcome, served.stored) == (Outcome.DERIVED, True)  # a miss, said so
+    assert rig.outcomes() == {metrics.MISS: 1}
     assert (taken, rig.admitted, rig.warehouse.calls) == ([], 0, 0)
     assert rig.recorder.counts[metrics.ROLLUP_DERIVED] == 1
     again = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
@@ -818,7 +820,7 @@ def test_a_derived_answer_carries_its_rollups_times(rig: Rig) -> None:
 
 def test_without_a_rollup_that_answers_the_statement_runs_under_the_lease(rig: Rig) -> None:
     served = rig.cache.serve(derived_request(rig, Rollup(None)))
-    assert (served.outcome, served.derived) == ("miss", False)
+    assert served.outcome is Outcome.MISS
     assert (rig.admitted, rig.warehouse.calls) == (1, 1)
 
 
@@ -834,7 +836,7 @@ def test_a_stale_entry_is_refreshed_from_the_rollup_at_once(rig: Rig) -> None:
     rig.cache.serve(derived_request(rig, Rollup(rig.now)))
     rig.advance(301)
     refreshed = rig.cache.serve(derived_request(rig, Rollup(rig.now)))
-    assert (refreshed.outcome, refreshed.derived) == ("refreshed", True)
+    assert refreshed.outcome is Outcome.REFRESHED_DERIVED  # a refresh, said so
 
 
 def test_a_failing_rollup_serves_the_stale_copy(rig: Rig) -> None:

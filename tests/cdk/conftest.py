@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,15 @@ import pytest
 # Before the first aws_cdk import: jsii starts node then, and prints a banner otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from aws_cdk import App
+from aws_cdk.assertions import Template
+from lakegate_cdk.application import LakegateStacks, add_nag, build
+from lakegate_cdk.config import LakegateConfig, load_config
+
+from handler.catalogue import Catalogue
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_DIR = REPO_ROOT / "cdk"
-for _path in (str(CDK_DIR), str(REPO_ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from aws_cdk import App  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-from lakegate_cdk.application import LakegateStacks, add_nag, build  # noqa: E402
-from lakegate_cdk.config import LakegateConfig, load_config  # noqa: E402
-
-from handler.catalogue import Catalogue  # noqa: E402
 
 ENVIRONMENTS = ("dev", "prod")
 ROLES = ("EdgeSecurity", "Api", "EdgeMonitoring")

@@ -12,10 +12,10 @@ from lakegate_cdk.config import ConfigError
 from lakegate_cdk.gateway import WRITER_DOCKERFILE, function_name, gateway_code
 from lakegate_cdk.rules_writer import decode_entries
 
+from edge.function import MAX_CODE_BYTES
+from edge.store import route_key
 from handler.catalogue import load_catalogue
-from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
-from local.edge_function import MAX_CODE_BYTES
-from local.edge_store import route_key
+from tools.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 
 from .conftest import Synthesized, synthesize
 

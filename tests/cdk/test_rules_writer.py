@@ -26,11 +26,11 @@ from lakegate_cdk.rules_writer import (
     plan,
 )
 
+from edge import store as edge_store
+from edge.rules import edge_rules
+from edge.store import RuleEntries, rule_entries
 from handler.catalogue import load_catalogue
-from local import edge_store
-from local.bench.wide_catalogue import wide_catalogue
-from local.edge_rules import edge_rules
-from local.edge_store import RuleEntries, rule_entries
+from tools.bench.wide_catalogue import wide_catalogue
 
 ARN = "arn:aws:cloudfront::111111111111:key-value-store/0f8a1c2e-1234-4abc-9def-0123456789ab"
 API_KEY = "ab" * 32  # a consumer's key digest: never the writer's to touch

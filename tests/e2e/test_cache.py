@@ -15,6 +15,7 @@ import requests
 import yaml
 
 from handler.catalogue import DEFAULT_CATALOGUE
+from handler.warehouse.links import DOWNLOAD_WORKERS
 from local.aws import CACHE_BUCKET, REGION
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
@@ -127,6 +128,9 @@ def test_a_stampede_of_64_cold_requests_runs_one_statement(long_lived: EmbeddedS
     assert long_lived.server is not None and long_lived.server.pool.started > 1, (
         "requests ran concurrently"
     )
+    # Its containers share one set of clients: pools for all 64 (handler.settings).
+    assert long_lived.settings is not None
+    assert long_lived.settings.pools.warehouse_connections == 64 * DOWNLOAD_WORKERS
 
 
 def until(check: Callable[[], bool], what: str, tries: int = 60) -> None:

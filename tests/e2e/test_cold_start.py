@@ -2,8 +2,8 @@
 
 import requests
 
-from local.hit_probe import probe
 from local.stack import EmbeddedStack
+from tools.hit_probe import probe
 
 
 def test_a_cache_hit_imports_no_dataframe_library(stack: EmbeddedStack) -> None:

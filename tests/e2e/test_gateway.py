@@ -21,9 +21,9 @@ import pytest
 import requests
 import yaml
 
+from edge.keys import FileKeyStore, create, revoke
 from handler.catalogue import DEFAULT_CATALOGUE
 from local.emulator import EmulatorConfig
-from local.keys import FileKeyStore, create, revoke
 from local.stack import EmbeddedStack, StackConfig
 from tests.e2e.conftest import statements
 

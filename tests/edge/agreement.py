@@ -17,11 +17,11 @@ from urllib.parse import unquote_plus
 
 from hypothesis import strategies as st
 
+from edge.rules import parameter_rule
 from handler.catalogue import Catalogue
 from handler.combinations import COMBINATION_CODES
 from handler.errors import BadRequest
 from handler.query import Query, parse_query
-from local.edge_rules import parameter_rule
 
 UNKNOWN = ("STATE", "stat", "bogus", "", "Year", "x" * 70, "naïve", "it's")
 # Printable in Python's sense (no C* or Z* but the space), so repr() quotes them as is.

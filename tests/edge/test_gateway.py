@@ -1,4 +1,4 @@
-"""The edge function, cdk/edge/gateway.js: its rules under Node, its agreement with the origin.
+"""The edge function, edge/gateway.js: its rules under Node, its agreement with the origin.
 
 - gateway.test.mjs, one test per rule, runs under `node --test` against the function
   generated here for tests/edge/catalogues.py's catalogue (the "node" target), reading
@@ -25,17 +25,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.function import MAX_CODE_BYTES, EdgeFunctionError, function_code
+from edge.keys import FileKeyStore
+from edge.rules import edge_rules, parameter_rule
+from edge.store import RuleEntries, publish_local, rule_entries
 from handler.catalogue import Catalogue, load_catalogue
 from handler.consumers import KeyRecord, key_digest
+from handler.parameters import parameters_of
 from handler.query import Query
-from local.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
-from local.edge_function import MAX_CODE_BYTES, EdgeFunctionError, function_code
-from local.edge_rules import edge_rules, parameter_rule
-from local.edge_store import RuleEntries, publish_local, rule_entries
-from local.keys import FileKeyStore
 from tests.conftest import edge_required
 from tests.edge.agreement import encoded, judge, origin, requests, unusual_value
 from tests.edge.catalogues import ALLOWED_ORIGIN, gateway_catalogue
+from tools.bench.wide_catalogue import WIDE_ROUTE, wide_catalogue
 
 HERE = Path(__file__).resolve().parent
 MODULE_VARIABLE = "LAKEGATE_GATEWAY_MODULE"
@@ -158,7 +159,7 @@ def test_parameters_of_one_schema_share_one_rule_and_lists_compose_their_hint() 
     assert "hint" not in listed and listed["items"] == params["state"]
     drivers = load_catalogue().get("drivers")
     assert drivers is not None
-    for name, hint in drivers.parameters.hints.items():
+    for name, hint in parameters_of(drivers).hints.items():
         assert parameter_rule(rules, "/v1/drivers", name)["hint"] == hint, name
     measures = parameter_rule(rules, "/v1/drivers", "measures")
     assert measures["items"]["enum"] == ["total_drivers"]  # a lone `const`, as an enum
@@ -175,7 +176,7 @@ def test_the_generated_dataset_has_30_filters_and_the_rules_of_each() -> None:
     wide = catalogue.get("wide")
     assert wide is not None and len(wide.filters) == 30
     rules = edge_rules(catalogue)
-    assert list(rules["routes"][WIDE_ROUTE]["params"]) == list(wide.parameters.names)
+    assert list(rules["routes"][WIDE_ROUTE]["params"]) == list(parameters_of(wide).names)
 
 
 # --- agreement with the origin's parser ------------------------------------------

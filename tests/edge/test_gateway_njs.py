@@ -23,15 +23,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.keys import FileKeyStore
+from edge.rules import edge_rules
 from handler.catalogue import Catalogue
 from handler.consumers import KeyRecord, key_digest
-from local.bench.wide_catalogue import wide_catalogue
 from local.edge import Edge
-from local.edge_rules import edge_rules
-from local.keys import FileKeyStore
 from local.nginx_config import EdgeConfig
 from tests.edge.agreement import judge, requests
 from tests.edge.catalogues import ALLOWED_ORIGIN
+from tools.bench.wide_catalogue import wide_catalogue
 
 KEY = "njs-key"
 

@@ -64,14 +64,15 @@ def served(
     e = entry()
     now = CREATED_MS + round(seconds_after_creation * 1000)
     assert e.gzip_body is not None
-    stored = outcome in ("miss", "refreshed")
+    stored = outcome.counter in ("CacheMiss", "CacheRefresh")  # the ones that store
     return Served(
         e, e.gzip_body, outcome, now, error=error, timings_ms=timings or {}, stored=stored
     )
 
 
-FRESH_OUTCOMES: list[Outcome] = ["hit", "miss", "collapsed", "refreshed", "bypass"]
-STALE_OUTCOMES: list[Outcome] = ["stale", "stale-if-error"]
+FRESH_OUTCOMES = [Outcome.HIT, Outcome.MISS, Outcome.DERIVED, Outcome.COLLAPSED, Outcome.REFRESHED]
+FRESH_OUTCOMES += [Outcome.REFRESHED_DERIVED, Outcome.BYPASS]
+STALE_OUTCOMES = [Outcome.STALE, Outcome.STALE_IF_ERROR]
 
 
 # ---------------------------------------------------------------------------- Cache-Control
@@ -86,7 +87,7 @@ def test_a_fresh_response_carries_the_datasets_freshness_and_grace(outcome: Outc
 
 def test_without_a_grace_period_there_are_no_stale_directives() -> None:
     no_grace = Freshness(ttl_seconds=60)
-    assert cache_control(no_grace, served("hit")) == "public, max-age=60, s-maxage=60"
+    assert cache_control(no_grace, served(Outcome.HIT)) == "public, max-age=60, s-maxage=60"
 
 
 @pytest.mark.parametrize("outcome", STALE_OUTCOMES)
@@ -102,16 +103,18 @@ def test_a_stale_response_is_not_fresh_for_anyone_downstream(outcome: Outcome) -
 @pytest.mark.parametrize(
     ("outcome", "seconds", "expected"),
     [
-        ("hit", 100, "lakegate; hit; ttl=200"),
-        ("hit", 299.5, "lakegate; hit; ttl=0"),
-        ("miss", 0, "lakegate; fwd=miss; stored"),
-        ("collapsed", 2, "lakegate; fwd=miss; collapsed"),
-        ("stale", 305, "lakegate; hit; ttl=-5; detail=stale-while-revalidate"),
-        ("stale", 300.5, "lakegate; hit; ttl=-1; detail=stale-while-revalidate"),
-        ("refreshed", 0, "lakegate; fwd=stale; stored"),
-        ("stale-if-error", 360, "lakegate; fwd=stale; ttl=-60; detail=stale-if-error"),
-        ("bypass", 0, "lakegate; fwd=bypass; detail=cache-unavailable"),
-        ("uncached", 0, "lakegate; fwd=bypass; detail=cache-disabled"),
+        (Outcome.HIT, 100, "lakegate; hit; ttl=200"),
+        (Outcome.HIT, 299.5, "lakegate; hit; ttl=0"),
+        (Outcome.MISS, 0, "lakegate; fwd=miss; stored"),
+        (Outcome.DERIVED, 0, "lakegate; fwd=miss; stored; detail=rollup"),
+        (Outcome.COLLAPSED, 2, "lakegate; fwd=miss; collapsed"),
+        (Outcome.STALE, 305, "lakegate; hit; ttl=-5; detail=stale-while-revalidate"),
+        (Outcome.STALE, 300.5, "lakegate; hit; ttl=-1; detail=stale-while-revalidate"),
+        (Outcome.REFRESHED, 0, "lakegate; fwd=stale; stored"),
+        (Outcome.REFRESHED_DERIVED, 0, "lakegate; fwd=stale; stored; detail=rollup"),
+        (Outcome.STALE_IF_ERROR, 360, "lakegate; fwd=stale; ttl=-60; detail=stale-if-error"),
+        (Outcome.BYPASS, 0, "lakegate; fwd=bypass; detail=cache-unavailable"),
+        (Outcome.UNCACHED, 0, "lakegate; fwd=bypass; detail=cache-disabled"),
     ],
 )
 def test_cache_status_names_what_this_cache_did(
@@ -130,7 +133,7 @@ def test_cache_status_names_what_this_cache_did(
     ],
 )
 def test_stale_if_error_says_what_the_warehouse_answered(error: UpstreamError, status: int) -> None:
-    assert cache_status(served("stale-if-error", 360, error=error)) == (
+    assert cache_status(served(Outcome.STALE_IF_ERROR, 360, error=error)) == (
         f"lakegate; fwd=stale; ttl=-60; detail=stale-if-error; fwd-status={status}"
     )
 
@@ -154,11 +157,11 @@ def test_a_miss_whose_write_failed_does_not_claim_it_was_stored() -> None:
 
 @pytest.mark.parametrize(("seconds", "age"), [(0, "0"), (0.999, "0"), (42.5, "42"), (-3, "0")])
 def test_age_counts_whole_seconds_since_the_entry_was_created(seconds: float, age: str) -> None:
-    assert caching_headers(FRESHNESS, served("hit", seconds), gzipped=True)["Age"] == age
+    assert caching_headers(FRESHNESS, served(Outcome.HIT, seconds), gzipped=True)["Age"] == age
 
 
 def test_the_etag_and_row_count_are_passed_through() -> None:
-    response = served("hit", 10)
+    response = served(Outcome.HIT, 10)
     headers = caching_headers(FRESHNESS, response, gzipped=False)
     assert headers["ETag"] == response.entry.etag
     assert headers["X-Row-Count"] == "7"
@@ -173,16 +176,16 @@ def test_the_etag_and_row_count_are_passed_through() -> None:
 
 
 def test_server_timing_lists_each_phase_with_one_decimal() -> None:
-    response = served("miss", timings={"warehouse": 812.345, "cache": 3.0})
+    response = served(Outcome.MISS, timings={"warehouse": 812.345, "cache": 3.0})
     assert server_timing(response) == "warehouse;dur=812.3, cache;dur=3.0"
     assert server_timing(response, {"shape": 0.04}) == (
         "warehouse;dur=812.3, cache;dur=3.0, shape;dur=0.0"
     )
-    assert server_timing(served("hit")) == ""
+    assert server_timing(served(Outcome.HIT)) == ""
 
 
 def test_each_content_coding_has_its_own_strong_etag() -> None:
-    response = served("hit", 10)
+    response = served(Outcome.HIT, 10)
     plain = caching_headers(FRESHNESS, response, gzipped=False)["ETag"]
     packed = caching_headers(FRESHNESS, response, gzipped=True)["ETag"]
     assert plain == response.entry.etag and packed == plain[:-1] + '-gzip"'

@@ -7,6 +7,7 @@ import yaml
 
 from handler.catalogue import COMMON_PARAMETERS, load_catalogue
 from handler.errors import CatalogueError
+from handler.parameters import parameters_of
 
 
 def write(tmp_path: Path, document: object) -> Path:
@@ -41,7 +42,7 @@ def test_the_packaged_catalogue_declares_drivers() -> None:
     assert drivers.table == "lakegate.dmv.licensed_drivers"
     assert drivers.column_names == ("year", "state", "cohort", "gender", "drivers")
     assert [f.name for f in drivers.filters] == ["year", "state", "cohort"]
-    assert drivers.query_parameter_names() == (
+    assert parameters_of(drivers).names == (
         *("year", "year[gt]", "year[gte]", "year[lt]", "year[lte]", "year[in]"),
         *("state", "state[in]", "cohort", "cohort[in]"),
         *COMMON_PARAMETERS,
@@ -67,8 +68,8 @@ def test_the_packaged_catalogue_declares_crashes_with_rich_types_and_periods() -
         *("date", "date:week", "date:month", "date:quarter", "date:year"),
         *("state", "weekend"),
     )
-    assert "date[gte]" in crashes.query_parameter_names()
-    assert "state[in]" in crashes.query_parameter_names()
+    assert "date[gte]" in parameters_of(crashes).names
+    assert "state[in]" in parameters_of(crashes).names
 
 
 def test_a_minimal_dataset_loads(tmp_path: Path) -> None:

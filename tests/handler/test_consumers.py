@@ -74,7 +74,7 @@ def test_no_store_yet_means_every_key_is_unknown(tmp_path: Path) -> None:
 
 def test_the_edge_rules_in_the_store_are_not_keys(tmp_path: Path) -> None:
     store = tmp_path / "keys.json"
-    # local/edge_store.py's entries share the file: strings under `rules/…`.
+    # edge/store.py's entries share the file: strings under `rules/…`.
     rules = {"rules/1.0123456789ab/v1/drivers": '{"t":"1.0123456789ab"}', "rules/latest": "x"}
     store.write_bytes(orjson.dumps({key_digest(KEY): record(), **rules}))
     assert KeyFile(store).identify({"x-api-key": KEY}) == Consumer("acme", "standard", ("drivers",))

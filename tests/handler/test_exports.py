@@ -15,12 +15,13 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from cache import Entry, Served
+from cache import Entry, Outcome, Served
 from handler.cache_headers import by_reference_headers
 from handler.catalogue import Catalogue, load_catalogue
 from handler.combinations import COMBINATION_CODES
 from handler.encoding import to_parquet
 from handler.errors import BadRequest
+from handler.parameters import parameters_of
 from handler.query import parse_query
 from handler.responses import see_other
 from handler.result import ResultColumn, StatementResult
@@ -103,11 +104,11 @@ def test_a_dataset_without_an_export_keeps_its_page_bounds_and_formats() -> None
 
 def test_the_published_schema_says_what_the_parser_accepts() -> None:
     assert CRASHES is not None and DRIVERS is not None
-    crashes = CRASHES.parameters.json_schema()
+    crashes = parameters_of(CRASHES).json_schema()
     assert crashes["limit"]["maximum"] == 1_000_000
     assert crashes["format"]["enum"] == ["json", "csv", "parquet"]
     assert "export" in crashes["limit"]["description"]
-    drivers = DRIVERS.parameters.json_schema()
+    drivers = parameters_of(DRIVERS).json_schema()
     assert drivers["limit"]["maximum"] == 5000
     assert drivers["format"]["enum"] == ["json", "csv"]
 
@@ -147,7 +148,7 @@ def test_parquet_keeps_the_shaped_types() -> None:
 
 def test_an_answer_by_reference_is_a_303_that_nobody_stores() -> None:
     entry = Entry("k", 0, None, "text/csv", '"e"', 0, 600_000, 4_200_000, 7, False, "results/k")
-    served = Served(entry, b"", "hit", 1_000, location="https://bucket.s3/results/k?sig")
+    served = Served(entry, b"", Outcome.HIT, 1_000, location="https://bucket.s3/results/k?sig")
     response = see_other("https://bucket.s3/results/k?sig", by_reference_headers(served))
     assert response.status_code == 303
     assert response.headers["Location"] == "https://bucket.s3/results/k?sig"

@@ -25,6 +25,7 @@ from handler.combinations import COMBINATION_CODES
 from handler.errors import BadRequest, ConfigurationError
 from handler.query import parse_query
 from handler.routes import create_app
+from handler.unconfigured import Unconfigured
 from handler.vocabulary import OPERATORS
 
 EVERY_TYPE = Dataset.model_validate(
@@ -55,7 +56,7 @@ EVERY_TYPE = Dataset.model_validate(
 CATALOGUE = Catalogue(version=1, datasets=(*load_catalogue().datasets, EVERY_TYPE))
 DRIVERS = CATALOGUE.datasets[0]
 DOCUMENT = (
-    create_app(CATALOGUE, ConfigurationError("not needed"))
+    create_app(CATALOGUE, Unconfigured(ConfigurationError("not needed")).surface(CATALOGUE))
     .get_openapi_schema()
     .model_dump(mode="json", by_alias=True, exclude_none=True)
 )

@@ -1,5 +1,6 @@
-"""The resolver keeps the current event per thread: concurrent containers in one process
-(the local Function URL stand-in's) each read their own request, as Lambda's do."""
+"""Each resolver keeps its own current event (Powertools keeps it on its class): concurrent
+containers in one process (the local Function URL stand-in's) each read their own
+request, as Lambda's do."""
 
 from __future__ import annotations
 

@@ -8,9 +8,11 @@ import pytest
 from handler.catalogue import load_catalogue
 from handler.errors import ConfigurationError
 from handler.routes import create_app
+from handler.unconfigured import Unconfigured
 from local.function_url import LocalContext, build_event
 
-APP = create_app(load_catalogue(), ConfigurationError("no settings: routes only"))
+CATALOGUE = load_catalogue()
+APP = create_app(CATALOGUE, Unconfigured(ConfigurationError("routes only")).surface(CATALOGUE))
 
 
 def ask(method: str, target: str) -> dict[str, object]:

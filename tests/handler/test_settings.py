@@ -6,6 +6,7 @@ import pytest
 
 from handler.errors import ConfigurationError
 from handler.settings import catalogue_path, load_settings
+from handler.warehouse.links import DOWNLOAD_WORKERS
 
 BASE = {"DATABRICKS_HOST": "dbc-123.cloud.databricks.com", "DATABRICKS_WAREHOUSE_ID": "abc"}
 
@@ -56,3 +57,14 @@ def test_bad_configurations_are_named(environ: dict[str, str], complaint: str) -
 def test_catalogue_path_is_optional() -> None:
     assert catalogue_path({}) is None
     assert catalogue_path({"LAKEGATE_CATALOGUE": "/x/c.yaml"}) == Path("/x/c.yaml")
+
+
+def test_connection_pools_are_one_lambda_container_s_unless_raised() -> None:
+    """One invocation at a time needs at most its parallel chunk downloads to one host."""
+    pools = load_settings({**BASE, "DATABRICKS_TOKEN": "t"}).pools
+    assert (pools.warehouse_connections, pools.aws_connections) == (DOWNLOAD_WORKERS, 4)
+    shared = {"LAKEGATE_WAREHOUSE_CONNECTIONS": "64", "LAKEGATE_AWS_CONNECTIONS": "32"}
+    pools = load_settings({**BASE, "DATABRICKS_TOKEN": "t", **shared}).pools
+    assert (pools.warehouse_connections, pools.aws_connections) == (64, 32)
+    with pytest.raises(ConfigurationError, match="aws_connections"):
+        load_settings({**BASE, "DATABRICKS_TOKEN": "t", "LAKEGATE_AWS_CONNECTIONS": "0"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,27 +16,9 @@ from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
 from aws_xray_sdk.core.models.segment import Segment
 from aws_xray_sdk.sdk_config import SDKConfig
 
-from cache import CountingRecorder
+from cache import CountingRecorder, Outcome
 from handler import observability
-from handler.cache_headers import cache_status
-from handler.observability import (
-    latency_metric,
-    outcome_of,
-    record_response,
-    status_metrics,
-    traced,
-)
-
-OUTCOMES = (
-    "hit",
-    "miss",
-    "collapsed",
-    "stale",
-    "refreshed",
-    "stale-if-error",
-    "bypass",
-    "uncached",
-)
+from handler.observability import latency_metric, record_response, status_metrics, traced
 
 
 def test_status_metrics_count_every_answer_by_class_and_each_5xx_by_code() -> None:
@@ -46,34 +27,36 @@ def test_status_metrics_count_every_answer_by_class_and_each_5xx_by_code() -> No
     assert status_metrics(504) == ("Responses", "Status5xx", "Status504")
 
 
-def test_latency_metric_names_follow_the_outcome() -> None:
-    assert latency_metric("hit") == "LatencyHit"
-    assert latency_metric("stale-if-error") == "LatencyStaleIfError"
-    assert latency_metric(None) == "LatencyNone"
+@pytest.mark.parametrize(
+    ("outcome", "metric"),
+    [
+        (Outcome.HIT, "LatencyHit"),
+        (Outcome.STALE_IF_ERROR, "LatencyStaleIfError"),
+        (Outcome.REFRESHED, "LatencyRefreshed"),
+        # Answers made from a roll-up are timed as the miss or refresh they are.
+        (Outcome.DERIVED, "LatencyMiss"),
+        (Outcome.REFRESHED_DERIVED, "LatencyRefreshed"),
+        (None, "LatencyNone"),
+    ],
+)
+def test_latency_metric_names_follow_the_outcome(outcome: Outcome | None, metric: str) -> None:
+    assert latency_metric(outcome) == metric
 
 
-@pytest.mark.parametrize("derived", [False, True], ids=["statement", "rollup"])
-@pytest.mark.parametrize("outcome", OUTCOMES)
-def test_the_outcome_reads_back_from_the_cache_status_header(outcome: str, derived: bool) -> None:
-    """cache_headers writes Cache-Status; the metrics read the outcome back from it."""
-    entry = SimpleNamespace(ttl_seconds=lambda now_ms: 5)
-    served = SimpleNamespace(
-        entry=entry, outcome=outcome, now_ms=0, error=None, stored=True, derived=derived
-    )
-    assert outcome_of(cache_status(served)) == outcome  # type: ignore[arg-type]
-
-
-def test_an_answer_without_cache_status_has_no_outcome() -> None:
-    assert outcome_of(None) is None
-    assert outcome_of("other-cache; hit") == "hit"  # only the parameters are read
-
-
-def test_record_response_counts_and_times_one_answer() -> None:
+def test_record_response_counts_one_answer_and_times_it_by_the_outcome_it_is_given() -> None:
+    """The outcome is a value the route reported: the answer's Cache-Status is never read
+    back (here it says a hit; the route said a miss)."""
     recorder = CountingRecorder()
     response = {"statusCode": 503, "headers": {"cache-status": "lakegate; hit; ttl=3"}}
-    record_response(recorder, response, 12.5)
+    record_response(recorder, response, 12.5, Outcome.MISS)
     assert recorder.counts == {"Responses": 1, "Status5xx": 1, "Status503": 1}
-    assert recorder.timings == {"LatencyHit": [12.5]}
+    assert recorder.timings == {"LatencyMiss": [12.5]}
+
+
+def test_an_answer_without_an_outcome_is_timed_as_none() -> None:
+    recorder = CountingRecorder()
+    record_response(recorder, {"statusCode": 200, "headers": {}}, 1.0, None)
+    assert recorder.timings == {"LatencyNone": [1.0]}
 
 
 def test_outside_lambda_tracing_is_off_and_costs_nothing() -> None:

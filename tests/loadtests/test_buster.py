@@ -8,6 +8,7 @@ import pytest
 
 from handler.catalogue import Dataset, load_catalogue
 from handler.errors import BadRequest
+from handler.parameters import parameters_of
 from handler.query import parse_query
 from loadtests.answers import Requested
 from loadtests.buster import KINDS, CacheBuster, kind_of, must_refuse
@@ -85,7 +86,7 @@ def names_of(url: str) -> list[str]:
 
 
 def test_each_typo_is_the_mistake_it_is_named_for(drivers: Dataset) -> None:
-    real = set(drivers.query_parameter_names())
+    real = set(parameters_of(drivers).names)
     draw = buster(drivers, seed=6)
     for _ in range(200):
         names = names_of(draw.draw("unknown name").url)

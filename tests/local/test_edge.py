@@ -1,5 +1,5 @@
 """The local edge: nginx's proxy cache configured like the CDK's CloudFront cache policy,
-running the edge function (cdk/edge/gateway.js) in front of it.
+running the edge function (edge/gateway.js) in front of it.
 
 Needs nginx and its njs module (`sudo apt-get install nginx libnginx-mod-http-js`).
 Without them these tests are skipped with one line saying how to install them; under

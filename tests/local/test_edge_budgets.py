@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from edge.keys import FileKeyStore, create
 from local.edge import Edge
 from local.emulator import EmulatorConfig
-from local.keys import FileKeyStore, create
 from local.nginx_config import EdgeConfig
 from local.stack import EmbeddedStack, StackConfig
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -39,7 +41,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FunctionUrlServer]:
-    running = FunctionUrlServer(("127.0.0.1", 0), lambda: handler, max_containers=2)
+    running = FunctionUrlServer(("127.0.0.1", 0), max_containers=2).deploy(lambda: handler)
     running.start()
     yield running
     running.stop()
@@ -110,3 +112,36 @@ def test_a_request_refused_before_the_function_is_lakegate_s_json_error(
     assert b"Content-Type: application/json" in head and b"Cache-Control: no-store" in head
     assert json.loads(body)["error"]["code"] == "malformed_request"
     assert events == [], "no invocation"
+
+
+def test_concurrent_invocations_each_run_on_a_container_of_their_own() -> None:
+    """What Lambda gives each invocation: a container serving nothing else meanwhile."""
+    all_inside = threading.Barrier(3, timeout=10)
+    lock = threading.Lock()
+    busy: set[int] = set()
+    overlapped: list[int] = []
+
+    def container() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        me = len(busy) + id(object())
+
+        def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            with lock:
+                if me in busy:
+                    overlapped.append(me)
+                busy.add(me)
+            all_inside.wait()  # three invocations at once
+            with lock:
+                busy.discard(me)
+            return {"statusCode": 200, "body": str(me)}
+
+        return handle
+
+    running = FunctionUrlServer(("127.0.0.1", 0), max_containers=3).deploy(container)
+    running.start()
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            bodies = list(pool.map(lambda _: requests.get(running.url, timeout=10).text, range(3)))
+    finally:
+        running.stop()
+    assert len(set(bodies)) == 3 and running.pool.started == 3
+    assert overlapped == []

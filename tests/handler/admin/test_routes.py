@@ -19,10 +19,10 @@ from cache.entry import Entry
 from cache.memory import MemoryCacheStore
 from handler.admin.auth import TokenVerifier, token_id
 from handler.admin.edge import EdgeInvalidator
+from handler.admin.routes import Admin as AdminWiring
 from handler.admin.targets import query_keys
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from handler.consumers import EdgeAsserted
-from handler.container import Admin as AdminWiring
 from handler.container import Wiring
 from handler.routes import create_app
 from handler.serving import Gate
@@ -75,7 +75,7 @@ class Admin:
             admin=admin if enabled else None,
             gate=Gate(EdgeAsserted(), require_keys=False, statements=None),
         )
-        self.app = create_app(self.catalogue, wiring)
+        self.app = create_app(self.catalogue, wiring.surface(self.catalogue))
 
     def call(self, method: str, target: str, token: str | None = TOKEN, **headers: str) -> Any:
         sent = [(k, v) for k, v in headers.items()]
