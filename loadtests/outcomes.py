@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, Protocol, get_args
 
+from cache import Outcome as Served
+
 Outcome = Literal[
     "edge-hit",
     "edge-stale",
@@ -35,6 +37,20 @@ Outcome = Literal[
     "error",
 ]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+# The origin's outcomes (cache.outcomes declares each, and the Cache-Status it carries),
+# as this report groups them.
+ORIGIN: dict[Served, Outcome] = {
+    Served.HIT: "lakegate-hit",
+    Served.STALE: "stale",
+    Served.STALE_IF_ERROR: "stale",
+    Served.REFRESHED: "refresh",
+    Served.COLLAPSED: "collapsed",
+    Served.MISS: "miss",
+    Served.DERIVED: "derived",
+    Served.REFRESHED_DERIVED: "derived",
+    Served.BYPASS: "bypass",
+    Served.UNCACHED: "bypass",
+}
 
 ORIGIN_CACHE = "lakegate"
 EDGE_CACHE = "edge"  # the name the local edge gives itself in Cache-Status
@@ -111,20 +127,11 @@ def _edge_outcome(members: list[CacheMember], x_cache: str, x_cache_status: str)
 
 
 def _origin_outcome(params: dict[str, str]) -> Outcome:
-    detail = params.get("detail", "")
-    forward = params.get("fwd")
-    if forward is None:  # a hit of some kind
-        return "stale" if detail.startswith("stale") else "lakegate-hit"
-    if forward == "bypass":
-        return "bypass"
-    if forward == "stale":
-        # `fwd=stale; stored` refreshed in line; `fwd=stale; detail=stale-if-error` served stale.
-        if detail.startswith("stale"):
-            return "stale"
-        return "derived" if detail == "rollup" else "refresh"
-    if "collapsed" in params:
-        return "collapsed"
-    return "derived" if detail == "rollup" else "miss"
+    """The served outcome whose marks the member carries (the most specific), as grouped here."""
+    carried = [o for o in Served if o.marks.items() <= params.items()]
+    if not carried:
+        return "miss"  # a forwarded request this classifier has no name for
+    return ORIGIN[max(carried, key=lambda o: len(o.marks))]
 
 
 def _member(members: Iterable[CacheMember], name: str) -> dict[str, str] | None:

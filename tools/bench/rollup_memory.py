@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from handler.catalogue import load_catalogue
@@ -66,6 +67,7 @@ def _probe(emulator: Emulator, dataset: str) -> dict[str, Any]:
         text=True,
         timeout=300,
         check=True,
+        cwd=Path(__file__).resolve().parents[2],  # tools/ is the checkout's, not installed
     )
     report: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return report
