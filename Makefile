@@ -38,8 +38,9 @@ test: install
 unit: install
 	$(BIN)/python -m pytest -n 2 -m 'not slow' --hypothesis-profile=unit
 
+# Every section, or one: make bench SECTION=handler (python -m tools.bench --help names them).
 bench: install
-	$(BIN)/python -m tools.bench
+	$(BIN)/python -m tools.bench $(if $(SECTION),--section $(SECTION))
 
 # Every warehouse fault against no entry, a fresh and a stale entry (tools/faults.py).
 faults: install

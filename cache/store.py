@@ -8,6 +8,7 @@ and the dataset's generation together; expiry is checked by the reader. Bodies o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -94,16 +95,17 @@ class DynamoCacheStore:
         self,
         dynamodb: DynamoDBClient,
         table: str,
-        s3: S3Client | None = None,
+        s3: S3Client | Callable[[], S3Client] | None = None,
         bucket: str | None = None,
         *,
         overflow_bytes: int = 350_000,
         link_seconds: int = 300,
     ) -> None:
+        """`s3`: the overflow bucket's client, or what builds it when first needed."""
         self._db = dynamodb
         self._table = table
         self._objects = (
-            ResultObjects(s3, bucket, link_seconds=link_seconds)
+            ResultObjects(_provider(s3), bucket, link_seconds=link_seconds)
             if s3 is not None and bucket is not None
             else None
         )
@@ -303,3 +305,9 @@ class DynamoCacheStore:
         except BotoCoreError as exc:
             raise CacheUnavailable.of(operation, exc) from exc
         return True
+
+
+def _provider(s3: S3Client | Callable[[], S3Client]) -> Callable[[], S3Client]:
+    if callable(s3):
+        return s3
+    return lambda: s3

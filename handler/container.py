@@ -214,17 +214,24 @@ def build_store(cache: CacheSettings, connections: int) -> tuple[DynamoCacheStor
         max_pool_connections=connections,  # handler.settings.PoolSettings says how many
     )
     session = boto3.session.Session(region_name=cache.region)
+    # Built now, in the init phase (and in a SnapStart snapshot): every hit needs it.
     dynamodb = session.client("dynamodb", endpoint_url=cache.endpoint_url, config=config)
     # Signature version 4 for the presigned URLs of answers too large to send in line.
     s3_config = config.merge(Config(signature_version="s3v4"))
-    s3 = (
-        session.client("s3", endpoint_url=cache.endpoint_url, config=s3_config)
-        if cache.bucket
-        else None
-    )
+
+    def s3() -> Any:
+        # Built on the first overflowing or by-reference answer (once: _once holds a
+        # lock): most containers serve only bodies held in their items, and the client
+        # would cost each cold start ~40 ms.
+        return session.client("s3", endpoint_url=cache.endpoint_url, config=s3_config)
+
     # Its lookups are X-Ray subsegments in Lambda (a no-op elsewhere).
     store = TracedCacheStore(
-        dynamodb, cache.table, s3, cache.bucket, overflow_bytes=cache.overflow_bytes
+        dynamodb,
+        cache.table,
+        _once(s3) if cache.bucket else None,
+        cache.bucket,
+        overflow_bytes=cache.overflow_bytes,
     )
     return store, dynamodb
 

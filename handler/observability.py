@@ -11,23 +11,30 @@ adds the function's own view of every answer, which Lambda's `Errors` never sees
                                 route reported it (LatencyHit, LatencyMiss, …; a derived
                                 miss is a miss; LatencyNone without one)
 
-Traces: Powertools Tracer, on only in Lambda (outside it Powertools turns itself off,
-so `lakegate serve` and the tests pay nothing). The handler's subsegment carries the
-annotations `dataset` and `cache_outcome`; `## cache lookup`, `## statement` and
-`## shaping` time the three phases of a request. Nothing else is recorded: no
-response body (capture_response is off), no header, no query text, no secret.
+Traces: Powertools Tracer, built only where tracing is active (in Lambda, unless
+POWERTOOLS_TRACE_DISABLED: handler.settings.tracing_active). Elsewhere, or where an
+environment turns tracing off, there is no Tracer at all, so X-Ray's SDK is never
+imported (~100 ms of every cold start) and every helper here is a no-op. The handler's
+subsegment carries the annotations `dataset` and `cache_outcome`; `## cache lookup`,
+`## statement` and `## shaping` time the three phases of a request. Nothing else is
+recorded: no response body (capture_response is off), no header, no query text, no
+secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cache import DynamoCacheStore, Entry, Lookup, Outcome, Recorder
+from handler.settings import tracing_active
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 RESPONSES = "Responses"
 LATENCY_PREFIX = "Latency"
@@ -35,8 +42,15 @@ LATENCY_PREFIX = "Latency"
 # warehouse (requests). Patching every module X-Ray knows would only add cold start.
 TRACED_MODULES = ("botocore", "requests")
 
-# The one tracer of a container; tests swap it for an enabled one.
-TRACER = Tracer(service="lakegate", patch_modules=TRACED_MODULES)
+
+def _tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer  # imports X-Ray's SDK: only when tracing
+
+    return Tracer(service="lakegate", patch_modules=TRACED_MODULES)
+
+
+# The one tracer of a container (None: tracing is off); tests swap in an enabled one.
+TRACER: Tracer | None = _tracer() if tracing_active() else None
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,7 +99,7 @@ def record_response(
 def traced(phase: str) -> Iterator[None]:
     """A subsegment `## <phase>` around the block; nothing at all while tracing is off."""
     tracer = TRACER
-    if tracer.disabled:
+    if tracer is None or tracer.disabled:
         yield
         return
     with tracer.provider.in_subsegment(name=f"## {phase}"):
@@ -95,7 +109,7 @@ def traced(phase: str) -> Iterator[None]:
 def annotate(**annotations: str) -> None:
     """Searchable annotations on the current subsegment (X-Ray filter expressions)."""
     tracer = TRACER
-    if tracer.disabled:
+    if tracer is None or tracer.disabled:
         return
     for key, value in annotations.items():
         tracer.put_annotation(key=key, value=value)
@@ -105,7 +119,7 @@ def trace_invocations(handle: F) -> F:
     """The handler in a subsegment of its own, without its response (bodies stay out of
     traces) or its errors' text; unchanged while tracing is off."""
     tracer = TRACER
-    if tracer.disabled:
+    if tracer is None or tracer.disabled:
         return handle
     return tracer.capture_lambda_handler(handle, capture_response=False, capture_error=False)  # type: ignore[return-value]
 

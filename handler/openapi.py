@@ -3,21 +3,27 @@
 Dataset routes take no framework-validated arguments: their parameters are published
 from the dataset's one parameter model (`handler.parameters`), the same model that
 `handler.query` parses requests with, by `Resolver.get_openapi_schema`.
+
+The document is built only when asked for (`/swagger`, or `get_openapi_schema`), and so
+are Powertools' OpenAPI models: importing them takes ~100 ms, which no cold start of a
+data request should pay for (tests/e2e/test_cold_start.py checks they stay unloaded).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
-from aws_lambda_powertools.event_handler.openapi.models import Parameter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
 from handler.parameters import parameters_of
 from handler.responses import PARQUET
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import Parameter
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -71,6 +77,23 @@ class Resolver(LambdaFunctionUrlResolver):
         # What the cache did for the request being resolved, as its data route reports it
         # (None: not a data answer): the composition root times the answer by it.
         self.served: Outcome | None = None
+        # Where the document will be served, and its settings, until first asked for.
+        self._unpublished: tuple[str, Callable[[], dict[str, Any]]] | None = None
+
+    def publish_document(self, path: str, settings: Callable[[], dict[str, Any]]) -> None:
+        """Serve the OpenAPI document and Swagger UI at GET `path` (Powertools'
+        `enable_swagger`), configured with `settings()` (`configure_openapi`'s arguments):
+        both are set up the first time the document is asked for."""
+        self._unpublished = (path, settings)
+        self._methods.setdefault(path, set()).add("GET")
+
+    def _publish(self) -> None:
+        if self._unpublished is None:
+            return
+        path, settings = self._unpublished
+        self._unpublished = None
+        self.configure_openapi(**settings())
+        self.enable_swagger(path=path, compress=True)
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         # Every route's methods, remembered as they are declared: a request for a path
@@ -90,6 +113,8 @@ class Resolver(LambdaFunctionUrlResolver):
     # Powertools reads them through `self`, so its middlewares see the same.
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         self.served = None
+        if self._unpublished is not None and event.get("rawPath") == self._unpublished[0]:
+            self._publish()
         self._event = self._to_proxy_event(dict(event))
         self._context = context
         return super().resolve(event, context)
@@ -111,6 +136,7 @@ class Resolver(LambdaFunctionUrlResolver):
         self._context = value
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        self._publish()
         schema = super().get_openapi_schema(*args, **kwargs)
         routes = {d.route: d for d in self._catalogue.datasets}
         for path, item in (schema.paths or {}).items():
@@ -128,6 +154,8 @@ class Resolver(LambdaFunctionUrlResolver):
 
 def query_parameters(dataset: Dataset) -> list[Parameter]:
     """The dataset's query parameters as OpenAPI Parameter objects, from its one model."""
+    from aws_lambda_powertools.event_handler.openapi.models import Parameter
+
     published = []
     declared = parameters_of(dataset)
     for name, schema in declared.json_schema().items():

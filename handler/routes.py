@@ -9,22 +9,24 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from cache import Outcome
 from handler import openapi
-from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, Admin, add_admin_routes
+from handler.admin.routes import ADMIN_SCHEME, Admin, add_admin_routes, admin_security_scheme
 from handler.catalogue import Catalogue, Dataset
 from handler.consumers import API_KEY_HEADER
 from handler.errors import BadRequest, MethodNotAllowed, NotFound
 from handler.refresh import RefreshOrder
 from handler.responses import error_response, serialize, shape_of
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey
 
 logger = Logger(service="lakegate", child=True)
 
@@ -78,28 +80,38 @@ def create_app(catalogue: Catalogue, surface: Surface) -> openapi.Resolver:
             headers={"Cache-Control": "no-store"},
         )
 
-    # The document's settings once, for /swagger and for anyone asking the resolver.
-    app.configure_openapi(
-        title="lakegate",
-        version=API_VERSION,
-        description="Cached, read-only access to lakehouse datasets.",
-        security_schemes={
-            API_KEY_SCHEME: API_KEY_SECURITY_SCHEME,
-            ADMIN_SCHEME: ADMIN_SECURITY_SCHEME,
-        },
-    )
-    app.enable_swagger(path="/swagger", compress=True)
+    # The document's settings, for /swagger and for anyone asking the resolver: applied
+    # when the document is first asked for (handler.openapi: no data request pays).
+    app.publish_document("/swagger", _document_settings)
     _add_error_handlers(app)
     return app
 
 
 API_KEY_SCHEME = "apiKey"
-API_KEY_SECURITY_SCHEME = APIKey(
-    name=API_KEY_HEADER,
-    in_=APIKeyIn.header,
-    description="A consumer's API key (`lakegate keys create`): required on datasets that "
-    "declare it (missing, unknown or revoked → 401; not for this dataset → 403).",
-)
+
+
+def _document_settings() -> dict[str, Any]:
+    return {
+        "title": "lakegate",
+        "version": API_VERSION,
+        "description": "Cached, read-only access to lakehouse datasets.",
+        "security_schemes": {
+            API_KEY_SCHEME: api_key_security_scheme(),
+            ADMIN_SCHEME: admin_security_scheme(),
+        },
+    }
+
+
+def api_key_security_scheme() -> APIKey:
+    """A consumer's key, as the document declares it."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    return APIKey(
+        name=API_KEY_HEADER,
+        in_=APIKeyIn.header,
+        description="A consumer's API key (`lakegate keys create`): required on datasets "
+        "that declare it (missing, unknown or revoked → 401; not for this dataset → 403).",
+    )
 
 
 def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
@@ -143,9 +155,12 @@ def _add_dataset_route(
         operation_id=f"get_{dataset.name}",
         # {}: anyone may call; a key, if sent, must be valid.
         security=[{API_KEY_SCHEME: []}] if keyed else [{}, {API_KEY_SCHEME: []}],
+        # Nothing for Powertools to validate (no declared arguments, our own bodies): its
+        # request and response validation would only add to every hit.
+        enable_validation=False,
     )(endpoint)
     # HEAD answers what GET would, without the body (the Function URL drops it).
-    app.head(dataset.route, include_in_schema=False)(endpoint)
+    app.head(dataset.route, include_in_schema=False, enable_validation=False)(endpoint)
 
 
 def _add_error_handlers(app: openapi.Resolver) -> None:

@@ -250,6 +250,23 @@ def catalogue_path(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(value) if value else None
 
 
+def tracing_active(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this container sends X-Ray traces: in Lambda (LAMBDA_TASK_ROOT, and not SAM's
+    or Chalice's local emulation), unless POWERTOOLS_TRACE_DISABLED is true. Powertools'
+    own rule, read before building a Tracer because building one, even a disabled one,
+    imports X-Ray's SDK (~100 ms). The CDK sets the variable where an environment's
+    `function.tracing` is off.
+
+    Separate from `load_settings`, like `catalogue_path`: observability starts before it."""
+    env = os.environ if environ is None else environ
+    disabled = env.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in _TRUE
+    emulated = any(env.get(name) for name in ("AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE"))
+    return bool(env.get("LAMBDA_TASK_ROOT")) and not (disabled or emulated)
+
+
+_TRUE = ("1", "y", "yes", "t", "true", "on")  # Powertools' truthy spellings
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables; raise ConfigurationError naming what is wrong."""
     # A variable set to the empty string counts as unset, as in a CDK `environment` map.

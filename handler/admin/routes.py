@@ -13,11 +13,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
@@ -40,13 +39,22 @@ from handler.openapi import ERROR_SCHEMA
 from handler.responses import JSON, NO_STORE
 from handler.settings import AdminSettings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey
+
 ADMIN_SCHEME = "adminToken"
-ADMIN_SECURITY_SCHEME = APIKey(
-    name=ADMIN_TOKEN_HEADER,
-    in_=APIKeyIn.header,
-    description="The admin token (missing or wrong → 401). Not `Authorization`: "
-    "CloudFront's origin access control signs requests with that header.",
-)
+
+
+def admin_security_scheme() -> APIKey:
+    """The admin token, as the document declares it (built with the document, handler.openapi)."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    return APIKey(
+        name=ADMIN_TOKEN_HEADER,
+        in_=APIKeyIn.header,
+        description="The admin token (missing or wrong → 401). Not `Authorization`: "
+        "CloudFront's origin access control signs requests with that header.",
+    )
 
 
 @dataclass(frozen=True)

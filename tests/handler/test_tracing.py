@@ -19,6 +19,7 @@ from aws_xray_sdk.sdk_config import SDKConfig
 from cache import CountingRecorder, Outcome
 from handler import observability
 from handler.observability import latency_metric, record_response, status_metrics, traced
+from handler.settings import tracing_active
 
 
 def test_status_metrics_count_every_answer_by_class_and_each_5xx_by_code() -> None:
@@ -60,11 +61,39 @@ def test_an_answer_without_an_outcome_is_timed_as_none() -> None:
 
 
 def test_outside_lambda_tracing_is_off_and_costs_nothing() -> None:
-    assert observability.TRACER.disabled
+    assert observability.TRACER is None  # no Tracer at all: X-Ray's SDK stays unloaded
     handle: Callable[[dict[str, Any], object], dict[str, Any]] = lambda event, context: {}  # noqa: E731
     assert observability.trace_invocations(handle) is handle
     with traced("statement"):
         pass  # no segment is open: an enabled provider would raise here
+    observability.annotate(dataset="drivers")
+
+
+@pytest.mark.parametrize(
+    ("environment", "active"),
+    [
+        ({}, False),  # outside Lambda
+        ({"LAMBDA_TASK_ROOT": "/var/task"}, True),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "1"}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"}, True),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),
+    ],
+)
+def test_tracing_is_active_in_lambda_unless_turned_off(
+    environment: dict[str, str], active: bool
+) -> None:
+    """Powertools' own rule, read without building a Tracer (which imports X-Ray's SDK)."""
+    assert tracing_active(environment) is active
+    if environment.get("LAMBDA_TASK_ROOT") and not environment.get("AWS_SAM_LOCAL"):
+        Tracer._reset_config()  # type: ignore[no-untyped-call]  # Powertools' private helper is unannotated
+        with pytest.MonkeyPatch.context() as patch:
+            for name in ("LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL"):
+                patch.delenv(name, raising=False)
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            assert Tracer(auto_patch=False).disabled is not active  # Powertools agrees
+        Tracer._reset_config()  # type: ignore[no-untyped-call]
 
 
 class _Collecting(UDPEmitter):  # type: ignore[misc]  # UDPEmitter is untyped (Any)

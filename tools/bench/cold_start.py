@@ -1,88 +1,194 @@
-"""Cold start: import time of the handler module, and of what a hit and a miss add.
+"""Cold start: `import handler.app` against its dependencies' own imports, and the first hit.
 
-Each figure is the median of several fresh interpreters, so nothing is cached in
-sys.modules between runs.
+Every figure is the median of fresh interpreters, so nothing is cached in sys.modules
+between runs, configured as Lambda's init sees it:
+
+- the function's settings (so the container builds what a deployed one builds), and
+  LAMBDA_TASK_ROOT, without which X-Ray's SDK would also build two botocore clients
+  for centralised sampling that Lambda never uses;
+- compiled bytecode, as the image has (its Dockerfile runs compileall; this machine
+  sets PYTHONDONTWRITEBYTECODE, which would otherwise recompile lakegate on every run);
+- no awscrt (botocore[crt] is a dev extra here, not in the image), which botocore
+  would otherwise load;
+- tracing off, and tracing active (X-Ray's SDK is imported only then).
+
+The first hit runs `tools/bench/cold_hit.py` against moto and the emulator on
+127.0.0.1: an entry is stored first, so the request is a hit.
 """
 
 from __future__ import annotations
 
+import compileall
+import json
 import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
+from handler.settings import RollupSettings
+from local.aws import CACHE_BUCKET, CACHE_TABLE, REGION
+from local.function_url import LocalContext, build_event
 from tools.bench import Table
+from tools.bench.cache import local_parts
 
-RUNS = 5
-# As Lambda's init phase sees it: configured (so the container builds its clients, as a
-# deployed function does), and with LAMBDA_TASK_ROOT set, without which X-Ray's SDK
-# builds two botocore clients for centralised sampling that Lambda never uses (~200 ms).
-# Nothing is contacted: clients are built, no call is made.
+RUNS = 7
+ROOT = Path(__file__).resolve().parents[2]
+HIT = "/v1/drivers?state=Alaska&year=2011"
 LAMBDA_LIKE = {
     **os.environ,
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "LAMBDA_TASK_ROOT": os.path.join(os.environ.get("TMPDIR", "/tmp"), "lakegate-task-root"),
     "AWS_LAMBDA_FUNCTION_NAME": "lakegate-bench",
-    "AWS_REGION": "eu-west-1",
-    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "DATABRICKS_HOST": "https://example.cloud.databricks.com",
     "DATABRICKS_WAREHOUSE_ID": "bench",
     "DATABRICKS_TOKEN": "bench",
-    "LAKEGATE_CACHE_TABLE": "bench",
-    "LAKEGATE_CACHE_BUCKET": "bench",
+    "LAKEGATE_CACHE_TABLE": CACHE_TABLE,
+    "LAKEGATE_CACHE_BUCKET": CACHE_BUCKET,
 }
+TRACING = {
+    "off": {"POWERTOOLS_TRACE_DISABLED": "true"},
+    # A sampled trace header, as Lambda sets per invocation; segments go to the default
+    # daemon address on 127.0.0.1, where nothing listens (UDP: nothing waits).
+    "active": {
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    },
+}
+# The issue's yardstick: the runtime dependencies the hit path imports, nothing more.
+DEPENDENCIES = (
+    "import boto3, aws_lambda_powertools.event_handler, aws_lambda_powertools.tracing, "
+    "pydantic, requests, orjson, yaml"
+)
+# With tracing active, X-Ray's SDK and its patches of botocore and requests are theirs too.
+TRACED_DEPENDENCIES = (
+    f"{DEPENDENCIES}; import aws_xray_sdk.core, aws_xray_sdk.ext.botocore.patch, "
+    "aws_xray_sdk.ext.requests.patch"
+)
+# What any function on these libraries pays before its first answer: pydantic builds its
+# first model (its internals load only then) and boto3 its one DynamoDB client.
+FIRST_USE = (
+    "; import pydantic; type('M', (pydantic.BaseModel,), {'__annotations__': {'x': int}}); "
+    f"boto3.session.Session(region_name={REGION!r}).client('dynamodb')"
+)
+NO_AWSCRT = "import sys; sys.modules['awscrt'] = None; "
 
 
-def _import_seconds(statement: str) -> float:
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+def _median_ms(code: str, environment: Mapping[str, str]) -> float:
+    timed = (
+        f"{NO_AWSCRT}import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    )
     samples = []
     for _ in range(RUNS):
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-            env=LAMBDA_LIKE,
-        ).stdout
-        samples.append(float(out.strip().splitlines()[-1]))
+        out = _run([sys.executable, "-c", timed], environment)
+        samples.append(float(out.strip().splitlines()[-1]) * 1000)
     return statistics.median(samples)
 
 
-def section() -> Table:
-    rows = [
-        ("handler.app (the hit path: routes, boto3, Powertools)", "import handler.app"),
-        (
-            "handler.shaping (what the first miss adds: polars)",
-            "import handler.app; import handler.shaping",
-        ),
-        ("polars alone", "import polars"),
-        ("duckdb alone (emulator only, never in Lambda)", "import duckdb"),
-    ]
-    measured = {label: _import_seconds(statement) * 1000 for label, statement in rows}
-    base = measured[rows[0][0]]
-    table_rows = [
-        (label, f"{ms:.0f}", f"{ms - base:+.0f}" if i else "")
-        for i, (label, ms) in enumerate(measured.items())
-    ]
-    hit_imports = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, handler.app; print('polars' in sys.modules, 'duckdb' in sys.modules)",
-        ],
+def _run(command: list[str], environment: Mapping[str, str]) -> str:
+    return subprocess.run(
+        command,
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
-        env=LAMBDA_LIKE,
-    ).stdout.strip()
+        env=dict(environment),
+        cwd=ROOT,
+    ).stdout
+
+
+def _first_hits(environment: Mapping[str, str]) -> list[dict[str, object]]:
+    event = json.dumps(
+        build_event("GET", HIT, [("accept-encoding", "gzip")], b"", "127.0.0.1", "b")
+    )
+    reports = []
+    for _ in range(RUNS):
+        out = _run([sys.executable, "-m", "tools.bench.cold_hit", event], environment)
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
+def _ms(reports: list[dict[str, object]], *names: str) -> float:
+    return statistics.median(sum(_seconds(r[n]) for n in names) * 1000 for r in reports)
+
+
+def _seconds(value: object) -> float:
+    assert isinstance(value, float)
+    return value
+
+
+def section() -> Table:
+    compileall.compile_dir(ROOT / "handler", quiet=1)
+    compileall.compile_dir(ROOT / "cache", quiet=1)
+    columns: dict[str, dict[str, float]] = {}
+    checks: dict[str, dict[str, object]] = {}
+    with local_parts() as parts:
+        parts.container(RollupSettings())(
+            build_event("GET", HIT, [], b"", "127.0.0.1", "store"), LocalContext("store", 30.0)
+        )  # stores the entry: every cold container's first request is then a hit
+        served = {
+            **LAMBDA_LIKE,
+            "DATABRICKS_HOST": parts.emulator.url,
+            "DATABRICKS_WAREHOUSE_ID": parts.emulator.config.warehouse_id,
+            "DATABRICKS_TOKEN": parts.emulator.config.token,
+            "LAKEGATE_AWS_ENDPOINT_URL": parts.moto.url,
+        }
+        for name, switch in TRACING.items():
+            environment = {**served, **switch}
+            reports = _first_hits(environment)
+            dependencies = TRACED_DEPENDENCIES if name == "active" else DEPENDENCIES
+            imported = _ms(reports, "import_s")
+            alone = _median_ms(dependencies, environment)
+            first_use = _median_ms(dependencies + FIRST_USE, environment)
+            columns[name] = {
+                "import": imported,
+                "alone": alone,
+                "ratio": imported / alone,
+                "first_use": first_use,
+                "ratio_first_use": imported / first_use,
+                "first_hit": _ms(reports, "import_s", "first_request_s"),
+                "request": _ms(reports, "first_request_s"),
+            }
+            checks[name] = reports[-1]
+    miss_adds = _median_ms(
+        "import handler.app; import handler.shaping", LAMBDA_LIKE | TRACING["off"]
+    )
+    polars = _median_ms("import polars", LAMBDA_LIKE)
+
+    def row(label: str, key: str, fmt: str = "{:.0f}", note: str = "") -> tuple[str, ...]:
+        return (label, fmt.format(columns["off"][key]), fmt.format(columns["active"][key]), note)
+
+    off, active = checks["off"], checks["active"]
     return Table(
-        title=f"Cold start: import time, configured as in Lambda's init (median of {RUNS} fresh interpreters)",
-        header=("module", "ms", "vs handler.app"),
-        rows=table_rows,
-        note=f"After `import handler.app`, polars/duckdb in sys.modules: {hit_imports} "
-        "(tests/e2e/test_cold_start.py proves a served hit keeps it that way).",
+        title=f"Cold start, configured as in Lambda's init (median of {RUNS} fresh interpreters)",
+        header=("", "tracing off", "tracing active", "what"),
+        rows=[
+            row("import handler.app", "import", note="ms: Lambda's init phase"),
+            row("dependencies alone", "alone", note="ms: their imports (with X-Ray's when active)"),
+            row("ratio", "ratio", "{:.2f}", "import / dependencies (goal: <= 1.25)"),
+            row(
+                "dependencies, first used",
+                "first_use",
+                note="ms: + a pydantic model, a DynamoDB client",
+            ),
+            row(
+                "ratio to first use",
+                "ratio_first_use",
+                "{:.2f}",
+                "import / dependencies first used",
+            ),
+            row("first hit after import", "first_hit", note="ms: import + one served hit"),
+            row("  of which the hit", "request", note="ms: the first request alone"),
+        ],
+        note=f"The first request was `{off['status']}` `{off['cache_status']}`; polars loaded "
+        f"by a hit: {off['polars_imported']} (off) / {active['polars_imported']} (active); "
+        f"X-Ray's SDK loaded: {off['xray_imported']} (off) / {active['xray_imported']} "
+        f"(active). The first miss adds polars and the miss path: `import handler.app; "
+        f"import handler.shaping` takes {miss_adds:.0f} ms (polars alone {polars:.0f} ms). "
+        "tests/e2e/test_cold_start.py proves what a hit leaves unloaded.",
     )
