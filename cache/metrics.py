@@ -1,6 +1,7 @@
 """Names of the cache's metrics, and the small interface the cache records them through.
 
-The handler plugs in Powertools Metrics (CloudWatch EMF); unit tests plug in a counter.
+The handler plugs in its CloudWatch EMF writer (handler.observability); unit tests plug
+in a counter.
 """
 
 from __future__ import annotations

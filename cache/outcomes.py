@@ -74,7 +74,7 @@ class Outcome(StrEnum):
     @property
     def plain(self) -> Outcome:
         """What metrics and traces count it as: a derived miss is a miss."""
-        return next((o for o in Outcome if o == self.derives), self)
+        return self if self.derives is None else _BY_VALUE[self.derives]
 
     def from_rollup(self) -> Outcome:
         """This outcome, for an answer derived from a roll-up (the same, when the header
@@ -94,3 +94,6 @@ class Outcome(StrEnum):
         ("" for a bare one): what a client reads the outcome back by."""
         fixed = (p for p in self.parameters if p not in (TTL, STORED, FWD_STATUS))
         return {key: value for key, _, value in (p.partition("=") for p in fixed)}
+
+
+_BY_VALUE: dict[str, Outcome] = {outcome.value: outcome for outcome in Outcome}

@@ -30,6 +30,9 @@ from handler.vocabulary import (
 )
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.yaml")
+# libyaml's safe loader where PyYAML's wheel has it (~1 ms for the packaged catalogue,
+# against ~10 ms in pure Python: every cold start reads it).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Query parameters a dataset may accept besides its own filters (group_by and measures
 # when it declares dimensions and measures, sort when anything is sortable).
@@ -259,7 +262,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     """Read and validate a catalogue file; raise CatalogueError with every problem in it."""
     source = path or DEFAULT_CATALOGUE
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        raw = yaml.load(source.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogueError(f"cannot read catalogue {source}: {exc}") from exc
     try:

@@ -65,12 +65,9 @@ def conditions(dataset: Dataset, typed: dict[str, Any]) -> tuple[Condition, ...]
     """Every filter's conditions, checked together and in canonical form, sorted."""
     found: list[Condition] = []
     for spec in dataset.filters:
-        given = {
-            op: typed[spec.parameter(op)]
-            for op in _ORDER
-            if op in spec.operators and typed[spec.parameter(op)] is not None
-        }
-        found.extend(_filter_conditions(spec, given))
+        given = {op: value for op, name in spec.forms if (value := typed[name]) is not None}
+        if given:
+            found.extend(_filter_conditions(spec, given))
     return tuple(sorted(found, key=lambda c: (c.filter, _ORDER[c.op])))
 
 

@@ -16,9 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import requests
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,10 +46,17 @@ from handler.observability import TracedCacheStore, record_response, trace_invoc
 from handler.refresh import Invoker, LambdaInvoker, RefreshOrder
 from handler.routes import Surface, create_app
 from handler.serving import DatasetServer, Gate
-from handler.settings import AdminSettings, CacheSettings, Settings, load_settings
+from handler.settings import (
+    AdminSettings,
+    CacheSettings,
+    Settings,
+    WarehouseSettings,
+    load_settings,
+)
 from handler.unconfigured import Unconfigured
-from handler.warehouse import WarehouseClient, token_provider
-from handler.warehouse.watchdog import WatchedAdapter
+
+if TYPE_CHECKING:
+    from handler.warehouse import WarehouseClient
 
 T = TypeVar("T")
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -64,13 +70,16 @@ class Wired(Protocol):
 
     def surface(self, catalogue: Catalogue) -> Surface: ...
 
+    def prepare(self) -> None:
+        """Build now what a container's first miss would build (handler.snapstart)."""
+
 
 @dataclass(frozen=True)
 class Wiring:
     """A container's long-lived collaborators."""
 
     settings: Settings
-    warehouse: WarehouseClient
+    warehouse: Callable[[], WarehouseClient]  # built for the container's first statement
     results: ResultCache | UncachedResults
     admin: Admin | None  # None: no admin token secret, or no cache to invalidate
     gate: Gate
@@ -97,6 +106,9 @@ class Wiring:
         return Surface(
             servers, lambda: admin, self.settings.gateway.cors_origins, self.gate.require_keys
         )
+
+    def prepare(self) -> None:
+        self.warehouse()
 
 
 def new_container(catalogue: Catalogue, wired: Wired, recorder: Recorder) -> LambdaHandler:
@@ -154,17 +166,8 @@ def wire_from_environment(recorder: Recorder) -> Wired:
 def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None) -> Wiring:
     """The collaborators `settings` call for. `invoker` starts asynchronous refreshes (the
     local Function URL server passes its own); in Lambda it is the Lambda API."""
-    session = requests.Session()
-    # Retries are the client's job (inside its deadline), not urllib3's; its connections
-    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog). Pools
-    # for four hosts: the workspace and its result storage, with room to spare.
     connections = settings.pools.warehouse_connections
-    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=connections, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    warehouse = WarehouseClient(
-        settings.warehouse, token_provider(settings.warehouse, session), session
-    )
+    warehouse = _once(lambda: build_warehouse(settings.warehouse, connections))
     gateway = settings.gateway
     consumers: Consumers = KeyFile(gateway.keys_file) if gateway.keys_file else EdgeAsserted()
     # Decoded roll-ups this container holds between invocations: deliberate per-container
@@ -199,6 +202,24 @@ def wire(settings: Settings, recorder: Recorder, invoker: Invoker | None = None)
     results = ResultCache(store, recorder, flight)
     rollups = Rollups(store, recorder, held, flight) if settings.rollups.enabled else None
     return Wiring(settings, warehouse, results, admin, gate, refresher, rollups)
+
+
+def build_warehouse(warehouse: WarehouseSettings, connections: int) -> WarehouseClient:
+    """The warehouse client and its HTTP session. Built for a container's first statement,
+    not with the container: a hit never needs it (nor the ~15 ms of importing it)."""
+    import requests
+
+    from handler.warehouse import WarehouseClient, token_provider
+    from handler.warehouse.watchdog import WatchedAdapter
+
+    session = requests.Session()
+    # Retries are the client's job (inside its deadline), not urllib3's; its connections
+    # can be cut when an answer outlives the deadline (handler.warehouse.watchdog). Pools
+    # for four hosts: the workspace and its result storage, with room to spare.
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=connections, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return WarehouseClient(warehouse, token_provider(warehouse, session), session)
 
 
 def build_store(cache: CacheSettings, connections: int) -> tuple[DynamoCacheStore, Any]:

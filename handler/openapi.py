@@ -12,10 +12,12 @@ data request should pay for (tests/e2e/test_cold_start.py checks they stay unloa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
@@ -119,6 +121,9 @@ class Resolver(LambdaFunctionUrlResolver):
         self._context = context
         return super().resolve(event, context)
 
+    def _to_proxy_event(self, event: dict[str, Any]) -> Any:
+        return _Event(event, self._json_body_deserializer)
+
     @property
     def current_event(self) -> Any:
         return self._event
@@ -150,6 +155,15 @@ class Resolver(LambdaFunctionUrlResolver):
                 if method == "get" and path in routes:
                     operation.parameters = query_parameters(routes[path])
         return schema
+
+
+class _Event(LambdaFunctionUrlEvent):
+    """A Function URL event whose headers are copied once: Powertools' `headers` builds a
+    new case-insensitive copy each time it is read, five times for every hit."""
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        return super().headers
 
 
 def query_parameters(dataset: Dataset) -> list[Parameter]:

@@ -35,10 +35,10 @@ class Parameters:
     model: type[BaseModel]
     hints: dict[str, str]  # parameter → "must be …", the message when its value is refused
     examples: dict[str, str]  # parameter → a value as a client would type it (OpenAPI)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.hints)
+    names: tuple[str, ...]  # every parameter, in declaration order
+    # Each parameter with the model's attribute for it, worked out once: every request
+    # reads them all.
+    attributes: tuple[tuple[str, str], ...]
 
     def field_of(self, name: str) -> str:
         return _field(name)
@@ -99,7 +99,14 @@ def _build(dataset: Dataset) -> Parameters:
         ),
         **fields,
     )
-    return Parameters(model, {name: hint for name, _, hint in declared}, _examples(dataset))
+    names = tuple(name for name, _, _ in declared)
+    return Parameters(
+        model,
+        {name: hint for name, _, hint in declared},
+        _examples(dataset),
+        names,
+        tuple((name, _field(name)) for name in names),
+    )
 
 
 def _filter_parameters(spec: Filter) -> list[_Declared]:

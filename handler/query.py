@@ -97,7 +97,7 @@ def parse_query(dataset: Dataset, raw_query: str, accept: str | None = None) -> 
         raise BadRequest(
             "invalid_parameter", f"Parameter {name!r} {declared.hints[name]}.", name
         ) from None
-    typed = {name: getattr(values, declared.field_of(name)) for name in declared.names}
+    typed = {name: getattr(values, attribute) for name, attribute in declared.attributes}
     shape = combinations.shape_of(dataset, typed)
     return Query(
         dataset=dataset.name,

@@ -38,3 +38,6 @@ class Unconfigured:
 
     def admin(self) -> NoReturn:
         raise self.error
+
+    def prepare(self) -> None:
+        """Nothing to build: no request will reach a collaborator."""

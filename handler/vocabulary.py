@@ -10,6 +10,7 @@ from the same words: handler.rollups says which queries each one answers.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -88,6 +89,12 @@ class Filter(Declaration):
     def parameter(self, op: Operator) -> str:
         """The query parameter of one of its forms: `year`, `year[gte]`, `state[in]`."""
         return self.name if op == "eq" else f"{self.name}[{op}]"
+
+    @cached_property
+    def forms(self) -> tuple[tuple[Operator, str], ...]:
+        """Each form it allows, with its parameter, in OPERATORS' order (once: every
+        request reads them)."""
+        return tuple((op, self.parameter(op)) for op in OPERATORS if op in self.operators)
 
 
 class Dimension(Declaration):

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from aws_lambda_powertools import Tracer
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 # aws-xray-sdk ships no type information (the stubs are types-aws-xray-sdk, not installed).
 from aws_xray_sdk.core import xray_recorder
@@ -18,7 +19,13 @@ from aws_xray_sdk.sdk_config import SDKConfig
 
 from cache import CountingRecorder, Outcome
 from handler import observability
-from handler.observability import latency_metric, record_response, status_metrics, traced
+from handler.observability import (
+    EmfRecorder,
+    latency_metric,
+    record_response,
+    status_metrics,
+    traced,
+)
 from handler.settings import tracing_active
 
 
@@ -52,6 +59,69 @@ def test_record_response_counts_one_answer_and_times_it_by_the_outcome_it_is_giv
     record_response(recorder, response, 12.5, Outcome.MISS)
     assert recorder.counts == {"Responses": 1, "Status5xx": 1, "Status503": 1}
     assert recorder.timings == {"LatencyMiss": [12.5]}
+
+
+def _emf_lines(text: str) -> list[dict[str, Any]]:
+    documents = [json.loads(line) for line in text.splitlines() if line]
+    for document in documents:
+        assert isinstance(document["_aws"].pop("Timestamp"), int)
+    return documents
+
+
+def test_an_invocation_writes_the_emf_line_powertools_would(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same document as Powertools' Metrics for the same metrics, and one per flush."""
+    ours = EmfRecorder(namespace="Lakegate", service="lakegate")
+    theirs = Metrics(namespace="Lakegate", service="lakegate")
+    for recorder in (ours, PowertoolsRecorder(theirs)):
+        recorder.count("CacheHit")
+        recorder.count("Responses")
+        recorder.count("Responses", 2)
+        recorder.milliseconds("LatencyHit", 3.25)
+        recorder.flush()
+    ours.flush()  # nothing recorded since: nothing written
+    mine, powertools = _emf_lines(capsys.readouterr().out)
+    assert mine == powertools
+    assert mine["Responses"] == [1.0, 2.0]
+    assert mine["_aws"]["CloudWatchMetrics"][0]["Metrics"][-1] == {
+        "Name": "LatencyHit",
+        "Unit": "Milliseconds",
+    }
+
+
+def test_a_full_document_is_written_before_it_overflows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """CloudWatch takes at most 100 metrics a document, and 100 values a metric."""
+    recorder = EmfRecorder(namespace="Lakegate", service="lakegate")
+    for n in range(EmfRecorder.MOST + 1):
+        recorder.count(f"Metric{n}")
+    for _ in range(EmfRecorder.MOST + 1):
+        recorder.count("Repeated")
+    recorder.flush()
+    documents = _emf_lines(capsys.readouterr().out)
+    metrics = [len(d["_aws"]["CloudWatchMetrics"][0]["Metrics"]) for d in documents]
+    assert all(m <= EmfRecorder.MOST for m in metrics)
+    assert sum(len(d.get("Repeated", [])) for d in documents) == EmfRecorder.MOST + 1
+    assert all(len(d.get("Repeated", [])) <= EmfRecorder.MOST for d in documents)
+    assert sum(metrics) == EmfRecorder.MOST + 1 + len([d for d in documents if "Repeated" in d])
+
+
+class PowertoolsRecorder:
+    """Powertools' Metrics behind the Recorder interface: the oracle for EmfRecorder."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def count(self, name: str, value: int = 1) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def milliseconds(self, name: str, value: float) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+    def flush(self) -> None:
+        self._metrics.flush_metrics(raise_on_empty_metrics=False)
 
 
 def test_an_answer_without_an_outcome_is_timed_as_none() -> None:

@@ -8,22 +8,24 @@ and the handler called in-process exactly as Lambda calls it.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from pydantic import SecretStr
 
-from cache import CountingRecorder, cache_key
+from cache import CountingRecorder, Recorder, cache_key
 from cache.items import entry_key, generation_key
 from handler.catalogue import Catalogue, load_catalogue
 from handler.container import LambdaHandler, build_store, new_container, wire
+from handler.observability import EmfRecorder
 from handler.query import parse_query
 from handler.settings import CacheSettings, RollupSettings, Settings, WarehouseSettings
 from local.aws import CACHE_BUCKET, CACHE_TABLE, REGION, MotoServer, create_cache_resources
@@ -57,8 +59,9 @@ class LocalParts:
             rollups=rollups,
         )
 
-    def container(self, rollups: RollupSettings) -> LambdaHandler:
-        recorder = CountingRecorder()
+    def container(self, rollups: RollupSettings, recorder: Recorder | None = None) -> LambdaHandler:
+        """A container; its metrics counted in memory, or written by `recorder`."""
+        recorder = recorder or CountingRecorder()
         return new_container(self.catalogue, wire(self.settings(rollups), recorder), recorder)
 
 
@@ -123,8 +126,14 @@ def bare_lookup(parts: LocalParts, path: str) -> Callable[[], float]:
 def handler_section(rounds: int = 60, hits: int = 400) -> Table:
     gzip = [("accept-encoding", "gzip")]
     page = "/v1/drivers?state=Texas&limit=50&offset={n}"
-    with local_parts() as parts:
-        derived = parts.container(RollupSettings())
+    # Metrics as the function writes them (handler.app): one EMF line per invocation,
+    # here to /dev/null rather than to CloudWatch Logs through Lambda's stdout.
+    with (
+        local_parts() as parts,
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        redirect_stdout(sink),
+    ):
+        derived = parts.container(RollupSettings(), EmfRecorder("Lakegate", "lakegate"))
         _timed(derived, "/v1/drivers?year=2016", gzip)  # its roll-up fetched, then held
         in_memory = [_timed(derived, page.format(n=n), gzip)[0] for n in range(rounds)]
         unheld = parts.container(RollupSettings(memory_bytes=0))  # reads the roll-up from S3
