@@ -117,12 +117,13 @@ class Resolver(LambdaFunctionUrlResolver):
         self.served = None
         if self._unpublished is not None and event.get("rawPath") == self._unpublished[0]:
             self._publish()
-        self._event = self._to_proxy_event(dict(event))
         self._context = context
         return super().resolve(event, context)
 
     def _to_proxy_event(self, event: dict[str, Any]) -> Any:
-        return _Event(event, self._json_body_deserializer)
+        # Powertools' resolve builds the request's event here, once: it is this one's.
+        self._event = _Event(event, self._json_body_deserializer)
+        return self._event
 
     @property
     def current_event(self) -> Any:
