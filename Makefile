@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.
 PORT ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install serve test unit lint typecheck bench faults synth clean loadtest lock
+.PHONY: install serve test unit lint typecheck bench faults synth clean loadtest lock lambda-wheels
 
 install: $(STAMP)
 
@@ -60,6 +60,12 @@ synth: install
 	cd cdk && CDK_OUTDIR=../cdk.out CDK_CONTEXT_JSON='{"env": "$(or $(LAKEGATE_ENV),dev)"}' \
 		../$(BIN)/python app.py
 	@echo "synthesised $(or $(LAKEGATE_ENV),dev) into cdk.out/"
+
+# An environment with `lambda.packaging: zip` (SnapStart) bundles its package offline at
+# synth from these: the locked wheels for Lambda's arm64 Python 3.12, from PyPI, into
+# build/lambda-wheels/ (cdk/lakegate_cdk/packaging.py). Once per lock; never in `make test`.
+lambda-wheels: install
+	$(BIN)/python -m lakegate_cdk.packaging download
 
 clean:
 	rm -rf $(VENV) cdk.out reports .pytest_cache .mypy_cache .ruff_cache .hypothesis

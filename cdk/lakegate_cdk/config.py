@@ -71,6 +71,12 @@ class DatabricksConfig(_Strict):
 
 
 class LambdaConfig(_Strict):
+    # How the code ships (cdk/README.md, "Packaging"): a container image built by Docker
+    # at deploy, or a zip on the managed Python 3.12 runtime with SnapStart (bundled
+    # offline from `make lambda-wheels`; SnapStart does not snapshot images).
+    packaging: Literal["image", "zip"] = "image"
+    # X-Ray: off also keeps X-Ray's SDK out of every cold start (~100 ms).
+    tracing: bool = True
     memory_mb: int = Field(default=1024, ge=128, le=10_240)
     # CloudFront waits at most 60 s for an origin without a quota increase; the origin
     # read timeout is set one second above this so the function's own timeout answers.

@@ -1,7 +1,10 @@
-"""The API function: a container image built from `handler/` and `cache/`, behind a Function URL.
+"""The API function, built from `handler/` and `cache/`, behind a Function URL.
 
-A zip would not fit: polars alone is ~170 MB unzipped against Lambda's 250 MB limit
-for a function and its layers, so the function ships as an arm64 image (10 GB limit).
+Packaged per environment (`lambda.packaging`, cdk/README.md "Packaging"): an arm64
+container image (the default; 10 GB limit, built by Docker at deploy), or a zip on the
+managed Python 3.12 runtime with SnapStart, which snapshots only zips. The zip must fit
+Lambda's 250 MB unzipped: polars' runtime takes ~160 MB of it, the whole package ~233 MB
+(lakegate_cdk.packaging checks it at every bundling).
 """
 
 from __future__ import annotations
@@ -9,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, IgnoreMode, Stack
+from aws_cdk import (
+    ArnFormat,
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    IgnoreMode,
+    Stack,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,6 +29,7 @@ from constructs import Construct
 
 from lakegate_cdk.config import LakegateConfig
 from lakegate_cdk.nag import acknowledge
+from lakegate_cdk.packaging import LocalZipBundling
 from lakegate_cdk.retention import log_removal_policy, log_retention
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +51,9 @@ IMAGE_CONTEXT_EXCLUDE = (
     "**/.mypy_cache",
     "**/.pytest_cache",
 )
+# The zip's sources: the same runtime files, without the Dockerfile.
+ZIP_SOURCES_EXCLUDE = tuple(p for p in IMAGE_CONTEXT_EXCLUDE if p != "!" + DOCKERFILE)
+HANDLER = "handler.app.lambda_handler"
 
 
 class ApiFunction(Construct):
@@ -112,39 +127,81 @@ class ApiFunction(Construct):
             "runs as (AWS_LAMBDA_FUNCTION_VERSION), which is not known at synthesis.",
         )
 
-    def _function(
-        self, config: LakegateConfig, environment: Mapping[str, str]
-    ) -> lambda_.DockerImageFunction:
+    def _function(self, config: LakegateConfig, environment: Mapping[str, str]) -> lambda_.Function:
         fn_config = config.function
-        function = lambda_.DockerImageFunction(
-            self,
-            "Function",
-            function_name=self.function_name,
-            description=f"lakegate {config.env_name}: cached read-only data API",
-            code=lambda_.DockerImageCode.from_image_asset(
-                directory=str(REPO_ROOT),
-                file=DOCKERFILE,
-                platform=Platform.LINUX_ARM64,
-                exclude=list(IMAGE_CONTEXT_EXCLUDE),
-                ignore_mode=IgnoreMode.DOCKER,
-                cmd=["handler.app.lambda_handler"],
-            ),
-            architecture=lambda_.Architecture.ARM_64,
-            memory_size=fn_config.memory_mb,
-            timeout=Duration.seconds(fn_config.timeout_seconds),
-            reserved_concurrent_executions=fn_config.reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            role=self.role,
-            log_group=self.log_group,
-            environment=dict(environment),
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no "
-            "resource-level permissions, so AWS requires Resource '*' for them.",
-        )
+        common = {
+            "function_name": self.function_name,
+            "description": f"lakegate {config.env_name}: cached read-only data API",
+            "architecture": lambda_.Architecture.ARM_64,
+            "memory_size": fn_config.memory_mb,
+            "timeout": Duration.seconds(fn_config.timeout_seconds),
+            "reserved_concurrent_executions": fn_config.reserved_concurrency,
+            "tracing": lambda_.Tracing.ACTIVE if fn_config.tracing else lambda_.Tracing.DISABLED,
+            "role": self.role,
+            "log_group": self.log_group,
+            # Without tracing the handler builds no Tracer, and never imports X-Ray's SDK.
+            "environment": {
+                **environment,
+                **({} if fn_config.tracing else {"POWERTOOLS_TRACE_DISABLED": "true"}),
+            },
+        }
+        function: lambda_.Function
+        if fn_config.packaging == "zip":
+            function = lambda_.Function(
+                self,
+                "Function",
+                runtime=lambda_.Runtime.PYTHON_3_12,
+                handler=HANDLER,
+                code=self._zip_code(),
+                # Every published version is initialised once and snapshotted; new
+                # containers resume from the snapshot (handler.snapstart prepares it).
+                snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+                **common,
+            )
+            acknowledge(
+                function,
+                "AwsSolutions-L1",
+                "Python 3.12 on purpose: the image's base and the lock's wheels (cp312, "
+                "`make lock`) are for 3.12, and the zip must run exactly what was locked.",
+            )
+        else:
+            function = lambda_.DockerImageFunction(
+                self,
+                "Function",
+                code=lambda_.DockerImageCode.from_image_asset(
+                    directory=str(REPO_ROOT),
+                    file=DOCKERFILE,
+                    platform=Platform.LINUX_ARM64,
+                    exclude=list(IMAGE_CONTEXT_EXCLUDE),
+                    ignore_mode=IgnoreMode.DOCKER,
+                    cmd=[HANDLER],
+                ),
+                **common,
+            )
+        if fn_config.tracing:
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no "
+                "resource-level permissions, so AWS requires Resource '*' for them.",
+            )
         return function
+
+    @staticmethod
+    def _zip_code() -> lambda_.Code:
+        """The runtime files, bundled on this machine from the locked wheels (no Docker:
+        the image below is CDK's fallback, never reached, as local bundling always answers).
+        The asset's hash is its sources' (handler/, cache/, the lock), like the image's."""
+        return lambda_.Code.from_asset(
+            str(REPO_ROOT),
+            exclude=list(ZIP_SOURCES_EXCLUDE),
+            ignore_mode=IgnoreMode.DOCKER,
+            asset_hash_type=AssetHashType.SOURCE,
+            bundling=BundlingOptions(
+                image=DockerImage.from_registry("public.ecr.aws/lambda/python:3.12"),
+                local=LocalZipBundling(),
+            ),
+        )
 
     def _live_alias(self) -> tuple[lambda_.Version, lambda_.Alias]:
         # Every deploy publishes a version (the logical id follows the image and the

@@ -63,11 +63,22 @@ def _attribute(role: str) -> str:
     ]
 
 
-def synthesize(env_name: str, outdir: Path, catalogue: Catalogue | None = None) -> Synthesized:
+def synthesize(
+    env_name: str,
+    outdir: Path,
+    catalogue: Catalogue | None = None,
+    function: dict[str, Any] | None = None,
+) -> Synthesized:
     """Build and synthesise like `cdk/app.py` does (with `catalogue` instead of the
-    packaged one, if given); raises on an unacknowledged nag finding."""
-    app = App(outdir=str(outdir))
+    packaged one, and the environment's `lambda` section changed by `function`, if
+    given); raises on an unacknowledged nag finding. Bundling is skipped, as CDK does for
+    stacks it will not deploy: a zip package's asset is then recorded from its sources,
+    without the wheels `make lambda-wheels` downloads (tests/cdk/test_packaging.py
+    bundles one for real)."""
+    app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
     config = load_config(env_name)
+    if function is not None:
+        config = config.model_copy(update={"function": config.function.model_copy(update=function)})
     stacks = build(app, config, catalogue)
     add_nag(app)
     app.synth()
@@ -77,6 +88,17 @@ def synthesize(env_name: str, outdir: Path, catalogue: Catalogue | None = None) 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
     return {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVIRONMENTS}
+
+
+# The other packaging, with tracing off: every setting an environment's `lambda` section
+# can change from the image's defaults.
+ZIPPED = {"packaging": "zip", "tracing": False}
+
+
+@pytest.fixture(scope="session")
+def zipped(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """dev, packaged as a zip with SnapStart and without X-Ray."""
+    return synthesize("dev", tmp_path_factory.mktemp("cdk-dev-zip"), function=ZIPPED)
 
 
 @pytest.fixture(scope="session")
