@@ -63,6 +63,9 @@ class EmbeddedStack(Running):
         self.recorder = CountingRecorder()
         self.catalogue: Catalogue | None = None  # loaded by start()
         self.settings: Settings | None = None  # what its containers run with, from start()
+        # The function's environment those settings come from: what a fresh interpreter
+        # needs to import handler.app as Lambda would (tools/bench/cold_hit.py).
+        self.environment: dict[str, str] = {}
         self.admin: AdminResources | None = None
         self.admin_token_generated = False
         self._admin_token: str | None = None
@@ -97,6 +100,7 @@ class EmbeddedStack(Running):
         environment.update(self._pool_environment())
         environment.update(self.config.environment)
         settings = self.settings = load_settings(environment)
+        self.environment = environment
         # The function first: it is also how the handler invokes itself asynchronously
         # (stale refreshes), as in Lambda. Its containers, made on first use, each have
         # their own handler and share one set of collaborators (boto3 clients and the HTTP

@@ -1,18 +1,38 @@
 """One cold container's first answer, as Lambda runs it: `import handler.app` (the init
-phase), then one request. Run by the cold-start bench in a fresh interpreter:
+phase), then one request, in a fresh interpreter with the function's environment.
 
-    python -m tools.bench.cold_hit EVENT_JSON
+    python -m tools.bench.cold_hit EVENT_JSON [--snapshot]
 
-with the function's environment (settings, LAMBDA_TASK_ROOT) in its own. Prints a JSON
-report: seconds to import, seconds to answer, the status, Cache-Status, and whether
-polars or X-Ray's SDK were loaded.
+prints a JSON report: seconds to import and to answer, the status, Cache-Status, and
+what was loaded by the import and by the request (lakegate's modules, polars, X-Ray's
+SDK, Powertools' OpenAPI models). `--snapshot` first runs the SnapStart hooks the
+import registered, before-snapshot then after-restore, as Lambda does when it publishes
+a version and when it resumes one: the runtime's `snapshot_restore_py` must then be
+importable (tests put a stand-in with the same four functions on the path).
+
+`cold_hit(environment, event)` runs it; the cold-start bench and
+tests/e2e/test_cold_start.py do.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# What a report lists as loaded: lakegate, and the dependencies a hit should not need.
+WATCHED = (
+    "handler",
+    "cache",
+    "polars",
+    "aws_xray_sdk",
+    "aws_lambda_powertools.event_handler.openapi.models",
+)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Context:
@@ -33,6 +53,22 @@ class _Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _loaded() -> set[str]:
+    return {m for m in sys.modules if m in WATCHED or m.split(".")[0] in WATCHED}
+
+
+def _run_snapshot_hooks() -> None:
+    from snapshot_restore_py import (  # type: ignore[import-not-found]
+        get_after_restore,
+        get_before_snapshot,
+    )
+
+    for hook, args, kwargs in reversed(get_before_snapshot()):  # Lambda's order
+        hook(*args, **kwargs)
+    for hook, args, kwargs in get_after_restore():
+        hook(*args, **kwargs)
+
+
 def main() -> None:
     # As in the function's image, which installs the runtime dependencies alone: without
     # awscrt (botocore[crt], a dev extra here), which botocore would otherwise load.
@@ -42,17 +78,40 @@ def main() -> None:
     import handler.app
 
     imported = time.perf_counter()
+    if "--snapshot" in sys.argv[2:]:
+        _run_snapshot_hooks()
+    before = _loaded()
+    served = time.perf_counter()
     response = handler.app.lambda_handler(event, _Context())  # type: ignore[arg-type]
     answered = time.perf_counter()
     report = {
         "import_s": imported - started,
-        "first_request_s": answered - imported,
+        "first_request_s": answered - served,
         "status": response["statusCode"],
         "cache_status": response["headers"].get("Cache-Status"),
-        "polars_imported": "polars" in sys.modules,
-        "xray_imported": "aws_xray_sdk" in sys.modules,
+        "loaded_by_import": sorted(before),
+        "loaded_by_request": sorted(_loaded() - before),
     }
     sys.stdout.write(json.dumps(report) + "\n")
+
+
+def cold_hit(
+    environment: Mapping[str, str], event: Mapping[str, Any], *, snapshot: bool = False
+) -> dict[str, Any]:
+    """Run one cold container in a fresh interpreter; its report."""
+    command = [sys.executable, "-m", "tools.bench.cold_hit", json.dumps(event)]
+    completed = subprocess.run(
+        [*command, "--snapshot"] if snapshot else command,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=dict(environment),
+        cwd=ROOT,  # tools/ runs from the checkout
+    )
+    # The last line: the handler writes its metrics (EMF) to stdout before it.
+    report: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return report
 
 
 if __name__ == "__main__":

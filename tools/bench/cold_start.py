@@ -19,19 +19,20 @@ The first hit runs `tools/bench/cold_hit.py` against moto and the emulator on
 from __future__ import annotations
 
 import compileall
-import json
 import os
 import statistics
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from handler.settings import RollupSettings
 from local.aws import CACHE_BUCKET, CACHE_TABLE, REGION
 from local.function_url import LocalContext, build_event
 from tools.bench import Table
 from tools.bench.cache import local_parts
+from tools.bench.cold_hit import cold_hit
 
 RUNS = 7
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,18 +103,12 @@ def _run(command: list[str], environment: Mapping[str, str]) -> str:
     ).stdout
 
 
-def _first_hits(environment: Mapping[str, str]) -> list[dict[str, object]]:
-    event = json.dumps(
-        build_event("GET", HIT, [("accept-encoding", "gzip")], b"", "127.0.0.1", "b")
-    )
-    reports = []
-    for _ in range(RUNS):
-        out = _run([sys.executable, "-m", "tools.bench.cold_hit", event], environment)
-        reports.append(json.loads(out.strip().splitlines()[-1]))
-    return reports
+def _first_hits(environment: Mapping[str, str]) -> list[dict[str, Any]]:
+    event = build_event("GET", HIT, [("accept-encoding", "gzip")], b"", "127.0.0.1", "b")
+    return [cold_hit(environment, event) for _ in range(RUNS)]
 
 
-def _ms(reports: list[dict[str, object]], *names: str) -> float:
+def _ms(reports: list[dict[str, Any]], *names: str) -> float:
     return statistics.median(sum(_seconds(r[n]) for n in names) * 1000 for r in reports)
 
 
@@ -126,7 +121,7 @@ def section() -> Table:
     compileall.compile_dir(ROOT / "handler", quiet=1)
     compileall.compile_dir(ROOT / "cache", quiet=1)
     columns: dict[str, dict[str, float]] = {}
-    checks: dict[str, dict[str, object]] = {}
+    checks: dict[str, dict[str, Any]] = {}
     with local_parts() as parts:
         parts.container(RollupSettings())(
             build_event("GET", HIT, [], b"", "127.0.0.1", "store"), LocalContext("store", 30.0)
@@ -164,6 +159,10 @@ def section() -> Table:
         return (label, fmt.format(columns["off"][key]), fmt.format(columns["active"][key]), note)
 
     off, active = checks["off"], checks["active"]
+
+    def loaded(report: dict[str, Any], name: str) -> bool:
+        return any(m.split(".")[0] == name for m in report["loaded_by_import"])
+
     return Table(
         title=f"Cold start, configured as in Lambda's init (median of {RUNS} fresh interpreters)",
         header=("", "tracing off", "tracing active", "what"),
@@ -185,10 +184,10 @@ def section() -> Table:
             row("first hit after import", "first_hit", note="ms: import + one served hit"),
             row("  of which the hit", "request", note="ms: the first request alone"),
         ],
-        note=f"The first request was `{off['status']}` `{off['cache_status']}`; polars loaded "
-        f"by a hit: {off['polars_imported']} (off) / {active['polars_imported']} (active); "
-        f"X-Ray's SDK loaded: {off['xray_imported']} (off) / {active['xray_imported']} "
-        f"(active). The first miss adds polars and the miss path: `import handler.app; "
+        note=f"The first request was `{off['status']}` `{off['cache_status']}`; it loaded "
+        f"{', '.join(off['loaded_by_request']) or 'nothing more'}. X-Ray's SDK loaded: "
+        f"{loaded(off, 'aws_xray_sdk')} (off) / {loaded(active, 'aws_xray_sdk')} (active); "
+        f"polars: {loaded(off, 'polars')}. The first miss adds polars and the miss path: `import handler.app; "
         f"import handler.shaping` takes {miss_adds:.0f} ms (polars alone {polars:.0f} ms). "
         "tests/e2e/test_cold_start.py proves what a hit leaves unloaded.",
     )
