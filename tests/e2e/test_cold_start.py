@@ -98,6 +98,17 @@ def test_lambdas_init_and_first_hit_leave_the_miss_path_the_document_and_xray_al
     assert not any(m.startswith("aws_xray_sdk") for m in loaded)
 
 
+def test_the_first_hit_is_one_batch_get_item_on_the_one_client_built_at_init(
+    stored: EmbeddedStack,
+) -> None:
+    """The S3 client (overflow bodies, presigned links) is built when first needed."""
+    event = build_event("GET", HIT, [("accept-encoding", "gzip")], b"", "127.0.0.1", "aws")
+    report = cold_hit(_lambda(stored), event, aws=True)
+    assert str(report["cache_status"]).startswith("lakegate; hit")
+    assert report["aws_by_import"] == ["client:dynamodb"]
+    assert report["aws_by_request"] == ["BatchGetItem"]
+
+
 def test_with_tracing_active_the_xray_sdk_is_loaded(stored: EmbeddedStack) -> None:
     """The control for X-Ray: it is the switch that keeps the SDK out, not the probe."""
     trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
