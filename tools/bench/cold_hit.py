@@ -78,7 +78,8 @@ def _watch_aws() -> list[str]:
 
     seen: list[str] = []
     create_client = botocore.session.Session.create_client
-    make_api_call = botocore.client.BaseClient._make_api_call
+    client_class: Any = botocore.client.BaseClient  # its stubs omit _make_api_call
+    make_api_call = client_class._make_api_call
 
     def creating(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
         seen.append(f"client:{service_name}")
@@ -89,7 +90,7 @@ def _watch_aws() -> list[str]:
         return make_api_call(self, operation_name, api_params)
 
     botocore.session.Session.create_client = creating  # type: ignore[method-assign]
-    botocore.client.BaseClient._make_api_call = calling  # type: ignore[method-assign]
+    client_class._make_api_call = calling
     return seen
 
 
