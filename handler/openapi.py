@@ -18,6 +18,7 @@ from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
 from handler.parameters import parameters_of
 from handler.responses import PARQUET
+from handler.vocabulary import group_column
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -155,7 +156,7 @@ def row_schema(dataset: Dataset) -> dict[str, Any]:
         column = dataset.column(dimension.column)
         for token in dimension.tokens()[1:]:
             period = token.partition(":")[2]
-            properties[token] = _nullable(
+            properties[group_column(token)] = _nullable(
                 column.type, f"The {period} a row's {column.name} falls in (its first day)."
             )
     for measure in dataset.measures:

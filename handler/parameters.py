@@ -140,7 +140,8 @@ def _shape_parameters(dataset: Dataset) -> list[_Declared]:
         tokens = dataset.group_tokens
         text = (
             "Group rows by these, comma-separated (one row per group): "
-            f"{', '.join(tokens)}. `date:month` groups a date by its month."
+            f"{', '.join(tokens)}. `date:month` groups a date by its month (its first day), "
+            "answered as the column `date_month`."
         )
         declared.append(
             (
