@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from cache import Outcome
-from handler import openapi
+from handler import cors, openapi
 from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, Admin, add_admin_routes
 from handler.catalogue import Catalogue, Dataset
 from handler.consumers import API_KEY_HEADER
@@ -103,14 +103,16 @@ API_KEY_SECURITY_SCHEME = APIKey(
 
 
 def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
-    """The same CORS answers as the edge's: allowed origins, no credentials, ever."""
+    """The same CORS answers as the edge's (handler.cors): allowed origins, the headers a
+    browser may read, no credentials, ever."""
     if not origins:
         return None
     return CORSConfig(
         allow_origin=origins[0],
         extra_origins=list(origins[1:]),
-        allow_headers=[API_KEY_HEADER, "if-none-match", "accept"],
-        max_age=600,
+        allow_headers=list(cors.ALLOW_HEADERS),
+        expose_headers=list(cors.EXPOSE_HEADERS),
+        max_age=cors.MAX_AGE_SECONDS,
         allow_credentials=False,
     )
 

@@ -13,6 +13,7 @@ from lakegate_cdk.application import build
 
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from handler.consumers import CONSUMER_HEADER, TIER_HEADER
+from handler.cors import EXPOSE_HEADERS as EXPOSED
 from local import nginx_config as local_edge
 
 from .conftest import Synthesized
@@ -166,6 +167,8 @@ def test_data_cors_policy_allows_the_configured_origins_without_credentials(
         "AccessControlAllowOrigins": {"Items": list(origins)},
         "AccessControlAllowMethods": {"Items": ["GET", "HEAD", "OPTIONS"]},
         "AccessControlAllowHeaders": {"Items": ["x-api-key", "if-none-match", "accept"]},
+        # What dashboards read in JavaScript: pages, validators, counts, back-off.
+        "AccessControlExposeHeaders": {"Items": list(EXPOSED)},
         "AccessControlAllowCredentials": False,
         "AccessControlMaxAgeSec": 600,
         "OriginOverride": True,
