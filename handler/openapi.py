@@ -3,6 +3,12 @@
 Dataset routes take no framework-validated arguments: their parameters are published
 from the dataset's one parameter model (`handler.parameters`), the same model that
 `handler.query` parses requests with, by `Resolver.get_openapi_schema`.
+
+What Swagger UI builds from the document must work as published: every example is a
+value of its own schema (lists as arrays, integers as integers), together they are one
+request that answers 200 (`Parameters.examples`), and every status and header a data
+operation answers with is documented, errors in lakegate's own body (`Error`), never
+Powertools' 422 validation schemas, which no route answers with.
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
-from aws_lambda_powertools.event_handler.openapi.models import Parameter
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.models import Parameter, Schema
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseHeader,
+)
 
 from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
@@ -30,7 +39,8 @@ _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "timestamp": {"type": "string", "format": "date-time"},
 }
 
-ERROR_SCHEMA: dict[str, Any] = {
+# lakegate's one error body (handler.responses writes it), a component every error refers to.
+ERROR_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "properties": {
@@ -38,21 +48,46 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "parameter": {"type": "string"},
+                "code": {"type": "string", "description": "What went wrong, for programs."},
+                "message": {"type": "string", "description": "What went wrong, for people."},
+                "parameter": {
+                    "type": "string",
+                    "description": "The query parameter at fault (4xx on a parameter).",
+                },
                 "request_id": {"type": "string"},
             },
         }
     },
 }
+ERROR_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/Error"}
 
 _ERRORS = {
-    400: "Invalid query: unknown, repeated or malformed parameter (named in `error.parameter`).",
+    400: "Invalid query: unknown, repeated, malformed or conflicting parameter (named in "
+    "`error.parameter`).",
+    401: "API key missing (on a dataset that needs one), unknown or revoked.",
+    403: "The API key does not cover this dataset.",
     406: "Neither JSON nor CSV is acceptable to the client.",
+    429: "This consumer's share of the dataset's statements, or its tier's misses, is spent "
+    "for the minute (cached answers still flow); see Retry-After.",
     502: "The warehouse failed the statement or sent unreadable data.",
-    503: "The warehouse is unavailable or throttling; see Retry-After.",
-    504: "The warehouse did not answer within the time budget.",
+    503: "The warehouse is unavailable or throttling, or the dataset's statements for the "
+    "minute are spent; see Retry-After.",
+    504: "The warehouse did not answer within the time budget; see Retry-After.",
+}
+_RETRY_AFTER = (429, 503, 504)
+
+
+def _header(description: str, **schema: Any) -> OpenAPIResponseHeader:
+    return {"description": description, "schema": {"type": "string", **schema}}
+
+
+_ANSWER_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "Cache-Control": _header("How long browsers and CloudFront may keep the answer."),
+    "ETag": _header("The answer's validator: send it back in `If-None-Match` for a 304."),
+    "Age": _header("Seconds since the answer was made.", pattern="^[0-9]+$"),
+    "Cache-Status": _header("What the caches did (RFC 9211): `lakegate; hit; ttl=12`."),
+    "X-Row-Count": _header("Rows in this answer.", pattern="^[0-9]+$"),
+    "Link": _header('The next page, `<…>; rel="next"`, when more rows exist.'),
 }
 
 
@@ -113,6 +148,9 @@ class Resolver(LambdaFunctionUrlResolver):
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
+        if schema.components is not None:
+            # Powertools' validation schemas describe its 422, which no route answers.
+            schema.components.schemas = {"Error": Schema.model_validate(ERROR_BODY)}
         routes = {d.route: d for d in self._catalogue.datasets}
         for path, item in (schema.paths or {}).items():
             for method in ("get", "post", "put", "patch", "delete"):
@@ -144,6 +182,7 @@ def query_parameters(dataset: Dataset) -> list[Parameter]:
             # `state[in]=Ohio,Texas`: one comma-separated value, not `state[in]=Ohio&…`.
             parameter.update(style="form", explode=False)
         if name in declared.examples:
+            # A value of the schema (a list as an array): what Swagger UI fills in and sends.
             parameter["example"] = declared.examples[name]
         published.append(Parameter.model_validate(parameter))
     return published
@@ -187,7 +226,13 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
             "description": f"{dataset.title}: a JSON array of rows, or CSV"
             + (" (or Parquet, for an export)" if dataset.export is not None else "")
             + '. A `Link` header with `rel="next"` points at the next page when more rows exist.',
+            "headers": _ANSWER_HEADERS,
             "content": rows,
+        },
+        304: {
+            "description": "Not modified: the answer is the one the `If-None-Match` validator "
+            "names; nothing is sent again.",
+            "headers": {k: v for k, v in _ANSWER_HEADERS.items() if k not in ("X-Row-Count",)},
         },
     }
     if dataset.export is not None:
@@ -202,7 +247,58 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
             "description": description,
             "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
+        if status in _RETRY_AFTER:
+            documented[status]["headers"] = {
+                "Retry-After": _header("Seconds to wait before asking again.", pattern="^[0-9]+$")
+            }
     return documented
+
+
+def discovery_responses() -> dict[int, OpenAPIResponse]:
+    """`GET /v1` (handler.discovery): the datasets, cached like data."""
+    dataset = {
+        "type": "object",
+        "required": ["name", "title", "route", "freshness", "access", "operation_id"],
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "route": {"type": "string", "description": "GET it for rows: `/v1/drivers`."},
+            "freshness": {
+                "type": "object",
+                "properties": {
+                    "ttl_seconds": {"type": "integer"},
+                    "stale_seconds": {"type": "integer"},
+                },
+            },
+            "access": {"enum": ["public", "key"], "description": "`key`: send `x-api-key`."},
+            "operation_id": {"type": "string"},
+            "openapi": {"type": "string", "description": "Its operation in this document."},
+            "swagger": {"type": "string", "description": "Its operation in Swagger UI."},
+            "export": {"type": "object", "properties": {"maximum_rows": {"type": "integer"}}},
+        },
+    }
+    headers = {k: v for k, v in _ANSWER_HEADERS.items() if k in ("Cache-Control", "ETag")}
+    return {
+        200: {
+            "description": "The datasets this API serves.",
+            "headers": headers,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["datasets"],
+                        "properties": {
+                            "datasets": {"type": "array", "items": dataset},
+                            "openapi": {"type": "string"},
+                            "swagger": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        304: {"description": "Not modified (`If-None-Match`).", "headers": headers},
+    }
 
 
 def health_responses() -> dict[int, OpenAPIResponse]:

@@ -6,17 +6,17 @@ import argparse
 import os
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import handler
 from lakegate.cli import build_parser, main
 from loadtests.__main__ import build_parser as runner_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+VERSION = handler.__version__
 _SCRIPT = Path(sys.executable).with_name("lakegate")
 # The installed console script when there is one (it is what `pip install` gives).
 LAKEGATE = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "lakegate.cli"]

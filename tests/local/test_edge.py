@@ -330,6 +330,16 @@ def test_a_simple_request_from_an_allowed_origin_is_allowed_per_request(gateway:
     assert other.raw.headers.getlist("Cache-Status") == ["recording-origin; fwd=miss, edge; hit"]
 
 
+def test_the_datasets_are_cached_on_the_path_alone_with_cors(gateway: Gateway) -> None:
+    first = get(gateway.edge, "/v1?anything=1", Origin=ALLOWED_ORIGIN)
+    assert first.status_code == 200
+    assert gateway.origin.last()[0] == "/v1", "no query string reaches the origin"
+    assert first.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    assert first.headers["Access-Control-Expose-Headers"] == ", ".join(EXPOSE_HEADERS)
+    again = get(gateway.edge, "/v1?other=2", Origin=ALLOWED_ORIGIN)
+    assert edge_status(again) == "edge; hit"
+
+
 def test_admin_routes_are_untouched_by_the_function(gateway: Gateway) -> None:
     get(gateway.edge, "/admin/status?STATE=1&stat=", **{"x-lakegate-consumer": "ops"})
     path, headers = gateway.origin.last()
