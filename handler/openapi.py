@@ -100,6 +100,7 @@ class Resolver(LambdaFunctionUrlResolver):
 
     def __init__(self, catalogue: Catalogue, **kwargs: Any) -> None:
         self._methods: dict[str, set[str]] = {}
+        self._examples: dict[tuple[str, str], Any] = {}
         super().__init__(**kwargs)
         self._catalogue = catalogue
         self._event: Any = None
@@ -114,6 +115,11 @@ class Resolver(LambdaFunctionUrlResolver):
         methods = [method] if isinstance(method, str) else list(method)
         self._methods.setdefault(rule, set()).update(m.upper() for m in methods)
         return super().route(rule, method, *args, **kwargs)
+
+    def example(self, path: str, parameter: str, value: Any) -> None:
+        """Publish `value` as the example of a route's declared parameter (Swagger UI fills
+        it in): Powertools' own `openapi_examples` cannot name a value known at run time."""
+        self._examples[(path, parameter)] = value
 
     def methods_at(self, path: str) -> tuple[str, ...]:
         """The methods the route at `path` answers, sorted; () where no route is."""
@@ -162,6 +168,9 @@ class Resolver(LambdaFunctionUrlResolver):
                     operation.responses.pop("422", None)
                 if method == "get" and path in routes:
                     operation.parameters = query_parameters(routes[path])
+                for parameter in operation.parameters or ():
+                    if (path, parameter.name) in self._examples:
+                        parameter.example = self._examples[(path, parameter.name)]
         return schema
 
 

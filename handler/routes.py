@@ -70,7 +70,12 @@ def create_app(catalogue: Catalogue, surface: Surface) -> openapi.Resolver:
     add_admin_routes(app, catalogue, surface.admin)
     _add_discovery_route(app, discovery.discovery(catalogue, require_keys=surface.require_keys))
 
-    @app.get("/healthz", summary="Liveness check", responses=openapi.health_responses())
+    @app.get(
+        "/healthz",
+        summary="Liveness check",
+        responses=openapi.health_responses(),
+        operation_id="healthz",
+    )
     def healthz() -> Response[str]:
         return Response(
             status_code=200,
