@@ -91,6 +91,18 @@ def test_every_subcommand_has_a_help_line(parser: argparse.ArgumentParser) -> No
                 assert choice.help, f"{parser.prog} {choice.dest} has no help line"
 
 
+@pytest.mark.parametrize("parser", EVERY_PARSER, ids=lambda p: p.prog)
+def test_every_command_describes_itself_in_its_help(parser: argparse.ArgumentParser) -> None:
+    if parser.add_help:  # `lakegate loadtest` hands --help to the runner's parser
+        assert parser.description, f"`{parser.prog} --help` has no description"
+
+
+def test_admin_url_says_what_it_defaults_to() -> None:
+    status = next(p for p in parsers(build_parser()) if p.prog == "lakegate admin status")
+    help_text = " ".join(status.format_help().split())
+    assert "(default: $LAKEGATE_URL, else http://127.0.0.1:8080" in help_text
+
+
 def test_a_value_default_is_shown_as_the_value() -> None:
     serve = next(p for p in parsers(build_parser()) if p.prog == "lakegate serve")
     help_text = " ".join(serve.format_help().split())
