@@ -64,12 +64,12 @@ clean:
 	rm -rf $(VENV) cdk.out reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # The Lambda images' inputs, pinned: dependencies with hashes (uv, for Lambda's arm64
-# Python 3.12: the API's from pyproject's [project.dependencies], the edge rules writer's
+# Python 3.12: the API's from pyproject's [project.dependencies] and `lambda` extra, the edge rules writer's
 # from cdk/rules_writer/requirements.in) and the base image by digest.
 # The digest needs Docker (or any registry client); without it the pinned one stays.
 LAMBDA_BASE := public.ecr.aws/lambda/python:3.12
 lock: install
-	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --no-header \
+	$(BIN)/uv pip compile pyproject.toml --extra lambda --quiet --generate-hashes --no-header \
 		--python-version 3.12 --python-platform aarch64-manylinux_2_28 \
 		--output-file cdk/lambda/requirements.lock
 	$(BIN)/uv pip compile cdk/rules_writer/requirements.in --quiet --generate-hashes --no-header \

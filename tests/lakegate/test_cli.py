@@ -135,8 +135,9 @@ def test_unknown_arguments_are_a_usage_error(
 # --- the runtime dependencies alone ------------------------------------------
 
 # Everything `pip install lakegate` does not install that lakegate's tooling could reach for.
+# polars too: the operator's install has none (pyproject's `lambda` extra holds it).
 NOT_RUNTIME = (
-    "duckdb", "sqlglot", "moto", "flask", "werkzeug", "locust", "gevent", "matplotlib",
+    "polars", "duckdb", "sqlglot", "moto", "flask", "werkzeug", "locust", "gevent", "matplotlib",
     "pandas", "databricks", "aws_cdk", "constructs", "cdk_nag", "hypothesis", "schemathesis",
     "pytest",
 )  # fmt: skip
@@ -161,7 +162,8 @@ sys.meta_path.insert(0, NotInstalled)
 
 @pytest.fixture(scope="module")
 def runtime_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """An environment in which only the runtime dependencies can be imported."""
+    """An environment in which only the operator's install (pyproject's dependencies, no
+    extra) can be imported."""
     directory = tmp_path_factory.mktemp("runtime-only")
     (directory / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     path = os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")]))
@@ -185,7 +187,16 @@ def test_control_the_blocked_packages_cannot_be_imported(
 
 
 @pytest.mark.slow
-def test_the_runtime_alone_runs_version_and_admin(runtime_only: dict[str, str]) -> None:
+def test_the_operators_install_alone_runs_version_admin_and_keys(
+    runtime_only: dict[str, str], tmp_path: Path
+) -> None:
+    keys = lakegate(
+        "keys", "create", "--consumer", "acme", "--keys-file", str(tmp_path / "k.json"),
+        env=runtime_only,
+    )  # fmt: skip
+    assert keys.returncode == 0 and keys.stdout.splitlines()[-1].startswith("lk_"), keys.stderr
+    listed = lakegate("keys", "list", "--keys-file", str(tmp_path / "k.json"), env=runtime_only)
+    assert listed.returncode == 0 and "acme" in listed.stdout, listed.stderr
     version = lakegate("--version", env=runtime_only)
     assert (version.returncode, version.stdout) == (0, f"lakegate {VERSION}\n"), version.stderr
     help_ = lakegate("admin", "invalidate", "--help", env=runtime_only)
