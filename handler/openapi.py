@@ -247,8 +247,10 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
     if dataset.export is not None:
         documented[303] = {
             "description": "An export too large to send in line: `Location` is a presigned "
-            "URL of the answer, valid for minutes. The redirect itself is never cached "
-            "(`Cache-Control: no-store`); ask again for a fresh URL.",
+            "URL of the answer, valid for minutes, which downloads as "
+            f"`{dataset.name}.csv` (or `.json`, `.parquet`: `Content-Disposition`), "
+            "gzip-encoded: `curl -L --compressed -OJ '…'` saves it decoded. The redirect "
+            "itself is never cached (`Cache-Control: no-store`); ask again for a fresh URL.",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         }
     for status, description in _ERRORS.items():
