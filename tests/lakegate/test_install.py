@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from importlib.metadata import PackageNotFoundError, requires
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 HEAVY = ("polars", "duckdb", "sqlglot", "moto", "locust", "matplotlib", "aws-cdk-lib", "pandas")
@@ -34,7 +33,7 @@ def closure(distribution: str, extras: frozenset[str] = frozenset()) -> set[str]
         for line in lines:
             requirement = Requirement(line)
             if requirement.marker is not None and not any(
-                requirement.marker.evaluate({**default_environment(), "extra": extra})
+                requirement.marker.evaluate({"extra": extra})  # over the default environment
                 for extra in (wanted or {""})
             ):
                 continue
