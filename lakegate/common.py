@@ -17,7 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 # Extra → a module each of its requirements provides (pyproject.toml's optional-dependencies).
 _LAMBDA = ("polars",)  # the runtime beyond the CLI's
-_LOCAL = (*_LAMBDA, "duckdb", "sqlglot", "moto", "flask")  # flask: moto[server]'s server
+# flask: moto[server]'s server; numpy: DuckDB's Python functions (the emulator's)
+_LOCAL = (*_LAMBDA, "duckdb", "numpy", "sqlglot", "moto", "flask")
 EXTRAS: Mapping[str, tuple[str, ...]] = {
     "lambda": _LAMBDA,
     "local": _LOCAL,
