@@ -4,6 +4,12 @@ Dataset routes take no framework-validated arguments: their parameters are publi
 from the dataset's one parameter model (`handler.parameters`), the same model that
 `handler.query` parses requests with, by `Resolver.get_openapi_schema`.
 
+What Swagger UI builds from the document must work as published: every example is a
+value of its own schema (lists as arrays, integers as integers), together they are one
+request that answers 200 (`Parameters.examples`), and every status and header a data
+operation answers with is documented, errors in lakegate's own body (`Error`), never
+Powertools' 422 validation schemas, which no route answers with.
+
 The document is built only when asked for (`/swagger`, or `get_openapi_schema`), and so
 are Powertools' OpenAPI models: importing them takes ~100 ms, which no cold start of a
 data request should pay for (tests/e2e/test_cold_start.py checks they stay unloaded).
@@ -16,13 +22,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseHeader,
+)
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
 from handler.parameters import parameters_of
 from handler.responses import PARQUET
+from handler.vocabulary import group_column
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import Parameter
@@ -37,7 +47,8 @@ _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "timestamp": {"type": "string", "format": "date-time"},
 }
 
-ERROR_SCHEMA: dict[str, Any] = {
+# lakegate's one error body (handler.responses writes it), a component every error refers to.
+ERROR_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "properties": {
@@ -45,21 +56,46 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "parameter": {"type": "string"},
+                "code": {"type": "string", "description": "What went wrong, for programs."},
+                "message": {"type": "string", "description": "What went wrong, for people."},
+                "parameter": {
+                    "type": "string",
+                    "description": "The query parameter at fault (4xx on a parameter).",
+                },
                 "request_id": {"type": "string"},
             },
         }
     },
 }
+ERROR_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/Error"}
 
 _ERRORS = {
-    400: "Invalid query: unknown, repeated or malformed parameter (named in `error.parameter`).",
+    400: "Invalid query: unknown, repeated, malformed or conflicting parameter (named in "
+    "`error.parameter`).",
+    401: "API key missing (on a dataset that needs one), unknown or revoked.",
+    403: "The API key does not cover this dataset.",
     406: "Neither JSON nor CSV is acceptable to the client.",
+    429: "This consumer's share of the dataset's statements, or its tier's misses, is spent "
+    "for the minute (cached answers still flow); see Retry-After.",
     502: "The warehouse failed the statement or sent unreadable data.",
-    503: "The warehouse is unavailable or throttling; see Retry-After.",
-    504: "The warehouse did not answer within the time budget.",
+    503: "The warehouse is unavailable or throttling, or the dataset's statements for the "
+    "minute are spent; see Retry-After.",
+    504: "The warehouse did not answer within the time budget; see Retry-After.",
+}
+_RETRY_AFTER = (429, 503, 504)
+
+
+def _header(description: str, **schema: Any) -> OpenAPIResponseHeader:
+    return {"description": description, "schema": {"type": "string", **schema}}
+
+
+_ANSWER_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "Cache-Control": _header("How long browsers and CloudFront may keep the answer."),
+    "ETag": _header("The answer's validator: send it back in `If-None-Match` for a 304."),
+    "Age": _header("Seconds since the answer was made.", pattern="^[0-9]+$"),
+    "Cache-Status": _header("What the caches did (RFC 9211): `lakegate; hit; ttl=12`."),
+    "X-Row-Count": _header("Rows in this answer.", pattern="^[0-9]+$"),
+    "Link": _header('The next page, `<…>; rel="next"`, when more rows exist.'),
 }
 
 
@@ -72,6 +108,7 @@ class Resolver(LambdaFunctionUrlResolver):
 
     def __init__(self, catalogue: Catalogue, **kwargs: Any) -> None:
         self._methods: dict[str, set[str]] = {}
+        self._examples: dict[tuple[str, str], Any] = {}
         super().__init__(**kwargs)
         self._catalogue = catalogue
         self._event: Any = None
@@ -81,6 +118,13 @@ class Resolver(LambdaFunctionUrlResolver):
         self.served: Outcome | None = None
         # Where the document will be served, and its settings, until first asked for.
         self._unpublished: tuple[str, Callable[[], dict[str, Any]]] | None = None
+
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        # Every route's methods, remembered as they are declared: a request for a path
+        # that is a route, with another method, is a 405 naming them, not a 404.
+        methods = [method] if isinstance(method, str) else list(method)
+        self._methods.setdefault(rule, set()).update(m.upper() for m in methods)
+        return super().route(rule, method, *args, **kwargs)
 
     def publish_document(self, path: str, settings: Callable[[], dict[str, Any]]) -> None:
         """Serve the OpenAPI document and Swagger UI at GET `path` (Powertools'
@@ -97,12 +141,10 @@ class Resolver(LambdaFunctionUrlResolver):
         self.configure_openapi(**settings())
         self.enable_swagger(path=path, compress=True)
 
-    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
-        # Every route's methods, remembered as they are declared: a request for a path
-        # that is a route, with another method, is a 405 naming them, not a 404.
-        methods = [method] if isinstance(method, str) else list(method)
-        self._methods.setdefault(rule, set()).update(m.upper() for m in methods)
-        return super().route(rule, method, *args, **kwargs)
+    def example(self, path: str, parameter: str, value: Any) -> None:
+        """Publish `value` as the example of a route's declared parameter (Swagger UI fills
+        it in): Powertools' own `openapi_examples` cannot name a value known at run time."""
+        self._examples[(path, parameter)] = value
 
     def methods_at(self, path: str) -> tuple[str, ...]:
         """The methods the route at `path` answers, sorted; () where no route is."""
@@ -142,8 +184,13 @@ class Resolver(LambdaFunctionUrlResolver):
         self._context = value
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        from aws_lambda_powertools.event_handler.openapi.models import Schema
+
         self._publish()
         schema = super().get_openapi_schema(*args, **kwargs)
+        if schema.components is not None:
+            # Powertools' validation schemas describe its 422, which no route answers.
+            schema.components.schemas = {"Error": Schema.model_validate(ERROR_BODY)}
         routes = {d.route: d for d in self._catalogue.datasets}
         for path, item in (schema.paths or {}).items():
             for method in ("get", "post", "put", "patch", "delete"):
@@ -155,6 +202,9 @@ class Resolver(LambdaFunctionUrlResolver):
                     operation.responses.pop("422", None)
                 if method == "get" and path in routes:
                     operation.parameters = query_parameters(routes[path])
+                for parameter in operation.parameters or ():
+                    if (path, parameter.name) in self._examples:
+                        parameter.example = self._examples[(path, parameter.name)]
         return schema
 
 
@@ -186,6 +236,7 @@ def query_parameters(dataset: Dataset) -> list[Parameter]:
             # `state[in]=Ohio,Texas`: one comma-separated value, not `state[in]=Ohio&…`.
             parameter.update(style="form", explode=False)
         if name in declared.examples:
+            # A value of the schema (a list as an array): what Swagger UI fills in and sends.
             parameter["example"] = declared.examples[name]
         published.append(Parameter.model_validate(parameter))
     return published
@@ -198,7 +249,7 @@ def row_schema(dataset: Dataset) -> dict[str, Any]:
         column = dataset.column(dimension.column)
         for token in dimension.tokens()[1:]:
             period = token.partition(":")[2]
-            properties[token] = _nullable(
+            properties[group_column(token)] = _nullable(
                 column.type, f"The {period} a row's {column.name} falls in (its first day)."
             )
     for measure in dataset.measures:
@@ -229,14 +280,22 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
             "description": f"{dataset.title}: a JSON array of rows, or CSV"
             + (" (or Parquet, for an export)" if dataset.export is not None else "")
             + '. A `Link` header with `rel="next"` points at the next page when more rows exist.',
+            "headers": _ANSWER_HEADERS,
             "content": rows,
+        },
+        304: {
+            "description": "Not modified: the answer is the one the `If-None-Match` validator "
+            "names; nothing is sent again.",
+            "headers": {k: v for k, v in _ANSWER_HEADERS.items() if k not in ("X-Row-Count",)},
         },
     }
     if dataset.export is not None:
         documented[303] = {
             "description": "An export too large to send in line: `Location` is a presigned "
-            "URL of the answer, valid for minutes. The redirect itself is never cached "
-            "(`Cache-Control: no-store`); ask again for a fresh URL.",
+            "URL of the answer, valid for minutes, which downloads as "
+            f"`{dataset.name}.csv` (or `.json`, `.parquet`: `Content-Disposition`), "
+            "gzip-encoded: `curl -L --compressed -OJ '…'` saves it decoded. The redirect "
+            "itself is never cached (`Cache-Control: no-store`); ask again for a fresh URL.",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         }
     for status, description in _ERRORS.items():
@@ -244,7 +303,58 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
             "description": description,
             "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
+        if status in _RETRY_AFTER:
+            documented[status]["headers"] = {
+                "Retry-After": _header("Seconds to wait before asking again.", pattern="^[0-9]+$")
+            }
     return documented
+
+
+def discovery_responses() -> dict[int, OpenAPIResponse]:
+    """`GET /v1` (handler.discovery): the datasets, cached like data."""
+    dataset = {
+        "type": "object",
+        "required": ["name", "title", "route", "freshness", "access", "operation_id"],
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "route": {"type": "string", "description": "GET it for rows: `/v1/drivers`."},
+            "freshness": {
+                "type": "object",
+                "properties": {
+                    "ttl_seconds": {"type": "integer"},
+                    "stale_seconds": {"type": "integer"},
+                },
+            },
+            "access": {"enum": ["public", "key"], "description": "`key`: send `x-api-key`."},
+            "operation_id": {"type": "string"},
+            "openapi": {"type": "string", "description": "Its operation in this document."},
+            "swagger": {"type": "string", "description": "Its operation in Swagger UI."},
+            "export": {"type": "object", "properties": {"maximum_rows": {"type": "integer"}}},
+        },
+    }
+    headers = {k: v for k, v in _ANSWER_HEADERS.items() if k in ("Cache-Control", "ETag")}
+    return {
+        200: {
+            "description": "The datasets this API serves.",
+            "headers": headers,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["datasets"],
+                        "properties": {
+                            "datasets": {"type": "array", "items": dataset},
+                            "openapi": {"type": "string"},
+                            "swagger": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        304: {"description": "Not modified (`If-None-Match`).", "headers": headers},
+    }
 
 
 def health_responses() -> dict[int, OpenAPIResponse]:
