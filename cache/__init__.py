@@ -8,7 +8,8 @@ Import from here, not from the modules:
     keys.py          CanonicalQuery → SHA-256 key
     results.py       ResultCache.serve: hit, stale, miss, collapsed, bypass
     single_flight.py one statement per key at a time (leases)
-    rollups.py       roll-ups: fetched once per freshness window, held in memory
+    rollups.py       roll-ups: fetched once per freshness window, stored, obtained
+    held.py          the decoded roll-ups a container keeps, within a bound in bytes
     store.py         DynamoDB (+ S3 overflow); memory.py, its in-memory twin for tests
     invalidation.py  retire a dataset (generation bump) or one key
     budget.py        statements per minute, per dataset and consumer
@@ -36,6 +37,7 @@ from cache.errors import (
     Refused,
     Superseded,
 )
+from cache.held import Held
 from cache.invalidation import invalidate_dataset, invalidate_key
 from cache.keys import CanonicalQuery, Scalar, cache_key, canonical_form, digest, rollup_key
 from cache.metrics import CountingRecorder, Recorder
@@ -45,7 +47,6 @@ from cache.results import ResultCache
 from cache.rollups import (
     Decoded,
     Fetched,
-    Held,
     Obtained,
     RollupOversize,
     RollupRequest,

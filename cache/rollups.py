@@ -27,7 +27,6 @@ import contextlib
 import gzip
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -37,6 +36,7 @@ from aws_lambda_powertools import Logger
 from cache import metrics
 from cache.entry import Entry, Lookup
 from cache.errors import CacheError, CacheUnavailable, Superseded
+from cache.held import Held, Kept
 from cache.policy import Budget, CappedBudget, FlightPolicy, Freshness
 from cache.served import Vintage, build_entry, vintage_of, wall_clock_ms
 from cache.single_flight import LeaseKeeper, Led, lead_or_join, new_owner
@@ -91,52 +91,6 @@ class Obtained(Generic[T]):
     vintage: Vintage
     source: Source
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    generation: int | None
-    vintage: Vintage
-    value: object
-    size: int
-
-
-class Held:
-    """Decoded roll-ups a container keeps between invocations: least recently used first
-    out, never more than `max_bytes` in all (a value larger than that is used, not kept).
-    This is deliberate per-container state, like the container's clients."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._kept: OrderedDict[str, _Kept] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @property
-    def size(self) -> int:
-        with self._lock:
-            return sum(kept.size for kept in self._kept.values())
-
-    def keys(self) -> tuple[str, ...]:
-        with self._lock:
-            return tuple(self._kept)
-
-    def get(self, key: str) -> _Kept | None:
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None:
-                self._kept.move_to_end(key)
-            return kept
-
-    def put(self, key: str, kept: _Kept) -> None:
-        with self._lock:
-            self._kept.pop(key, None)
-            if kept.size > self.max_bytes:
-                return
-            self._kept[key] = kept
-            total = sum(k.size for k in self._kept.values())
-            while total > self.max_bytes:
-                _, dropped = self._kept.popitem(last=False)
-                total -= dropped.size
 
 
 class Rollups:
@@ -263,7 +217,7 @@ class Rollups:
         generation: int,
         leased_at_ms: int,
         budget: Budget,
-    ) -> _Kept:
+    ) -> Kept:
         try:
             with LeaseKeeper(store, request.key, owner, self._flight.lease_ms, self._now_ms):
                 fetched = self._fetch(request, budget)
@@ -333,16 +287,16 @@ class Rollups:
 
     def _keep(
         self, key: str, generation: int | None, vintage: Vintage, decoded: Decoded[T] | None
-    ) -> _Kept:
+    ) -> Kept:
         """Held in memory; an oversize roll-up as a marker (nothing to hold, nothing to refetch)."""
         if decoded is None:
-            kept = _Kept(generation, vintage, _OVER_BOUND, 0)
+            kept = Kept(generation, vintage, _OVER_BOUND, 0)
         else:
-            kept = _Kept(generation, vintage, decoded.value, decoded.size)
+            kept = Kept(generation, vintage, decoded.value, decoded.size)
         self._held.put(key, kept)
         return kept
 
-    def _obtained(self, kept: _Kept, source: Source, started: float) -> Obtained[T]:
+    def _obtained(self, kept: Kept, source: Source, started: float) -> Obtained[T]:
         if kept.value is _OVER_BOUND:
             raise RollupOversize("the roll-up holds more rows than its bound")
         elapsed = (time.perf_counter() - started) * 1000
