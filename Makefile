@@ -3,16 +3,19 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
 # Lambda runs Python 3.12: prefer it, fall back to any python3 >= 3.11.
 PYTHON ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo $$p; break; fi; done)
 PORT ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install serve test unit lint typecheck bench faults synth clean loadtest lock
+.PHONY: install serve test unit lint typecheck bench faults synth clean loadtest lock docs
 
 install: $(STAMP)
 
+# Everything (`make test`): the extras and the development tools.
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,17 +23,32 @@ $(STAMP): pyproject.toml
 	set -o pipefail; $(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | { grep -v 'is ignored' || true; }
 	touch $(STAMP)
 
-serve: install
+# What serving needs, no more: the embedded stack (the `local` extra).
+$(SERVE_STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored' || true
+	set -o pipefail; $(BIN)/python -m pip install --quiet -e '.[local]' 2>&1 | { grep -v 'is ignored' || true; }
+	touch $(SERVE_STAMP)
+
+serve: $(SERVE_STAMP)
 	$(BIN)/lakegate serve --port $(PORT)
 
-# Formatting, lint, types, the import contracts, then
-# every test. Without nginx the local-edge tests are skipped (one line says how to install
-# it), unless CI=true or LAKEGATE_REQUIRE_EDGE=1 makes that a failure.
+# The documentation site (mkdocs.yml, docs/) into site/, strictly: a broken link fails.
+docs: install
+	$(BIN)/mkdocs build --strict --quiet
+	@echo "built site/ (open site/index.html)"
+
+# Formatting, lint, types, the import contracts, the documentation site (strictly, into a
+# scratch directory), then every test. Without nginx the local-edge tests are skipped, and
+# without Chromium the browser test (one line each says how to install them), unless
+# CI=true, LAKEGATE_REQUIRE_EDGE=1 or LAKEGATE_REQUIRE_BROWSER=1 makes that a failure.
 test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fast tests alone: no servers, subprocesses or CDK synth (tests/conftest.py marks those
@@ -61,15 +79,15 @@ synth: install
 	@echo "synthesised $(or $(LAKEGATE_ENV),dev) into cdk.out/"
 
 clean:
-	rm -rf $(VENV) cdk.out reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) cdk.out reports site .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # The Lambda images' inputs, pinned: dependencies with hashes (uv, for Lambda's arm64
-# Python 3.12: the API's from pyproject's [project.dependencies], the edge rules writer's
+# Python 3.12: the API's from pyproject's [project.dependencies] and `lambda` extra, the edge rules writer's
 # from cdk/rules_writer/requirements.in) and the base image by digest.
 # The digest needs Docker (or any registry client); without it the pinned one stays.
 LAMBDA_BASE := public.ecr.aws/lambda/python:3.12
 lock: install
-	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --no-header \
+	$(BIN)/uv pip compile pyproject.toml --extra lambda --quiet --generate-hashes --no-header \
 		--python-version 3.12 --python-platform aarch64-manylinux_2_28 \
 		--output-file cdk/lambda/requirements.lock
 	$(BIN)/uv pip compile cdk/rules_writer/requirements.in --quiet --generate-hashes --no-header \

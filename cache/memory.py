@@ -47,11 +47,11 @@ class MemoryCacheStore:
             return self.objects[entry.s3_key]
         return entry.gzip_body
 
-    def presigned_url(self, entry: Entry) -> str:
+    def presigned_url(self, entry: Entry, dataset: str) -> str:
         self._check()
         if self.objects_broken or entry.s3_key not in self.objects:
             raise CacheUnavailable("no object to link to")
-        return f"memory://objects/{entry.s3_key}"
+        return f"memory://objects/{entry.s3_key}?as={dataset}"
 
     def try_lease(
         self,

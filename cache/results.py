@@ -305,7 +305,7 @@ class ResultCache:
             stored = False
         if by_reference:
             try:
-                link = self._store.presigned_url(entry)
+                link = self._store.presigned_url(entry, request.dataset)
             except CacheUnavailable as exc:
                 raise _Undeliverable(exc) from exc
             return Served(
@@ -338,7 +338,7 @@ class ResultCache:
     ) -> Served:
         if entry.s3_key is not None and request.by_reference(entry):
             # Answered by reference: the object is never read here, only linked to.
-            link = self._store.presigned_url(entry)
+            link = self._store.presigned_url(entry, request.dataset)
             return Served(entry, b"", outcome, now, error=error, timings_ms=timings, location=link)
         body = self._store.load_body(entry)
         return Served(entry, body, outcome, now, error=error, timings_ms=timings)

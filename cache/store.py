@@ -25,7 +25,7 @@ from cache.items import (
     number,
     throttle_key,
 )
-from cache.objects import ResultObjects
+from cache.objects import ResultObjects, download_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,8 +39,9 @@ class CacheStore(Protocol):
     def load_body(self, entry: Entry) -> bytes:
         """The entry's gzip body (from S3 when it overflowed)."""
 
-    def presigned_url(self, entry: Entry) -> str:
-        """A short-lived URL that downloads the entry's object (an entry with an s3_key)."""
+    def presigned_url(self, entry: Entry, dataset: str) -> str:
+        """A short-lived URL that downloads the entry's object (an entry with an s3_key),
+        as a file named for the dataset and the format (`crashes.csv`)."""
 
     def try_lease(
         self,
@@ -138,10 +139,10 @@ class DynamoCacheStore:
             raise CacheUnavailable("overflow entry without an S3 bucket")
         return self._objects.read(entry.s3_key)
 
-    def presigned_url(self, entry: Entry) -> str:
+    def presigned_url(self, entry: Entry, dataset: str) -> str:
         if self._objects is None or entry.s3_key is None:
             raise CacheUnavailable("no object to link to")
-        return self._objects.link(entry.s3_key)
+        return self._objects.link(entry.s3_key, download_name(dataset, entry))
 
     def try_lease(
         self,

@@ -18,6 +18,9 @@ import cf from 'cloudfront';
 import crypto from 'crypto';
 
 const TAG = ''; // generated: edge/function.py writes the rules' tag here
+// handler/cors.py: a preflight's answer, and what JavaScript may read of a refusal.
+const PREFLIGHT = {}; // generated: edge/function.py writes handler/cors.py here
+const EXPOSE = ''; // generated: edge/function.py writes handler/cors.py here
 
 // handler/query.py: at most 64 parameters; a name is cut to 64 code points in messages.
 const MOST = 64;
@@ -296,6 +299,7 @@ async function canonicalQuery(rules, querystring) {
 function respond(status, description, route, cors, fields, body) {
     const headers = {};
     if (cors) headers['access-control-allow-origin'] = { value: cors };
+    if (cors && status !== 204) headers['access-control-expose-headers'] = { value: EXPOSE };
     if ((route && route.c.length) || status === 204) headers.vary = { value: 'origin' };
     for (var field in fields) headers[field] = { value: fields[field] };
     const response = { statusCode: status, statusDescription: description, headers: headers };
@@ -340,11 +344,7 @@ async function handler(event) {
     const origin = headers.origin && headers.origin.value;
     const cors = route.c.indexOf(origin) >= 0 ? origin : route.c.indexOf('*') >= 0 ? '*' : null;
     if (request.method === 'OPTIONS') {
-        return respond(204, 'No Content', route, cors, {
-            'access-control-allow-methods': 'GET, HEAD, OPTIONS',
-            'access-control-allow-headers': 'x-api-key, if-none-match, accept',
-            'access-control-max-age': '600',
-        });
+        return respond(204, 'No Content', route, cors, PREFLIGHT);
     }
     // Who asks comes first, as at the origin: a stranger learns nothing from a 400.
     let record = null;

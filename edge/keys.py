@@ -3,7 +3,7 @@
 Two stores, one format: CloudFront's KeyValueStore (`KvsKeyStore`), which the edge
 function reads, written through boto3's cloudfront-keyvaluestore client (its SigV4A
 signing needs `pip install 'botocore[crt]'`), each write carrying the store's ETag; and
-its file twin on the embedded stack (`FileKeyStore`, by default `.local/keys.json`),
+its file twin on the embedded stack (`FileKeyStore`, where lakegate.keys.default_keys_file says),
 read by the local edge and by the origin, changed under a lock and replaced atomically.
 
 A key is never stored: the store maps its SHA-256 to the consumer's record

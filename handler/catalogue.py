@@ -26,6 +26,7 @@ from handler.vocabulary import (
     Identifier,
     Measure,
     Rollup,
+    group_column,
     unique,
 )
 
@@ -138,8 +139,11 @@ class Dataset(Declaration):
                 raise ValueError(f"dataset {self.name!r}: {d.column!r} has no periods to group")
             if "day" in d.granularities and self.column(d.column).type == "date":
                 raise ValueError(f"dataset {self.name!r}: {d.column!r} is already a day")
+        # A period's column (`date_month`) must be no column's or measure's name either.
+        periods = [group_column(t) for d in self.dimensions for t in d.tokens()[1:]]
         unique(
-            [*names, *(m.name for m in self.measures)], f"dataset {self.name!r}: column or measure"
+            [*names, *(m.name for m in self.measures), *periods],
+            f"dataset {self.name!r}: column, measure or grouped period",
         )
         for m in self.measures:
             if m.column is not None and m.column not in names:

@@ -35,7 +35,7 @@ from handler.query import Query
 from handler.result import ResultColumn
 from handler.rollups import MeasurePart, measure_parts
 from handler.sql import rollup_group_tokens
-from handler.vocabulary import Measure, Rollup
+from handler.vocabulary import Measure, Rollup, group_column
 
 logger = Logger(service="lakegate", child=True)
 
@@ -81,7 +81,7 @@ def expected_columns(dataset: Dataset, query: Query) -> Expected:
         )
     # A period is cast back to its column's type (DATE, or TIMESTAMP), as the column is.
     groups = (
-        ExpectedColumn(token, SHAPED_AS[dataset.column(token.partition(":")[0]).type])
+        ExpectedColumn(group_column(token), SHAPED_AS[dataset.column(token.partition(":")[0]).type])
         for token in query.group_by
     )
     measures = (

@@ -27,7 +27,7 @@ from handler.catalogue import Dataset
 from handler.query import Condition, Query
 from handler.rollups import filter_of, filtered_column, parts_of, period_start
 from handler.sql import rollup_group_tokens
-from handler.vocabulary import Granularity, Measure, Rollup
+from handler.vocabulary import Granularity, Measure, Rollup, group_column
 
 _TRUNCATE: dict[Granularity, str] = {
     "day": "1d",
@@ -70,7 +70,7 @@ def _page(rows: pl.DataFrame, query: Query, *, ordered: bool = False) -> pl.Data
     OFFSET offset."""
     if query.sort and not ordered:
         rows = rows.sort(
-            [key.removeprefix("-") for key in query.sort],
+            [group_column(key.removeprefix("-")) for key in query.sort],
             descending=[key.startswith("-") for key in query.sort],
             nulls_last=[key.startswith("-") for key in query.sort],
         )
@@ -123,7 +123,7 @@ class _Layout:
         kept, grain = self._kept(column)
         if period and period != grain:
             kept = kept.dt.truncate(_TRUNCATE[period])  # type: ignore[index]
-        return kept.alias(token)
+        return kept.alias(group_column(token))
 
     def measure(self, name: str) -> pl.Expr:
         measure = self._dataset.measure(name)

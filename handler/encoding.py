@@ -1,6 +1,6 @@
 """Render a shaped frame as the response body: a JSON array of row objects, CSV, or Parquet.
 
-The type → JSON/CSV table is in `handler.shaping`'s docstring (and handler/TYPES.md).
+The type → JSON/CSV table is the documentation's types page (docs/types.md).
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 Dataset routes take no framework-validated arguments: their parameters are published
 from the dataset's one parameter model (`handler.parameters`), the same model that
 `handler.query` parses requests with, by `Resolver.get_openapi_schema`.
+
+What Swagger UI builds from the document must work as published: every example is a
+value of its own schema (lists as arrays, integers as integers), together they are one
+request that answers 200 (`Parameters.examples`), and every status and header a data
+operation answers with is documented, errors in lakegate's own body (`Error`), never
+Powertools' 422 validation schemas, which no route answers with.
 """
 
 from __future__ import annotations
@@ -11,13 +17,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
-from aws_lambda_powertools.event_handler.openapi.models import Parameter
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.models import Parameter, Schema
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseHeader,
+)
 
 from cache import Outcome
 from handler.catalogue import Catalogue, ColumnType, Dataset
 from handler.parameters import parameters_of
 from handler.responses import PARQUET
+from handler.vocabulary import group_column
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -29,7 +39,8 @@ _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "timestamp": {"type": "string", "format": "date-time"},
 }
 
-ERROR_SCHEMA: dict[str, Any] = {
+# lakegate's one error body (handler.responses writes it), a component every error refers to.
+ERROR_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "properties": {
@@ -37,21 +48,46 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "parameter": {"type": "string"},
+                "code": {"type": "string", "description": "What went wrong, for programs."},
+                "message": {"type": "string", "description": "What went wrong, for people."},
+                "parameter": {
+                    "type": "string",
+                    "description": "The query parameter at fault (4xx on a parameter).",
+                },
                 "request_id": {"type": "string"},
             },
         }
     },
 }
+ERROR_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/Error"}
 
 _ERRORS = {
-    400: "Invalid query: unknown, repeated or malformed parameter (named in `error.parameter`).",
+    400: "Invalid query: unknown, repeated, malformed or conflicting parameter (named in "
+    "`error.parameter`).",
+    401: "API key missing (on a dataset that needs one), unknown or revoked.",
+    403: "The API key does not cover this dataset.",
     406: "Neither JSON nor CSV is acceptable to the client.",
+    429: "This consumer's share of the dataset's statements, or its tier's misses, is spent "
+    "for the minute (cached answers still flow); see Retry-After.",
     502: "The warehouse failed the statement or sent unreadable data.",
-    503: "The warehouse is unavailable or throttling; see Retry-After.",
-    504: "The warehouse did not answer within the time budget.",
+    503: "The warehouse is unavailable or throttling, or the dataset's statements for the "
+    "minute are spent; see Retry-After.",
+    504: "The warehouse did not answer within the time budget; see Retry-After.",
+}
+_RETRY_AFTER = (429, 503, 504)
+
+
+def _header(description: str, **schema: Any) -> OpenAPIResponseHeader:
+    return {"description": description, "schema": {"type": "string", **schema}}
+
+
+_ANSWER_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "Cache-Control": _header("How long browsers and CloudFront may keep the answer."),
+    "ETag": _header("The answer's validator: send it back in `If-None-Match` for a 304."),
+    "Age": _header("Seconds since the answer was made.", pattern="^[0-9]+$"),
+    "Cache-Status": _header("What the caches did (RFC 9211): `lakegate; hit; ttl=12`."),
+    "X-Row-Count": _header("Rows in this answer.", pattern="^[0-9]+$"),
+    "Link": _header('The next page, `<…>; rel="next"`, when more rows exist.'),
 }
 
 
@@ -64,6 +100,7 @@ class Resolver(LambdaFunctionUrlResolver):
 
     def __init__(self, catalogue: Catalogue, **kwargs: Any) -> None:
         self._methods: dict[str, set[str]] = {}
+        self._examples: dict[tuple[str, str], Any] = {}
         super().__init__(**kwargs)
         self._catalogue = catalogue
         self._event: Any = None
@@ -78,6 +115,11 @@ class Resolver(LambdaFunctionUrlResolver):
         methods = [method] if isinstance(method, str) else list(method)
         self._methods.setdefault(rule, set()).update(m.upper() for m in methods)
         return super().route(rule, method, *args, **kwargs)
+
+    def example(self, path: str, parameter: str, value: Any) -> None:
+        """Publish `value` as the example of a route's declared parameter (Swagger UI fills
+        it in): Powertools' own `openapi_examples` cannot name a value known at run time."""
+        self._examples[(path, parameter)] = value
 
     def methods_at(self, path: str) -> tuple[str, ...]:
         """The methods the route at `path` answers, sorted; () where no route is."""
@@ -112,6 +154,9 @@ class Resolver(LambdaFunctionUrlResolver):
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
+        if schema.components is not None:
+            # Powertools' validation schemas describe its 422, which no route answers.
+            schema.components.schemas = {"Error": Schema.model_validate(ERROR_BODY)}
         routes = {d.route: d for d in self._catalogue.datasets}
         for path, item in (schema.paths or {}).items():
             for method in ("get", "post", "put", "patch", "delete"):
@@ -123,6 +168,9 @@ class Resolver(LambdaFunctionUrlResolver):
                     operation.responses.pop("422", None)
                 if method == "get" and path in routes:
                     operation.parameters = query_parameters(routes[path])
+                for parameter in operation.parameters or ():
+                    if (path, parameter.name) in self._examples:
+                        parameter.example = self._examples[(path, parameter.name)]
         return schema
 
 
@@ -143,6 +191,7 @@ def query_parameters(dataset: Dataset) -> list[Parameter]:
             # `state[in]=Ohio,Texas`: one comma-separated value, not `state[in]=Ohio&…`.
             parameter.update(style="form", explode=False)
         if name in declared.examples:
+            # A value of the schema (a list as an array): what Swagger UI fills in and sends.
             parameter["example"] = declared.examples[name]
         published.append(Parameter.model_validate(parameter))
     return published
@@ -155,7 +204,7 @@ def row_schema(dataset: Dataset) -> dict[str, Any]:
         column = dataset.column(dimension.column)
         for token in dimension.tokens()[1:]:
             period = token.partition(":")[2]
-            properties[token] = _nullable(
+            properties[group_column(token)] = _nullable(
                 column.type, f"The {period} a row's {column.name} falls in (its first day)."
             )
     for measure in dataset.measures:
@@ -186,14 +235,22 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
             "description": f"{dataset.title}: a JSON array of rows, or CSV"
             + (" (or Parquet, for an export)" if dataset.export is not None else "")
             + '. A `Link` header with `rel="next"` points at the next page when more rows exist.',
+            "headers": _ANSWER_HEADERS,
             "content": rows,
+        },
+        304: {
+            "description": "Not modified: the answer is the one the `If-None-Match` validator "
+            "names; nothing is sent again.",
+            "headers": {k: v for k, v in _ANSWER_HEADERS.items() if k not in ("X-Row-Count",)},
         },
     }
     if dataset.export is not None:
         documented[303] = {
             "description": "An export too large to send in line: `Location` is a presigned "
-            "URL of the answer, valid for minutes. The redirect itself is never cached "
-            "(`Cache-Control: no-store`); ask again for a fresh URL.",
+            "URL of the answer, valid for minutes, which downloads as "
+            f"`{dataset.name}.csv` (or `.json`, `.parquet`: `Content-Disposition`), "
+            "gzip-encoded: `curl -L --compressed -OJ '…'` saves it decoded. The redirect "
+            "itself is never cached (`Cache-Control: no-store`); ask again for a fresh URL.",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         }
     for status, description in _ERRORS.items():
@@ -201,7 +258,58 @@ def responses(dataset: Dataset) -> dict[int, OpenAPIResponse]:
             "description": description,
             "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
+        if status in _RETRY_AFTER:
+            documented[status]["headers"] = {
+                "Retry-After": _header("Seconds to wait before asking again.", pattern="^[0-9]+$")
+            }
     return documented
+
+
+def discovery_responses() -> dict[int, OpenAPIResponse]:
+    """`GET /v1` (handler.discovery): the datasets, cached like data."""
+    dataset = {
+        "type": "object",
+        "required": ["name", "title", "route", "freshness", "access", "operation_id"],
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "route": {"type": "string", "description": "GET it for rows: `/v1/drivers`."},
+            "freshness": {
+                "type": "object",
+                "properties": {
+                    "ttl_seconds": {"type": "integer"},
+                    "stale_seconds": {"type": "integer"},
+                },
+            },
+            "access": {"enum": ["public", "key"], "description": "`key`: send `x-api-key`."},
+            "operation_id": {"type": "string"},
+            "openapi": {"type": "string", "description": "Its operation in this document."},
+            "swagger": {"type": "string", "description": "Its operation in Swagger UI."},
+            "export": {"type": "object", "properties": {"maximum_rows": {"type": "integer"}}},
+        },
+    }
+    headers = {k: v for k, v in _ANSWER_HEADERS.items() if k in ("Cache-Control", "ETag")}
+    return {
+        200: {
+            "description": "The datasets this API serves.",
+            "headers": headers,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["datasets"],
+                        "properties": {
+                            "datasets": {"type": "array", "items": dataset},
+                            "openapi": {"type": "string"},
+                            "swagger": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        304: {"description": "Not modified (`If-None-Match`).", "headers": headers},
+    }
 
 
 def health_responses() -> dict[int, OpenAPIResponse]:

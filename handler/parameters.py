@@ -34,7 +34,9 @@ class Parameters:
 
     model: type[BaseModel]
     hints: dict[str, str]  # parameter → "must be …", the message when its value is refused
-    examples: dict[str, str]  # parameter → a value as a client would type it (OpenAPI)
+    # parameter → a value of its published schema (a list as an array): together, one
+    # request that answers 200, which Swagger UI fills in (handler.openapi)
+    examples: dict[str, Any]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -55,7 +57,7 @@ class Parameters:
             branches = [b for b in schema.pop("anyOf", []) if b != {"type": "null"}]
             if len(branches) == 1:
                 schema.update(branches[0])
-            published[name] = schema
+            published[name] = _enumerated(schema)
         return published
 
 
@@ -99,7 +101,8 @@ def _build(dataset: Dataset) -> Parameters:
         ),
         **fields,
     )
-    return Parameters(model, {name: hint for name, _, hint in declared}, _examples(dataset))
+    hints = {name: hint for name, _, hint in declared}
+    return Parameters(model, hints, _examples(dataset, model))
 
 
 def _filter_parameters(spec: Filter) -> list[_Declared]:
@@ -140,7 +143,8 @@ def _shape_parameters(dataset: Dataset) -> list[_Declared]:
         tokens = dataset.group_tokens
         text = (
             "Group rows by these, comma-separated (one row per group): "
-            f"{', '.join(tokens)}. `date:month` groups a date by its month."
+            f"{', '.join(tokens)}. `date:month` groups a date by its month (its first day), "
+            "answered as the column `date_month`."
         )
         declared.append(
             (
@@ -195,9 +199,13 @@ def _page_parameters(dataset: Dataset) -> list[_Declared]:
         )
         maximum = dataset.export.maximum_rows
         formats = (*FORMATS, "parquet")
-    format_text = "Output format; without it, `Accept: text/csv` selects CSV." + (
-        " Parquet is an export." if dataset.export is not None else ""
-    )
+    format_text = "Output format; without it, `Accept: text/csv` selects CSV."
+    if dataset.export is not None:
+        format_text += (
+            " Parquet is an export, paged as any answer: without `limit` it is the first "
+            f"{dataset.limit.default} rows with a `Link` to the next page; `limit` up to "
+            f"{dataset.export.maximum_rows} answers them in one file."
+        )
     return [
         (
             "limit",
@@ -217,24 +225,66 @@ def _page_parameters(dataset: Dataset) -> list[_Declared]:
     ]
 
 
-def _examples(dataset: Dataset) -> dict[str, str]:
-    examples: dict[str, str] = {}
+def _enumerated(schema: dict[str, Any]) -> dict[str, Any]:
+    """A single allowed value as a one-item `enum`, not pydantic's `const`: Swagger UI offers
+    an enum to pick from, and a `const` as nothing (a dataset with one measure)."""
+    if "const" in schema:
+        schema = {**{k: v for k, v in schema.items() if k != "const"}, "enum": [schema["const"]]}
+    if isinstance(schema.get("items"), dict):
+        schema = {**schema, "items": _enumerated(schema["items"])}
+    return schema
+
+
+def _examples(dataset: Dataset, model: type[BaseModel]) -> dict[str, Any]:
+    """One request a first reader would try, as parameter → JSON value: each filter in one
+    form (a range between its examples, a list of them, or one), groups on distinct columns
+    with a measure and an order, no `fields` (it does not combine with groups), the page
+    at its defaults. A catalogue example the filter refuses is left out."""
+    examples: dict[str, Any] = {}
     for spec in dataset.filters:
-        if not spec.examples:
-            continue
-        for op in spec.operators:
-            examples[spec.parameter(op)] = (
-                ",".join(spec.examples) if op == "in" else spec.examples[0]
+        values = [_json_value(spec, text) for text in spec.examples]
+        if {"gte", "lte"} <= set(spec.operators) and len(values) >= 2:
+            examples[spec.parameter("gte")] = min(values)
+            examples[spec.parameter("lte")] = max(values)
+        elif "in" in spec.operators and len(values) >= 2:
+            examples[spec.parameter("in")] = values[: spec.max_items]
+        elif values:
+            examples[spec.parameter("eq" if "eq" in spec.operators else spec.operators[0])] = (
+                values[0]
             )
-    if dataset.dimensions:
-        examples["group_by"] = ",".join(dataset.group_tokens[:2])
-    if dataset.measures:
-        examples["measures"] = dataset.measures[0].name
-    if dataset.measures and dataset.dimensions:
-        examples["sort"] = f"-{dataset.measures[0].name},{dataset.group_tokens[0]}"
+    # One item per column: a date grouped two ways is a 400.
+    groups = [d.tokens()[1] if d.granularities else d.column for d in dataset.dimensions[:2]]
+    measures = [m.name for m in dataset.measures[:1]]
+    if groups:
+        examples["group_by"] = groups
+    if measures:
+        examples["measures"] = measures
+    if groups or measures:
+        examples["sort"] = [f"-{name}" for name in measures] + groups[:1]
     elif dataset.sortable:
-        examples["sort"] = f"-{dataset.sortable[0]}"
-    return examples
+        examples["sort"] = [f"-{dataset.sortable[0]}"]
+    return {name: value for name, value in examples.items() if _accepted(model, name, value)}
+
+
+def _json_value(spec: Filter, text: str) -> Any:
+    """An example as the catalogue writes it (text), as a JSON value of the filter's type."""
+    try:
+        if spec.type == "integer":
+            return int(text)
+        if spec.type == "number":
+            return float(text)
+    except ValueError:
+        pass  # refused below, by the model
+    return text
+
+
+def _accepted(model: type[BaseModel], name: str, value: Any) -> bool:
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    try:
+        model.model_validate({name: text})
+    except ValueError:
+        return False
+    return True
 
 
 _OPERATOR_TEXT = {

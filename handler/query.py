@@ -22,6 +22,7 @@ from handler.catalogue import Dataset
 from handler.combinations import Condition, FilterValue
 from handler.errors import BadRequest, NotAcceptable
 from handler.parameters import parameters_of
+from handler.vocabulary import group_column
 
 OutputFormat = Literal["json", "csv", "parquet"]
 __all__ = ["Condition", "FilterValue", "OutputFormat", "Query", "parse_query", "single_valued"]
@@ -68,7 +69,9 @@ class Query:
             limit=self.limit,
             offset=self.offset,
             format=self.format,
-            group_by=self.group_by,
+            # As answered: `date_month`, not `date:month`, so that an answer keyed under
+            # another column name (before handler.vocabulary.group_column) is never served.
+            group_by=tuple(group_column(token) for token in self.group_by),
             measures=self.measures,
             sort=self.sort,
         )

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from cache import Outcome
-from handler import openapi
+from handler import __version__, cors, discovery, openapi
 from handler.admin.routes import ADMIN_SCHEME, ADMIN_SECURITY_SCHEME, Admin, add_admin_routes
 from handler.catalogue import Catalogue, Dataset
 from handler.consumers import API_KEY_HEADER
@@ -28,7 +28,7 @@ from handler.responses import error_response, serialize, shape_of
 
 logger = Logger(service="lakegate", child=True)
 
-API_VERSION = "1.0.0"
+API_VERSION = __version__  # the package's: one version, in the document too
 
 
 class DatasetRoute(Protocol):
@@ -68,8 +68,14 @@ def create_app(catalogue: Catalogue, surface: Surface) -> openapi.Resolver:
         keyed = surface.require_keys or dataset.access == "key"
         _add_dataset_route(app, dataset, surface.datasets[dataset.route], keyed=keyed)
     add_admin_routes(app, catalogue, surface.admin)
+    _add_discovery_route(app, discovery.discovery(catalogue, require_keys=surface.require_keys))
 
-    @app.get("/healthz", summary="Liveness check", responses=openapi.health_responses())
+    @app.get(
+        "/healthz",
+        summary="Liveness check",
+        responses=openapi.health_responses(),
+        operation_id="healthz",
+    )
     def healthz() -> Response[str]:
         return Response(
             status_code=200,
@@ -103,14 +109,16 @@ API_KEY_SECURITY_SCHEME = APIKey(
 
 
 def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
-    """The same CORS answers as the edge's: allowed origins, no credentials, ever."""
+    """The same CORS answers as the edge's (handler.cors): allowed origins, the headers a
+    browser may read, no credentials, ever."""
     if not origins:
         return None
     return CORSConfig(
         allow_origin=origins[0],
         extra_origins=list(origins[1:]),
-        allow_headers=[API_KEY_HEADER, "if-none-match", "accept"],
-        max_age=600,
+        allow_headers=list(cors.ALLOW_HEADERS),
+        expose_headers=list(cors.EXPOSE_HEADERS),
+        max_age=cors.MAX_AGE_SECONDS,
         allow_credentials=False,
     )
 
@@ -130,7 +138,7 @@ def _add_dataset_route(
         app.served = outcome
         return response
 
-    endpoint.__name__ = f"get_{dataset.name}"
+    endpoint.__name__ = discovery.operation_id(dataset)
     endpoint.__doc__ = dataset.description
     # No return annotation for Powertools to see: it would re-serialize our gzip bodies.
     endpoint.__signature__ = inspect.Signature()  # type: ignore[attr-defined]
@@ -140,12 +148,29 @@ def _add_dataset_route(
         description=dataset.description,
         responses=openapi.responses(dataset),
         tags=["datasets"],
-        operation_id=f"get_{dataset.name}",
+        operation_id=discovery.operation_id(dataset),
         # {}: anyone may call; a key, if sent, must be valid.
         security=[{API_KEY_SCHEME: []}] if keyed else [{}, {API_KEY_SCHEME: []}],
     )(endpoint)
     # HEAD answers what GET would, without the body (the Function URL drops it).
     app.head(dataset.route, include_in_schema=False)(endpoint)
+
+
+def _add_discovery_route(app: openapi.Resolver, answer: discovery.Discovery) -> None:
+    def datasets() -> Response[str]:
+        return answer.respond(app.current_event.headers.get("if-none-match"))
+
+    datasets.__signature__ = inspect.Signature()  # type: ignore[attr-defined]
+    app.get(
+        discovery.ROUTE,
+        summary="The datasets",
+        description="Every dataset this API serves: its route, freshness, who may read it "
+        "and its operation in this document. Cached like data (ETag, 304).",
+        responses=openapi.discovery_responses(),
+        tags=["discovery"],
+        operation_id="list_datasets",
+    )(datasets)
+    app.head(discovery.ROUTE, include_in_schema=False)(datasets)
 
 
 def _add_error_handlers(app: openapi.Resolver) -> None:

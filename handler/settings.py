@@ -240,13 +240,32 @@ class Settings(_Section):
     service_name: str = "lakegate"
 
 
+def variables() -> frozenset[str]:
+    """Every environment variable the function reads (each setting's, and the catalogue's)."""
+    names = {CATALOGUE_VARIABLE, "POWERTOOLS_SERVICE_NAME"}
+    for section in (
+        *(WarehouseSettings, CacheSettings, AdminSettings, GatewaySettings, RollupSettings),
+        PoolSettings,
+    ):
+        for info in section.model_fields.values():
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices):
+                names.update(str(choice) for choice in alias.choices)
+            elif isinstance(alias, str):
+                names.add(alias)
+    return frozenset(names)
+
+
+CATALOGUE_VARIABLE = "LAKEGATE_CATALOGUE"
+
+
 def catalogue_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """The catalogue file (LAKEGATE_CATALOGUE), or None for the packaged one.
 
     Separate from `load_settings` so that a container whose warehouse settings are
     broken still starts and answers /healthz and /swagger.
     """
-    value = (os.environ if environ is None else environ).get("LAKEGATE_CATALOGUE")
+    value = (os.environ if environ is None else environ).get(CATALOGUE_VARIABLE)
     return Path(value) if value else None
 
 

@@ -5,44 +5,10 @@ every column to a real dtype with vectorised strict polars casts; a value that d
 parse raises `ShapingError` naming the column, its type and the row, never the value.
 No cell ever becomes a silent null. `handler.encoding` renders the frame as JSON or CSV.
 
-| Databricks type | polars dtype | JSON | CSV |
-|---|---|---|---|
-| BOOLEAN | Boolean | `true` / `false` | `true` / `false` |
-| BYTE, SHORT, INT, LONG | Int8, Int16, Int32, Int64 | number | digits |
-| FLOAT, DOUBLE | Float32, Float64 | number; `"NaN"`, `"Infinity"`, `"-Infinity"` | same, unquoted |
-| DECIMAL(p,s) | Decimal(p, s) | string with s decimals: `"1.20"` | `1.20` |
-| STRING, CHAR, VARCHAR | String | string | text, quoted if needed |
-| DATE | Date | `"2024-01-31"` | `2024-01-31` |
-| TIMESTAMP | Datetime("us", "UTC") | `"2024-01-31T13:45:00.000000Z"` | same, unquoted |
-| TIMESTAMP_NTZ | Datetime("us") | `"2024-01-31T13:45:00.000000"` | same, unquoted |
-| BINARY | Binary | base64 string | base64 |
-| ARRAY, MAP, STRUCT | JsonText (extension, String storage) | the JSON array or object | JSON text |
-| INTERVAL day-time | Duration("us") | ISO-8601: `"P1DT2H3M4.5S"` | same, unquoted |
-| INTERVAL year-month | String | ISO-8601: `"P1Y6M"` | same, unquoted |
-| NULL | Null | `null` | empty field |
-| any other type name | String, as sent | string | text |
-| a null cell, any type | null | `null` | empty field (an empty string is `""`) |
-
-Wire text accepted (anything else raises): BOOLEAN `true`/`false`; FLOAT/DOUBLE also
-`NaN`, `Infinity`, `-Infinity`; DECIMAL in plain notation with no non-zero digit beyond
-the scale; DATE `YYYY-MM-DD`; TIMESTAMP ISO-8601 with `Z` or an offset, TIMESTAMP_NTZ
-without one (`T` or a space between date and time); BINARY padded standard base64;
-ARRAY a JSON array, MAP/STRUCT a JSON object; INTERVAL Hive-style `[-]D HH:MM:SS[.f]`
-or `[-]Y-M`, which one read from type_text (`INTERVAL DAY TO SECOND`, ...).
-
-Decisions:
-
-- NaN and ±Infinity are JSON strings spelled as the warehouse spells them, as in the
-  proto3 JSON mapping: `null` would make them indistinguishable from SQL NULL, and bare
-  `NaN` is not JSON. A FLOAT/DOUBLE field is therefore `number | string | null`.
-- Day-time intervals are fixed lengths, so they become Durations; year-month intervals
-  are calendar lengths (a month has no fixed duration), so they stay text, rewritten
-  from the wire's `Y-M` to ISO-8601 like their day-time siblings.
-- ARRAY/MAP/STRUCT stay JSON text, each value checked with orjson and kept verbatim:
-  decoding into polars List/Struct would round decimals and big integers and give every
-  row the union of the struct keys, missing ones as nulls. The JsonText extension dtype
-  is what tells `to_json` to embed the text instead of quoting it.
-- Timestamps are written with six fractional digits so that their text sorts like time.
+How each Databricks type is shaped, the wire text each accepts and why (NaN as a
+string, DECIMAL as text, intervals, nested types as JSON text) is documented once, in the
+documentation site's types page (docs/types.md); tests/handler/test_shaping.py holds
+that page to `_PARSERS` below.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ parser's own vocabulary, filter values travel as named parameters (one marker pe
 list item), and LIMIT/OFFSET are integers that `handler.query` produced.
 
 Raw rows select the projected columns renamed to their public names; aggregates
-select each group item and measure under the name the request used (`date:month`,
-`total_drivers`) and group by the same expressions. Every measure is cast to the type
+select each group item under its column name (`date:month` as `date_month`,
+handler.vocabulary.group_column) and each measure under its own (`total_drivers`), and
+group by the same expressions. Every measure is cast to the type
 it is published with, so that the answer's types do not depend on the engine's
 widening rules (DuckDB sums BIGINT into HUGEINT, Databricks keeps BIGINT). An average
 is spelled `CAST(sum(x) AS DOUBLE) / count(x)`, one IEEE division of an exact sum:
@@ -25,7 +26,7 @@ import datetime as dt
 from handler.catalogue import Dataset
 from handler.query import Condition, FilterValue, Query
 from handler.rollups import MeasurePart, measure_parts
-from handler.vocabulary import Filter, Measure, Rollup
+from handler.vocabulary import Filter, Measure, Rollup, group_column
 from handler.warehouse import Parameter, Statement
 
 _COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -56,13 +57,13 @@ def build_statement(dataset: Dataset, query: Query) -> Statement:
         groups = [_group_expression(dataset, token) for token in query.group_by]
         outputs = [
             *(
-                f"{expr} AS {quote(token)}"
+                f"{expr} AS {quote(group_column(token))}"
                 for expr, token in zip(groups, query.group_by, strict=True)
             ),
             *(f"{_measure(dataset, dataset.measure(m))} AS {quote(m)}" for m in query.measures),
         ]
         # Grouped rows are ordered by their output names, which both engines accept.
-        order = [_ordering(quote(key.removeprefix("-")), key) for key in query.sort]
+        order = [_ordering(quote(group_column(key.removeprefix("-"))), key) for key in query.sort]
     else:
         outputs = [f"{_column(dataset, name)} AS {quote(name)}" for name in query.fields]
         order = [_ordering(_column(dataset, key.removeprefix("-")), key) for key in query.sort]

@@ -90,10 +90,22 @@ class Filter(Declaration):
         return self.name if op == "eq" else f"{self.name}[{op}]"
 
 
+def group_column(token: str) -> str:
+    """The column an answer holds a `group_by` item under: `state` → `state`,
+    `date:month` → `date_month`.
+
+    Stable, and an identifier in JavaScript, SQL and most clients (a colon is none of
+    these): the one place the name is made. The catalogue refuses a column or measure
+    of the same name, so a group's column is never another's."""
+    column, _, period = token.partition(":")
+    return f"{column}_{period}" if period else column
+
+
 class Dimension(Declaration):
     """A public column results may be grouped by; a date may also be grouped by period.
 
-    `group_by=date:month` groups by the month the date falls in (a date, its first day)."""
+    `group_by=date:month` groups by the month the date falls in (a date, its first day),
+    answered as the column `date_month` (`group_column`)."""
 
     column: Identifier
     granularities: tuple[Granularity, ...] = ()

@@ -24,6 +24,7 @@ from handler.admin import ADMIN_TOKEN_HEADER
 from lakegate.common import HelpFormatter
 
 TOKEN_VARIABLE = "LAKEGATE_ADMIN_TOKEN"
+URL_VARIABLE = "LAKEGATE_URL"
 DEFAULT_URL = "http://127.0.0.1:8080"
 # Lambda function URLs behind CloudFront's origin access control take no unsigned POST
 # payloads: a POST carries the hash of its (empty) body, or the signature is refused.
@@ -82,10 +83,16 @@ def run_admin(args: argparse.Namespace) -> int:
     if args.admin_command == "invalidate" and args.param and args.all:
         print("lakegate admin: --param needs --dataset, not --all", file=sys.stderr)
         return EXIT_USAGE
+    defaulted = args.url is None
+    args.url = args.url or os.environ.get(URL_VARIABLE) or DEFAULT_URL
     try:
         response = args.admin_handler(args, token)
     except requests.RequestException as exc:
-        print(f"lakegate admin: cannot reach {args.url}: {type(exc).__name__}", file=sys.stderr)
+        source = f" (no --url: ${URL_VARIABLE} or the default)" if defaulted else ""
+        print(
+            f"lakegate admin: cannot reach {args.url}{source}: {type(exc).__name__}",
+            file=sys.stderr,
+        )
         return EXIT_UNREACHABLE
     return _report(args, response)
 
@@ -93,8 +100,9 @@ def run_admin(args: argparse.Namespace) -> int:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
-        default=os.environ.get("LAKEGATE_URL", DEFAULT_URL),
-        help="the API's base URL ($LAKEGATE_URL, when set, is the default)",
+        default=None,
+        help=f"the API's base URL (default: ${URL_VARIABLE}, else {DEFAULT_URL}, where "
+        "`lakegate serve` listens)",
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lakegate.admin import add_admin_parser, run_admin
 from lakegate.common import HelpFormatter, missing_extra, package_version
-from lakegate.keys import DEFAULT_KEYS_FILE, KEYS_FILE_VARIABLE, add_keys_parser, run_keys
+from lakegate.keys import KEYS_FILE_VARIABLE, add_keys_parser, default_keys_file, run_keys
 from lakegate.loadtest import add_loadtest_parser, run_loadtest
 
 EXIT_CANNOT_START = 1
@@ -95,8 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--keys-file",
         type=Path,
-        default=Path(os.environ.get(KEYS_FILE_VARIABLE) or DEFAULT_KEYS_FILE),
-        help=f"the key store `lakegate keys` writes (${KEYS_FILE_VARIABLE})",
+        default=default_keys_file(),
+        help=f"the key store `lakegate keys` writes (${KEYS_FILE_VARIABLE}, else the project's)",
+    )
+    serve.add_argument(
+        "--catalogue",
+        type=Path,
+        help="the catalogue file to serve (default: $LAKEGATE_CATALOGUE, else the packaged one)",
     )
     add_admin_parser(commands)
     add_keys_parser(commands)

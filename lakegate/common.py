@@ -1,9 +1,10 @@
 """What every `lakegate` command shares: help that shows defaults, and the extras it needs.
 
-`pip install lakegate` installs the runtime (what the Lambda image holds), which is
-enough for `lakegate --version` and `lakegate admin`. The embedded stack and the load
-tests need optional extras; a command that lacks one says which in a single line
-instead of failing on an import deep inside. Modules are looked up, never imported:
+`pip install lakegate` installs what the operator's commands need (`lakegate admin`,
+`lakegate keys`, `--version`) and no more: not polars, which only the Lambda's runtime
+shapes answers with (`lakegate[lambda]`, what the image holds). The embedded stack and
+the load tests need optional extras; a command that lacks one says which in a single
+line instead of failing on an import deep inside. Modules are looked up, never imported:
 importing Locust would monkey-patch this process with gevent.
 """
 
@@ -15,12 +16,16 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
 # Extra → a module each of its requirements provides (pyproject.toml's optional-dependencies).
-_LOCAL = ("duckdb", "sqlglot", "moto", "flask")  # flask: moto[server]'s server
+_LAMBDA = ("polars",)  # the runtime beyond the CLI's
+# flask: moto[server]'s server; numpy: DuckDB's Python functions (the emulator's)
+_LOCAL = (*_LAMBDA, "duckdb", "numpy", "sqlglot", "moto", "flask")
 EXTRAS: Mapping[str, tuple[str, ...]] = {
+    "lambda": _LAMBDA,
     "local": _LOCAL,
     "loadtest": ("locust", "matplotlib", *_LOCAL),  # without --host it starts the stack
     "kvs": ("awscrt",),  # SigV4A for the CloudFront KeyValueStore API (lakegate keys --kvs-arn)
     "cdk": ("aws_cdk", "constructs", "cdk_nag"),  # the CDK app (cdk/, `make synth`): no command
+    "docs": ("mkdocs", "material", "neoteroi"),  # the documentation site (`make docs`)
 }
 
 

@@ -1,15 +1,19 @@
 """`lakegate keys`: consumers and their API keys, created, listed and revoked by operators.
 
     lakegate keys create --consumer acme [--datasets drivers] [--tier standard]
-    lakegate keys list
+    lakegate keys list [--json]
     lakegate keys revoke --consumer acme
 
 A key is shown once, alone on the last line of `create`'s output, and never stored:
 the store maps its SHA-256 to the consumer's record (`handler.consumers.KeyRecord`).
 Two stores, one format:
 
-- the embedded stack's file (default `.local/keys.json`, or $LAKEGATE_KEYS_FILE), read
-  by the local edge and by the origin, changed under a lock and replaced atomically;
+- the embedded stack's file, read by the local edge and by the origin, changed under a
+  lock and replaced atomically. One place, wherever the command runs from:
+  $LAKEGATE_KEYS_FILE, else the project's `.local/keys.json` (the checkout lakegate is
+  installed from), else `lakegate/keys.json` in the user's data directory
+  ($XDG_DATA_HOME, ~/.local/share) for an installed package. `keys create` and
+  `lakegate serve` print it;
 - CloudFront's KeyValueStore (`--kvs-arn`, or $LAKEGATE_KVS_ARN: the API stack's
   output), read by the edge function, written through boto3's cloudfront-keyvaluestore
   client (its SigV4A signing needs `pip install 'botocore[crt]'`), each write carrying
@@ -30,6 +34,7 @@ import datetime as dt
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +43,13 @@ import orjson
 from edge.keys import FileKeyStore, KeyStore, KvsKeyStore, create, revoke
 from handler.catalogue import load_catalogue
 from handler.consumers import EVERY_DATASET, KeyRecord, key_digest
+from handler.settings import catalogue_path
 from lakegate.common import HelpFormatter
 
-DEFAULT_KEYS_FILE = Path(".local/keys.json")
 KEYS_FILE_VARIABLE = "LAKEGATE_KEYS_FILE"
+PROJECT_KEYS_FILE = Path(".local/keys.json")  # under the project's checkout
+# A checkout is the directory holding lakegate/ beside the pyproject.toml that names it.
+_CHECKOUT = Path(__file__).resolve().parents[1]
 KVS_VARIABLE = "LAKEGATE_KVS_ARN"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -56,7 +64,11 @@ def add_keys_parser(commands: Any) -> None:
     )
     actions = keys.add_subparsers(dest="keys_command", required=True)
     made = actions.add_parser(
-        "create", help="create a key for a consumer", formatter_class=HelpFormatter
+        "create",
+        help="create a key for a consumer",
+        description="Create an API key for a consumer, readable on the datasets named, and "
+        "print it once\n(only its SHA-256 is stored). Send it as `x-api-key`.",
+        formatter_class=HelpFormatter,
     )
     made.add_argument("--consumer", required=True, help="the consumer's id, e.g. acme-dashboards")
     made.add_argument(
@@ -66,18 +78,29 @@ def add_keys_parser(commands: Any) -> None:
     )
     made.add_argument("--tier", default="standard", help="its rate tier (LAKEGATE_MISS_BUDGETS)")
     listed = actions.add_parser(
-        "list", help="consumers, datasets, created (never a key)", formatter_class=HelpFormatter
+        "list",
+        help="consumers, datasets, created (never a key)",
+        description="List every key's consumer, datasets, tier, creation time and key id "
+        "(a digest prefix,\nnever the key), with a header line; --json for programs.",
+        formatter_class=HelpFormatter,
+    )
+    listed.add_argument(
+        "--json", action="store_true", help="one JSON array of the records instead of a table"
     )
     gone = actions.add_parser(
-        "revoke", help="revoke every key of a consumer", formatter_class=HelpFormatter
+        "revoke",
+        help="revoke every key of a consumer",
+        description="Revoke every key of a consumer: requests with them are refused (401) "
+        "from then on.",
+        formatter_class=HelpFormatter,
     )
     gone.add_argument("--consumer", required=True, help="the consumer whose keys to revoke")
     for action in (made, listed, gone):
         action.add_argument(
             "--keys-file",
             type=Path,
-            default=Path(os.environ.get(KEYS_FILE_VARIABLE) or DEFAULT_KEYS_FILE),
-            help=f"the embedded stack's key store (${KEYS_FILE_VARIABLE})",
+            default=default_keys_file(),
+            help=f"the embedded stack's key store (${KEYS_FILE_VARIABLE}, else the project's)",
         )
         action.add_argument(
             "--kvs-arn",
@@ -96,15 +119,11 @@ def run_keys(args: argparse.Namespace) -> int:
     store = _store(args)
     audit_log = args.audit_log or args.keys_file.with_name("keys-audit.jsonl")
     if args.keys_command == "list":
-        for digest, record in sorted(store.records().items(), key=lambda kv: kv[1].consumer):
-            allowed = ",".join(record.datasets)
-            print(
-                f"{record.consumer}\t{allowed}\t{record.tier}\t{record.created_at}\t{_id(digest)}"
-            )
+        _list(store, as_json=args.json)
         return EXIT_OK
     if args.keys_command == "create":
         datasets = tuple(n.strip() for n in args.datasets.split(",") if n.strip())
-        known = {d.name for d in load_catalogue().datasets}
+        known = {d.name for d in load_catalogue(catalogue_path()).datasets}
         unknown = [n for n in datasets if n != EVERY_DATASET and n not in known]
         if unknown or not datasets:
             print(
@@ -117,7 +136,8 @@ def run_keys(args: argparse.Namespace) -> int:
             print(f"lakegate keys: {_first_problem(exc)}", file=sys.stderr)
             return EXIT_USAGE
         _audit(audit_log, "create", record, [key_digest(key)], store)
-        print(f"created a key for {record.consumer} ({','.join(record.datasets)}, {record.tier});")
+        print(f"created a key for {record.consumer} ({','.join(record.datasets)}, {record.tier})")
+        print(f"in {store.name};")
         print("it is shown once, here; only its SHA-256 is stored:")
         print(key)
         return EXIT_OK
@@ -129,6 +149,47 @@ def run_keys(args: argparse.Namespace) -> int:
     _audit(audit_log, "revoke", records[digests[0]], digests, store)
     print(f"revoked {len(digests)} key(s) of {args.consumer}")
     return EXIT_OK
+
+
+def default_keys_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """The key store file `keys` and `serve` use unless told: the same from any directory."""
+    if environ.get(KEYS_FILE_VARIABLE):
+        return Path(environ[KEYS_FILE_VARIABLE]).expanduser().resolve()
+    if _is_checkout(_CHECKOUT):
+        return _CHECKOUT / PROJECT_KEYS_FILE
+    data = Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data / "lakegate" / "keys.json"
+
+
+def _is_checkout(directory: Path) -> bool:
+    try:
+        text = (directory / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return 'name = "lakegate"' in text
+
+
+_COLUMNS = ("consumer", "datasets", "tier", "created", "key id")
+
+
+def _list(store: KeyStore, *, as_json: bool) -> None:
+    records = sorted(store.records().items(), key=lambda kv: kv[1].consumer)
+    if as_json:
+        listed = [
+            {
+                "consumer": r.consumer,
+                "datasets": list(r.datasets),
+                "tier": r.tier,
+                "created_at": r.created_at,
+                "key_id": _id(digest),
+            }
+            for digest, r in records
+        ]
+        print(orjson.dumps(listed, option=orjson.OPT_INDENT_2).decode())
+        return
+    print("\t".join(_COLUMNS))
+    for digest, r in records:
+        print("\t".join((r.consumer, ",".join(r.datasets), r.tier, r.created_at, _id(digest))))
 
 
 def _store(args: argparse.Namespace) -> KeyStore:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from handler.catalogue import Dataset
+from handler.vocabulary import group_column
 from loadtests.samples import Sample
 
 EXAMPLES = 10  # wrong answers quoted in the report
@@ -51,7 +52,8 @@ class Requested:
     def from_url(cls, url: str, dataset: Dataset) -> Requested:
         params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
         fields = params.get("fields")
-        grouped = [*_items(params.get("group_by")), *_items(params.get("measures"))]
+        groups = [group_column(token) for token in _items(params.get("group_by"))]
+        grouped = [*groups, *_items(params.get("measures"))]
         low = _bound(params, "year[gte]", "year[gt]", +1)
         high = _bound(params, "year[lte]", "year[lt]", -1)
         return cls(

@@ -95,11 +95,12 @@ class HttpServer(ThreadingHTTPServer):
     max_body_bytes = 6 * 1024 * 1024
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
-        super().__init__(address, _Handler)
+        # Before binding: a port in use makes socketserver call server_close() at once.
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        super().__init__(address, _Handler)
 
     @property
     def url(self) -> str:

@@ -27,7 +27,8 @@ lets `curl` see it. What that nginx does is decided here (local/edge.py only run
   as the origin says and told to viewers `Cache-Control: private, no-cache`, as the CDK's
   keyed response headers policy does (lakegate_cdk.edge_policies says why);
 - CORS on simple requests: the allowed origin (the gateway's `cors_origins`) is echoed in
-  `Access-Control-Allow-Origin`, computed per request, never cached;
+  `Access-Control-Allow-Origin`, computed per request, never cached, with the headers a
+  browser may read (`Access-Control-Expose-Headers`, handler.cors, as the origin says);
 - `/admin/` is never cached and never runs the function (CloudFront's CachingDisabled
   behaviour).
 
@@ -53,6 +54,7 @@ import yaml
 from edge.function import function_code
 from edge.rules import edge_rules
 from edge.store import publish_local, rule_entries
+from handler import cors
 from handler.catalogue import Catalogue, load_catalogue
 
 CDK_CONFIG_DIR = Path(__file__).resolve().parents[1] / "cdk" / "config"
@@ -225,7 +227,9 @@ def _cors_headers(origins: tuple[str, ...]) -> str:
         "            # Computed per request, never from the cache: the origin's are hidden.\n"
         "            proxy_hide_header Access-Control-Allow-Origin;\n"
         "            proxy_hide_header Access-Control-Allow-Credentials;\n"
+        "            proxy_hide_header Access-Control-Expose-Headers;\n"
         "            add_header Access-Control-Allow-Origin $edge_cors_origin always;\n"
+        f'            add_header Access-Control-Expose-Headers "{", ".join(cors.EXPOSE_HEADERS)}" always;\n'
         "            add_header Vary Origin always;\n"
     )
 

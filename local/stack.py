@@ -6,6 +6,7 @@ exactly the same wiring.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import threading
@@ -54,6 +55,14 @@ class StackConfig:
     environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+class PortInUse(Exception):
+    """The API's port is taken by another process."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"port {port} on {host} is in use; choose another with --port")
+        self.port = port
+
+
 class EmbeddedStack(Running):
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -84,9 +93,24 @@ class EmbeddedStack(Running):
         return self._thread is not None
 
     def start(self) -> Self:
+        """Start everything; PortInUse when the API's port is taken (before anything else
+        starts), CatalogueError or ConfigurationError naming what is wrong."""
         from handler.catalogue import load_catalogue  # the packaged catalogue loads here, once
         from handler.container import new_container, wire
 
+        # The function first: it is also how the handler invokes itself asynchronously
+        # (stale refreshes), as in Lambda; and its port is the one a person chose, so a
+        # taken one is said before the emulator and moto spend seconds starting.
+        try:
+            self.server = FunctionUrlServer(
+                (self.config.host, self.config.port),
+                max_containers=self.config.max_containers,
+                timeout_seconds=self.config.lambda_timeout_seconds,
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(self.config.host, self.config.port) from None
+            raise
         catalogue = self.catalogue = load_catalogue(self.config.catalogue_path)
         with ThreadPoolExecutor(max_workers=1) as pool:
             # moto and its resources (mostly moto importing its services) start while the
@@ -97,15 +121,9 @@ class EmbeddedStack(Running):
         environment.update(self._pool_environment())
         environment.update(self.config.environment)
         settings = self.settings = load_settings(environment)
-        # The function first: it is also how the handler invokes itself asynchronously
-        # (stale refreshes), as in Lambda. Its containers, made on first use, each have
-        # their own handler and share one set of collaborators (boto3 clients and the HTTP
-        # session are thread-safe; the pools are sized for them all).
-        self.server = FunctionUrlServer(
-            (self.config.host, self.config.port),
-            max_containers=self.config.max_containers,
-            timeout_seconds=self.config.lambda_timeout_seconds,
-        )
+        # Its containers, made on first use, each have their own handler and share one set
+        # of collaborators (boto3 clients and the HTTP session are thread-safe; the pools
+        # are sized for them all).
         wiring = wire(settings, self.recorder, invoker=self.server)
         self.server.deploy(lambda: new_container(catalogue, wiring, self.recorder))
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -166,9 +184,11 @@ class EmbeddedStack(Running):
         }
 
     def stop(self) -> None:
-        self._thread = None
+        serving, self._thread = self._thread, None
         if self.server is not None:
-            self.server.shutdown()
+            if serving is not None:
+                # Only a serving loop can be shut down: shutdown() waits for it to end.
+                self.server.shutdown()
             self.server.server_close()
         if self.emulator is not None:
             self.emulator.stop()

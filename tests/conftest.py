@@ -13,12 +13,16 @@ nginx: a test that needs it takes the `nginx` fixture (the executable's path) or
 the `requires_nginx` marker. Without nginx such tests are skipped, all with one reason,
 so `-ra` prints one line saying how to install it; under CI=true or
 LAKEGATE_REQUIRE_EDGE=1 a missing nginx fails them instead, as a broken machine should.
+Chromium (the browser tests: Swagger UI, driven through chromedriver) the same way, with
+the `browser` fixture, and CI=true or LAKEGATE_REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -42,6 +46,10 @@ SERVER_NAMES = frozenset(
 )
 REQUIRE_EDGE_VARIABLE = "LAKEGATE_REQUIRE_EDGE"
 EDGE_SKIPPED = "The local-edge tests are skipped"
+REQUIRE_BROWSER_VARIABLE = "LAKEGATE_REQUIRE_BROWSER"
+BROWSER_SKIPPED = "The browser tests are skipped"
+# Debian's packages (chromium, chromium-driver); nothing downloads a browser.
+BROWSER_INSTALL = "apt-get install chromium chromium-driver"
 
 # `make unit` (--hypothesis-profile=unit) draws a tenth of the examples, for feedback in
 # seconds; `make test` draws Hypothesis's hundred. An explicit @settings(max_examples=) wins.
@@ -93,12 +101,15 @@ def _modules(config: pytest.Config, item: pytest.Item) -> list[ModuleType]:
     return found
 
 
-def edge_required(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The variable that makes a missing nginx a failure, or None where it is a skip."""
+def edge_required(
+    environ: Mapping[str, str] = os.environ, variable: str = REQUIRE_EDGE_VARIABLE
+) -> str | None:
+    """The variable that makes a missing nginx (or `variable`'s tool) a failure, or None
+    where it is a skip."""
     if environ.get("CI", "").lower() in ("true", "1"):
         return "CI=" + environ["CI"]
-    if environ.get(REQUIRE_EDGE_VARIABLE) == "1":
-        return f"{REQUIRE_EDGE_VARIABLE}=1"
+    if environ.get(variable) == "1":
+        return f"{variable}=1"
     return None
 
 
@@ -131,6 +142,41 @@ def nginx() -> str:
     return require_nginx()
 
 
+@dataclass(frozen=True)
+class Browser:
+    """Chromium and the chromedriver of the same build (Debian's chromium-driver)."""
+
+    chromium: str
+    chromedriver: str
+
+
+def browser_or_skip(found: Browser | None, environ: Mapping[str, str] = os.environ) -> Browser:
+    """`found` when Chromium and its driver are installed; else skips the test, or fails it
+    where the browser is required."""
+    if found is not None:
+        return found
+    missing = f"Chromium or chromedriver is not installed ({BROWSER_INSTALL})."
+    required = edge_required(environ, REQUIRE_BROWSER_VARIABLE)
+    if required is not None:
+        pytest.fail(f"{missing} Required here ({required}).", pytrace=False)
+    pytest.skip(
+        f"{missing} {BROWSER_SKIPPED}; under CI=true or {REQUIRE_BROWSER_VARIABLE}=1 they "
+        "fail instead."
+    )
+
+
+def installed_browser() -> Browser | None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    return Browser(chromium, chromedriver) if chromium and chromedriver else None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    """Chromium and chromedriver (see browser_or_skip)."""
+    return browser_or_skip(installed_browser())
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("requires_nginx") is not None:
         require_nginx()
@@ -143,10 +189,8 @@ def pytest_runtest_makereport(
     report = yield
     # pytest files a fixture's skip under each test's own line, and `-ra` would print one
     # line per edge test: filed here instead, they fold into a single line.
-    if (
-        report.skipped
-        and isinstance(report.longrepr, tuple)
-        and EDGE_SKIPPED in str(report.longrepr[2])
-    ):
-        report.longrepr = (__file__, nginx_or_skip.__code__.co_firstlineno, report.longrepr[2])
+    if report.skipped and isinstance(report.longrepr, tuple):
+        for reason, where in ((EDGE_SKIPPED, nginx_or_skip), (BROWSER_SKIPPED, browser_or_skip)):
+            if reason in str(report.longrepr[2]):
+                report.longrepr = (__file__, where.__code__.co_firstlineno, report.longrepr[2])
     return report

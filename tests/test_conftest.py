@@ -1,4 +1,5 @@
-"""tests/conftest.py's rules: slow tests marked by where they live and what they start; nginx."""
+"""tests/conftest.py's rules: slow tests marked by where they live and what they start;
+nginx and Chromium, skipped or required."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from local.edge import nginx_missing_message
-from tests.conftest import REQUIRE_EDGE_VARIABLE, edge_required, nginx_or_skip
+from tests.conftest import (
+    REQUIRE_BROWSER_VARIABLE,
+    REQUIRE_EDGE_VARIABLE,
+    Browser,
+    browser_or_skip,
+    edge_required,
+    nginx_or_skip,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # What `make unit` runs, listed; "(not slow)" rather than "not slow", which would leave
@@ -52,6 +60,33 @@ def test_where_the_edge_is_required_a_missing_nginx_fails(
 @pytest.mark.parametrize("environ", [{}, {"CI": "false"}, {REQUIRE_EDGE_VARIABLE: "0"}])
 def test_elsewhere_the_edge_is_optional(environ: dict[str, str]) -> None:
     assert edge_required(environ) is None
+
+
+def test_with_chromium_and_its_driver_they_are_given() -> None:
+    found = Browser("/usr/bin/chromium", "/usr/bin/chromedriver")
+    assert browser_or_skip(found, {"CI": "true"}) is found
+
+
+def test_without_chromium_a_browser_test_is_skipped_saying_how_to_install_it() -> None:
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        browser_or_skip(None, {REQUIRE_EDGE_VARIABLE: "1"})  # the edge's variable is not its
+    assert "apt-get install chromium chromium-driver" in str(skipped.value)
+    assert "\n" not in str(skipped.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"CI": "true"}, "CI=true"),
+        ({REQUIRE_BROWSER_VARIABLE: "1"}, f"{REQUIRE_BROWSER_VARIABLE}=1"),
+    ],
+)
+def test_where_the_browser_is_required_a_missing_chromium_fails(
+    environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(pytest.fail.Exception) as failed:
+        browser_or_skip(None, environ)
+    assert f"Required here ({named})" in str(failed.value)
 
 
 @pytest.mark.slow

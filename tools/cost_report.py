@@ -2,7 +2,7 @@
 
 `render()` writes the model's bills as one markdown table per environment, with the
 assumptions, unit prices and their sources in prose around them; `write_readme()` puts it
-between the two markers, and `pointer()` is README.md's one-line summary of the totals.
+between the two markers, and `pointer()` is docs/deploying.md's one-line summary of the totals.
 tests/tools/test_costs.py fails when the README and `render()` differ.
 
     python -m tools.cost_report            print the section and the summary
@@ -124,7 +124,7 @@ def render() -> str:
         "an `x-api-key` (an upper bound for key store reads and budget counters), whose edge "
         f"function reads {t.rule_reads:g} keys of rules besides (one per parameter family it "
         "names: dashboards' queries name two or three; `make bench` counts them). Durations are "
-        f"README.md's load-test p50s, hit {t.hit_ms:g} ms and miss {t.miss_ms:g} ms (a 300 ms "
+        f"the load tests' p50s (docs/load-tests.md), hit {t.hit_ms:g} ms and miss {t.miss_ms:g} ms (a 300 ms "
         "statement), taken as the same at either memory size (both wait on I/O); each second "
         "more a statement takes adds 0.1 s × memory per origin request.",
         "",
@@ -233,7 +233,7 @@ def _reading(envs: list[Environment]) -> list[str]:
 
 
 def pointer() -> str:
-    """README.md's one-line summary of the totals."""
+    """docs/deploying.md's one-line summary of the totals."""
     envs = [Environment.load(name) for name in ENVIRONMENTS]
     return "; ".join(
         f"{e.name} ≈ " + ", ".join(f"${total(e, r):,.0f}" for r in RATES) for e in envs
@@ -251,4 +251,4 @@ if __name__ == "__main__":
     if "--write" in sys.argv[1:]:
         write_readme()
     print(render(), end="")
-    print(f"\nREADME.md: ({pointer()} a month)")
+    print(f"\ndocs/deploying.md: ({pointer()} a month)")

@@ -88,7 +88,7 @@ class Traffic:
     # names (edge/store.py); the load tests' dashboard queries name two or three
     # (state, year; a date range), `make bench` counts them per kind of request.
     rule_reads: float = 2.5
-    # README.md, load tests: p50 of a lakegate hit and of a miss with a 300 ms statement.
+    # docs/load-tests.md: p50 of a lakegate hit and of a miss with a 300 ms statement.
     hit_ms: float = 35.0
     miss_ms: float = 421.0
     # Lambda's START/END/REPORT lines with the X-Ray fields (~350 B) + the EMF line

@@ -70,7 +70,7 @@ def _title(env_name: str) -> cloudwatch.IWidget:
         markdown=(
             f"# lakegate {env_name}\nTop to bottom as a request travels: edge "
             "(CloudFront, WAF; us-east-1) → origin (the function's cache) → "
-            "warehouse. Runbook: README.md, *Runbook*."
+            "warehouse. Runbook: docs/deploying.md, *Runbook*."
         ),
         width=WIDTH,
         height=2,

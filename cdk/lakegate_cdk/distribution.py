@@ -1,7 +1,9 @@
 """The CloudFront distribution in front of the Function URL (its policies: edge_policies).
 
 Behaviours: one per dataset (`/v1/<dataset>`, each running the edge gateway function,
-lakegate_cdk.gateway, and answering CORS), `/swagger*` (cached briefly),
+lakegate_cdk.gateway, and answering CORS), `/v1` (the datasets, handler.discovery:
+cached as the origin says, keyed on the path alone, with the data routes' CORS),
+`/swagger*` (cached briefly),
 `/admin/*` (never cached, all methods) and the default one for the rest (`/healthz`,
 `/openapi.json`, and the handler's 404 for unknown paths): no function, no query
 strings, no consumer headers.
@@ -37,10 +39,11 @@ PRICE_CLASSES = {
 }
 
 # CloudFront's default quota of cache behaviours per distribution (adjustable through
-# Service Quotas). Besides one per dataset there are `/swagger*` and `/admin/*`, so a
-# catalogue of more than 73 datasets needs the increase before it can deploy.
+# Service Quotas). Besides one per dataset there are `/v1`, `/swagger*` and `/admin/*`, so
+# a catalogue of more than 72 datasets needs the increase before it can deploy.
 MAX_CACHE_BEHAVIOURS = 75
-FIXED_BEHAVIOURS = ("/swagger*", "/admin/*")
+DISCOVERY = "/v1"  # handler.discovery.ROUTE: the pattern is the exact path
+FIXED_BEHAVIOURS = (DISCOVERY, "/swagger*", "/admin/*")
 
 
 def distribution_id_parameter_name(env_name: str) -> str:
@@ -130,6 +133,16 @@ class ApiDistribution(Construct):
             ),
             additional_behaviors={
                 **self._data_behaviours(origin, gateway),
+                # The default behaviour's policies (the path alone, no query strings, the
+                # origin's Cache-Control up to the brief maximum); a browser's dashboard
+                # reads it too, so the data routes' CORS answers.
+                DISCOVERY: self._behaviour(
+                    origin,
+                    self.fallback_cache_policy,
+                    self.fallback_origin_request_policy,
+                    read_only=True,
+                    cors=True,
+                ),
                 "/swagger*": self._behaviour(
                     origin,
                     self.swagger_cache_policy,
@@ -193,9 +206,11 @@ class ApiDistribution(Construct):
         read_only: bool,
         gateway_function: cloudfront.FunctionAssociation | None = None,
         keyed: bool = False,
+        cors: bool = False,
     ) -> cloudfront.BehaviorOptions:
         """A behaviour on a data route when `gateway_function` (the gateway's) is given;
-        `keyed`: its answers are private to viewers (edge_policies)."""
+        `keyed`: its answers are private to viewers (edge_policies); `cors`: the data
+        routes' response headers without being one."""
         # Every behaviour: the one origin, HTTPS only, the security headers.
         data_route = gateway_function is not None
         if data_route:
@@ -205,7 +220,9 @@ class ApiDistribution(Construct):
             methods = cloudfront.AllowedMethods.ALLOW_GET_HEAD
         else:
             methods = cloudfront.AllowedMethods.ALLOW_ALL
-        headers = (data_route and self.data_response_headers_policy) or self.response_headers_policy
+        headers = (
+            (data_route or cors) and self.data_response_headers_policy
+        ) or self.response_headers_policy
         if keyed and self.keyed_data_response_headers_policy is not None:
             headers = self.keyed_data_response_headers_policy
         return cloudfront.BehaviorOptions(

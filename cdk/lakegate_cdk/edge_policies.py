@@ -25,8 +25,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from constructs import Construct
 
+from handler import cors as declared_cors
 from handler.admin import ADMIN_TOKEN_HEADER
-from handler.consumers import API_KEY_HEADER, CONSUMER_HEADER, TIER_HEADER
+from handler.consumers import CONSUMER_HEADER, TIER_HEADER
 from lakegate_cdk.config import EdgeCacheConfig
 
 # Headers the handler reads. `Accept` picks the representation (JSON, CSV, ...), so it is
@@ -42,10 +43,12 @@ DATA_ORIGIN_HEADERS = (*ORIGIN_HEADERS, CONSUMER_HEADER, TIER_HEADER)
 ADMIN_ORIGIN_HEADERS = (*ORIGIN_HEADERS, ADMIN_TOKEN_HEADER, "x-amz-content-sha256")
 SWAGGER_QUERY_STRINGS = ("format",)
 
-# What a browser on a listed origin may send and how long it may cache a preflight.
-CORS_METHODS = ("GET", "HEAD", "OPTIONS")
-CORS_ALLOW_HEADERS = (API_KEY_HEADER, "if-none-match", "accept")
-CORS_MAX_AGE = Duration.seconds(600)
+# What a browser on a listed origin may send and read, and how long it may cache a
+# preflight: the origin's own declaration (handler.cors).
+CORS_METHODS = declared_cors.METHODS
+CORS_ALLOW_HEADERS = declared_cors.ALLOW_HEADERS
+CORS_EXPOSE_HEADERS = declared_cors.EXPOSE_HEADERS
+CORS_MAX_AGE = Duration.seconds(declared_cors.MAX_AGE_SECONDS)
 
 HSTS_MAX_AGE = Duration.days(730)
 
@@ -197,6 +200,7 @@ def response_headers(
             access_control_allow_origins=list(cors_origins),
             access_control_allow_methods=list(CORS_METHODS),
             access_control_allow_headers=list(CORS_ALLOW_HEADERS),
+            access_control_expose_headers=list(CORS_EXPOSE_HEADERS),
             access_control_max_age=CORS_MAX_AGE,
             # Consumers authenticate with a header, never a cookie (config refuses
             # anything else), so browsers are never told to send credentials.

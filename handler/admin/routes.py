@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import orjson
-from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -36,7 +36,7 @@ from handler.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from handler.openapi import ERROR_SCHEMA
+from handler.openapi import ERROR_SCHEMA, Resolver
 from handler.responses import JSON, NO_STORE
 from handler.settings import AdminSettings
 
@@ -60,7 +60,7 @@ class Admin:
 
 
 def add_admin_routes(
-    app: LambdaFunctionUrlResolver,
+    app: Resolver,
     catalogue: Catalogue,
     admin: Callable[[], Admin | None],
 ) -> None:
@@ -128,6 +128,8 @@ def add_admin_routes(
         operation_id="admin_invalidate",
         security=[{ADMIN_SCHEME: []}],
     )(invalidate)
+    # What Swagger UI fills in: a request that works as it stands.
+    app.example("/admin/invalidate", "dataset", catalogue.datasets[0].name)
     app.get(
         "/admin/cache",
         summary="Cache status",

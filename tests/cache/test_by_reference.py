@@ -47,7 +47,7 @@ def test_a_result_over_the_inline_limit_is_stored_as_an_object_and_linked_to(rig
     assert served.gzip_body == b""
     entry = rig.store.slots[KEY].entry
     assert entry is not None and entry.s3_key is not None
-    assert served.location == f"memory://objects/{entry.s3_key}"
+    assert served.location == f"memory://objects/{entry.s3_key}?as=drivers"
     assert gzip.decompress(rig.store.objects[entry.s3_key]) == BODY
     assert entry.body_bytes == len(BODY)
 

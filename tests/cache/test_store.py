@@ -452,16 +452,19 @@ def test_a_presigned_url_downloads_the_body_as_served_with_its_type(
     store = DynamoCacheStore(moto.dynamodb, TABLE, s3, BUCKET, link_seconds=120)
     body = b"date,state\n2016-01-01,Ohio\n"
     entry = replace(entry_for(key, body), content_type="text/csv; charset=utf-8")
-    url = store.presigned_url(store.put(entry, as_object=True))
+    stored = store.put(entry, as_object=True)
+    assert stored.s3_key is not None and stored.s3_key.endswith(".csv"), "named by its format"
+    url = store.presigned_url(stored, "crashes")
     assert "X-Amz-Expires=120" in url
     # A plain client, as a browser following the 303: no AWS credentials of its own.
     answer = requests.get(url, timeout=5)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert answer.headers["Content-Encoding"] == "gzip"
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="crashes.csv"'
     assert answer.content == body  # requests undoes the gzip, as a browser does
 
 
 def test_an_entry_without_an_object_has_no_link(store: DynamoCacheStore, key: str) -> None:
     with pytest.raises(CacheUnavailable):
-        store.presigned_url(store.put(entry_for(key)))
+        store.presigned_url(store.put(entry_for(key)), "drivers")

@@ -13,6 +13,7 @@ from lakegate_cdk.application import build
 
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from handler.consumers import CONSUMER_HEADER, TIER_HEADER
+from handler.cors import EXPOSE_HEADERS as EXPOSED
 from local import nginx_config as local_edge
 
 from .conftest import Synthesized
@@ -166,6 +167,8 @@ def test_data_cors_policy_allows_the_configured_origins_without_credentials(
         "AccessControlAllowOrigins": {"Items": list(origins)},
         "AccessControlAllowMethods": {"Items": ["GET", "HEAD", "OPTIONS"]},
         "AccessControlAllowHeaders": {"Items": ["x-api-key", "if-none-match", "accept"]},
+        # What dashboards read in JavaScript: pages, validators, counts, back-off.
+        "AccessControlExposeHeaders": {"Items": list(EXPOSED)},
         "AccessControlAllowCredentials": False,
         "AccessControlMaxAgeSec": 600,
         "OriginOverride": True,
@@ -258,8 +261,22 @@ def _routes() -> set[str]:
     return {d.route for d in load_catalogue().datasets}
 
 
-def test_a_behaviour_per_dataset_besides_swagger_admin_and_the_default(env: Synthesized) -> None:
-    assert set(_behaviours(env)) == {"*", "/swagger*", "/admin/*"} | _routes()
+def test_a_behaviour_per_dataset_besides_discovery_swagger_admin_and_the_default(
+    env: Synthesized,
+) -> None:
+    assert set(_behaviours(env)) == {"*", "/v1", "/swagger*", "/admin/*"} | _routes()
+
+
+def test_discovery_is_cached_on_its_path_alone_with_the_data_routes_cors(
+    env: Synthesized,
+) -> None:
+    edge = env.stacks.api.edge
+    discovery = _behaviours(env)["/v1"]
+    assert "FunctionAssociations" not in discovery
+    assert discovery["AllowedMethods"] == ["GET", "HEAD"]
+    assert discovery["CachePolicyId"] == _ref(env, edge.fallback_cache_policy)
+    assert discovery["OriginRequestPolicyId"] == _ref(env, edge.fallback_origin_request_policy)
+    assert discovery["ResponseHeadersPolicyId"] == _ref(env, edge.data_response_headers_policy)
 
 
 def test_each_dataset_behaviour_is_cached_read_only_behind_the_gateway_function(
@@ -359,7 +376,7 @@ def test_more_datasets_than_cache_behaviours_is_a_config_error(dev: Synthesized)
 
 def test_swagger_and_admin_run_no_function(env: Synthesized) -> None:
     behaviours = _behaviours(env)
-    for pattern in ("/swagger*", "/admin/*", "*"):
+    for pattern in ("/v1", "/swagger*", "/admin/*", "*"):
         assert "FunctionAssociations" not in behaviours[pattern]
         assert "LambdaFunctionAssociations" not in behaviours[pattern]
 
@@ -391,7 +408,7 @@ def test_every_behaviour_is_https_only_with_security_headers(env: Synthesized) -
     for pattern, behaviour in behaviours.items():
         assert behaviour["ViewerProtocolPolicy"] == "https-only"
         assert behaviour["TargetOriginId"] == origin_id
-        if pattern not in _routes():  # a dataset's CORS policy repeats them (tested above)
+        if pattern not in {*_routes(), "/v1"}:  # a CORS policy repeats them (tested above)
             assert behaviour["ResponseHeadersPolicyId"] == security
 
 

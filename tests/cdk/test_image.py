@@ -53,7 +53,8 @@ def test_every_locked_distribution_is_pinned_with_a_hash() -> None:
 def test_the_lock_covers_pyprojects_runtime_dependencies() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     locked = _locked()
-    for line in project["dependencies"]:
+    # The operator's install, and the runtime's extra beyond it.
+    for line in (*project["dependencies"], *project["optional-dependencies"]["lambda"]):
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
         assert name in locked, f"{requirement.name} is not in {LOCK_FILE}: run `make lock`"

@@ -96,7 +96,7 @@ def test_a_monthly_crash_series_with_measures_of_every_type(
     )
     assert answer.status_code == 200
     rows = answer.json()
-    assert [r["date:month"] for r in rows] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert [r["date_month"] for r in rows] == ["2024-01-01", "2024-02-01", "2024-03-01"]
     assert [r["days"] for r in rows] == [31, 29, 31]
     for row in rows:
         assert isinstance(row["total_crashes"], int) and row["total_crashes"] > 0

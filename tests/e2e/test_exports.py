@@ -79,6 +79,8 @@ def test_a_large_csv_export_is_a_303_to_the_whole_body_and_then_a_hit(
     assert first.headers["Cache-Status"] == "lakegate; fwd=miss; stored"
     assert first.headers["X-Row-Count"] == str(2 * OHIO_DAYS)
     assert download.headers["Content-Type"].startswith("text/csv")
+    assert download.headers["Content-Disposition"] == 'attachment; filename="crashes.csv"'
+    assert ".csv?" in first.headers["Location"], "the object is named by its format"
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert len(rows) == 2 * OHIO_DAYS
     assert {row["state"] for row in rows} == {"Ohio", "Texas"}
@@ -103,6 +105,7 @@ def test_a_parquet_export_downloads_as_a_parquet_file(
 ) -> None:
     download = followed(get(api, stack, "state=ohio&limit=10000&format=parquet"))
     assert download.headers["Content-Type"] == "application/vnd.apache.parquet"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="crashes.parquet"'
     frame = pl.read_parquet(io.BytesIO(download.content))
     assert frame.height == OHIO_DAYS
     assert frame.schema["fatality_rate"] == pl.Decimal(6, 3)

@@ -23,6 +23,7 @@ import yaml
 
 from edge.keys import FileKeyStore, create, revoke
 from handler.catalogue import DEFAULT_CATALOGUE
+from handler.cors import EXPOSE_HEADERS
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
 from tests.e2e.conftest import statements
@@ -204,6 +205,10 @@ def test_cors_preflight_and_simple_requests_for_allowed_origins_only(
     assert "Access-Control-Allow-Credentials" not in preflight.headers
     simple = get(gateway, path, Origin=ORIGIN)
     assert simple.headers["Access-Control-Allow-Origin"] == ORIGIN
+    # A browser's JavaScript may read what it pages, revalidates and backs off by.
+    exposed = {h.strip() for h in simple.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"link", "etag", "x-row-count", "cache-status", "retry-after"} <= exposed
+    assert exposed == set(EXPOSE_HEADERS)
     stranger = get(gateway, path, Origin="https://evil.example")
     assert "Access-Control-Allow-Origin" not in stranger.headers
 

@@ -134,6 +134,19 @@ describe('CORS preflight, answered at the edge', () => {
         assert.equal(result.headers['access-control-allow-origin'].value, ALLOWED_ORIGIN);
         assert.equal(result.headers.vary.value, 'origin');
     });
+
+    test("a refusal's headers are readable from JavaScript: Retry-After above all", async () => {
+        const { result } = await refused(400, '/v1/drivers', 'stat=x', { origin: ALLOWED_ORIGIN });
+        const exposed = result.headers['access-control-expose-headers'].value.split(', ');
+        for (const name of ['retry-after', 'link', 'etag', 'x-row-count', 'cache-status']) {
+            assert.ok(exposed.includes(name), name);
+        }
+    });
+
+    test('a refusal to an origin not allowed exposes nothing', async () => {
+        const { result } = await refused(400, '/v1/drivers', 'stat=x', { origin: 'https://evil.example' });
+        assert.equal(result.headers['access-control-expose-headers'], undefined);
+    });
 });
 
 describe('query validation, as handler/query.py', () => {

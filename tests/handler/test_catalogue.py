@@ -178,6 +178,19 @@ def test_a_minimal_dataset_loads(tmp_path: Path) -> None:
         ({"limit": {"default": 500, "maximum": 100}}, "exceeds"),
         ({"columns": [{"name": "id", "source": "a", "type": "integer"}] * 2}, "declared twice"),
         ({"columns": [{"name": "bad name", "source": "a", "type": "integer"}]}, "columns"),
+        (
+            # `day:month` would answer a column `day_month`: another column's name.
+            {
+                "columns": [
+                    {"name": "day", "source": "day", "type": "date"},
+                    {"name": "day_month", "source": "m", "type": "date"},
+                ],
+                "order_by": ["day"],
+                "filters": [],
+                "dimensions": [{"column": "day", "granularities": ["month"]}],
+            },
+            "'day_month' is declared twice",
+        ),
         ({"columns": [{"name": "id", "source": "a", "type": "blob"}]}, "type"),
         ({"surprise": True}, "surprise"),
     ],

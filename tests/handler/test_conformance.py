@@ -98,7 +98,7 @@ def test_groups_keep_their_columns_types_and_measures_the_types_they_are_cast_to
         CRASHES, "group_by=date:month,state&measures=total_crashes,average_fatality_rate,days"
     )
     assert expected_columns(CRASHES, query) == (
-        ExpectedColumn("date:month", frozenset({"DATE"})),
+        ExpectedColumn("date_month", frozenset({"DATE"})),
         ExpectedColumn("state", SHAPED_AS["string"]),
         ExpectedColumn("total_crashes", frozenset({"LONG"})),
         ExpectedColumn("average_fatality_rate", frozenset({"DOUBLE"})),

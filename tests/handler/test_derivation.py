@@ -8,7 +8,7 @@ tables (handler.datasets.fetch_page, as a miss without roll-ups), and from the f
 roll-up that answers it (handler.datasets.derive_page over the roll-up fetched the
 same way). The bodies must be the same bytes, with the same row count and "more rows"
 flag, which are all the `Link` and `X-Row-Count` headers are made of. A float measure
-may differ in its last place (the README says so); any other difference fails.
+may differ in its last place (docs/rollups.md says so); any other difference fails.
 
 Two catalogues: the packaged one (each dataset's whole table as its roll-up), and one
 whose grouped roll-ups answer first (tests/handler/rollup_catalogue.py), so that every

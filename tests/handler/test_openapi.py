@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import handler
 from handler.catalogue import Catalogue, Dataset, load_catalogue
 from handler.combinations import COMBINATION_CODES
 from handler.errors import BadRequest, ConfigurationError
@@ -27,6 +28,7 @@ from handler.query import parse_query
 from handler.routes import create_app
 from handler.unconfigured import Unconfigured
 from handler.vocabulary import OPERATORS
+from lakegate.common import package_version
 
 EVERY_TYPE = Dataset.model_validate(
     {
@@ -163,13 +165,13 @@ def test_every_declared_parameter_is_published_and_nothing_else() -> None:
         ]
 
 
-def test_lists_are_published_as_comma_separated_arrays_with_examples() -> None:
+def test_lists_are_published_as_comma_separated_arrays() -> None:
     parameters = {p["name"]: p for p in DOCUMENT["paths"]["/v1/drivers"]["get"]["parameters"]}
     listed = parameters["state[in]"]
     assert (listed["style"], listed["explode"]) == ("form", False)
     assert listed["schema"]["type"] == "array" and listed["schema"]["maxItems"] == 51
     assert listed["schema"]["items"]["x-case-insensitive"] is True
-    assert "," not in listed["example"].split(",")[0] and listed["example"].count(",") >= 1
+    assert listed["example"] == ["California", "Texas"]
     assert parameters["group_by"]["schema"]["items"]["enum"] == [
         "year",
         "state",
@@ -178,14 +180,90 @@ def test_lists_are_published_as_comma_separated_arrays_with_examples() -> None:
     ]
     assert parameters["sort"]["schema"]["items"]["enum"][:2] == ["year", "-year"]
 
-    def example(*names: str) -> str:
-        return "&".join(f"{n}={quote(parameters[n]['example'], safe=',')}" for n in names)
 
-    # Each example is one a client could send: the filters alone, the aggregate together.
-    for name in ("year[gte]", "year[in]", "state[in]", "cohort"):
-        assert parse_query(DRIVERS, example(name)).filters, name
-    grouped = parse_query(DRIVERS, example("group_by", "measures", "sort"))
-    assert grouped.group_by and grouped.measures and grouped.sort[0].startswith("-")
+def test_a_single_measure_is_an_enum_to_pick_not_a_const() -> None:
+    parameters = {p["name"]: p for p in DOCUMENT["paths"]["/v1/drivers"]["get"]["parameters"]}
+    assert parameters["measures"]["schema"]["items"] == {
+        "type": "string",
+        "enum": ["total_drivers"],
+    }
+    assert not [p for _, p in PARAMETERS if "const" in str(p["schema"])]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "parameter"), PARAMETERS, ids=[f"{d.name}.{p['name']}" for d, p in PARAMETERS]
+)
+def test_every_example_is_a_value_of_its_own_schema(
+    dataset: Dataset, parameter: dict[str, Any]
+) -> None:
+    if "example" in parameter:
+        PublishedSchema(parameter["schema"]).validate(parameter["example"])
+
+
+@pytest.mark.parametrize("dataset", CATALOGUE.datasets, ids=lambda d: d.name)
+def test_the_examples_together_are_one_valid_request(dataset: Dataset) -> None:
+    """What Swagger UI fills in and sends on "Try it out": never a conflict or an empty range."""
+    examples = {
+        p["name"]: p["example"]
+        for p in DOCUMENT["paths"][dataset.route]["get"]["parameters"]
+        if "example" in p
+    }
+    query = "&".join(
+        f"{name}={quote(as_text(value), safe=',')}" for name, value in examples.items()
+    )
+    parse_query(dataset, query)  # raises BadRequest on any conflict
+
+
+def test_one_form_per_filter_is_filled_in() -> None:
+    """Every form of `year` pre-filled would be `conflicting_parameters`."""
+    for dataset in CATALOGUE.datasets:
+        filled = [
+            p["name"].partition("[")[0]
+            for p in DOCUMENT["paths"][dataset.route]["get"]["parameters"]
+            if "example" in p and p["name"] not in ("group_by", "measures", "sort", "fields")
+        ]
+        ranges = {name for name in filled if filled.count(name) == 2}
+        for name in ranges:  # a range's two bounds, and nothing else of that filter
+            forms = [
+                p["name"]
+                for p in DOCUMENT["paths"][dataset.route]["get"]["parameters"]
+                if "example" in p and p["name"].startswith(f"{name}[")
+            ]
+            assert forms == [f"{name}[gte]", f"{name}[lte]"], forms
+        assert all(filled.count(name) <= 2 for name in filled)
+
+
+def test_errors_are_lakegates_own_body_and_powertools_schemas_are_gone() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    assert set(schemas) == {"Error"}
+    assert schemas["Error"]["properties"]["error"]["required"] == ["code", "message"]
+    for route in ("/v1/drivers", "/admin/invalidate"):
+        for operation in DOCUMENT["paths"][route].values():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    body = response["content"]["application/json"]["schema"]
+                    assert body == {"$ref": "#/components/schemas/Error"}, (route, status)
+
+
+def test_data_operations_document_every_status_and_header_they_answer_with() -> None:
+    responses = DOCUMENT["paths"]["/v1/drivers"]["get"]["responses"]
+    assert {"200", "304", "400", "401", "403", "406", "429", "502", "503", "504"} <= set(responses)
+    assert {"Link", "ETag", "Cache-Status", "X-Row-Count", "Cache-Control", "Age"} <= set(
+        responses["200"]["headers"]
+    )
+    assert "ETag" in responses["304"]["headers"]
+    for status in ("429", "503", "504"):
+        assert "Retry-After" in responses[status]["headers"], status
+
+
+def test_the_documents_version_is_the_packages() -> None:
+    assert DOCUMENT["info"]["version"] == handler.__version__ == package_version()
+
+
+def test_discovery_is_published() -> None:
+    operation = DOCUMENT["paths"]["/v1"]["get"]
+    assert operation["operationId"] == "list_datasets"
+    assert "ETag" in operation["responses"]["200"]["headers"]
 
 
 def test_integer_filters_are_published_as_integers_with_their_bounds() -> None:

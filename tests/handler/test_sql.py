@@ -49,3 +49,12 @@ def test_request_text_never_enters_sql(hostile: str) -> None:
     statement = build_statement(DRIVERS, parse_query(DRIVERS, f"state={quote(hostile)}"))
     assert hostile.lower() not in statement.sql
     assert statement.parameters == (Parameter("state", hostile.lower(), "STRING"),)
+
+
+def test_a_grouped_period_is_answered_under_an_identifier() -> None:
+    crashes = load_catalogue().get("crashes")
+    assert crashes is not None
+    query = parse_query(crashes, "group_by=date:month&measures=days&sort=-date:month")
+    sql = build_statement(crashes, query).sql
+    assert "AS `date_month`" in sql and "`date:month`" not in sql
+    assert "ORDER BY `date_month` DESC NULLS LAST" in sql

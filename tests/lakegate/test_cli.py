@@ -6,17 +6,17 @@ import argparse
 import os
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import handler
 from lakegate.cli import build_parser, main
 from loadtests.__main__ import build_parser as runner_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+VERSION = handler.__version__
 _SCRIPT = Path(sys.executable).with_name("lakegate")
 # The installed console script when there is one (it is what `pip install` gives).
 LAKEGATE = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "lakegate.cli"]
@@ -91,6 +91,18 @@ def test_every_subcommand_has_a_help_line(parser: argparse.ArgumentParser) -> No
                 assert choice.help, f"{parser.prog} {choice.dest} has no help line"
 
 
+@pytest.mark.parametrize("parser", EVERY_PARSER, ids=lambda p: p.prog)
+def test_every_command_describes_itself_in_its_help(parser: argparse.ArgumentParser) -> None:
+    if parser.add_help:  # `lakegate loadtest` hands --help to the runner's parser
+        assert parser.description, f"`{parser.prog} --help` has no description"
+
+
+def test_admin_url_says_what_it_defaults_to() -> None:
+    status = next(p for p in parsers(build_parser()) if p.prog == "lakegate admin status")
+    help_text = " ".join(status.format_help().split())
+    assert "(default: $LAKEGATE_URL, else http://127.0.0.1:8080" in help_text
+
+
 def test_a_value_default_is_shown_as_the_value() -> None:
     serve = next(p for p in parsers(build_parser()) if p.prog == "lakegate serve")
     help_text = " ".join(serve.format_help().split())
@@ -123,8 +135,9 @@ def test_unknown_arguments_are_a_usage_error(
 # --- the runtime dependencies alone ------------------------------------------
 
 # Everything `pip install lakegate` does not install that lakegate's tooling could reach for.
+# polars too: the operator's install has none (pyproject's `lambda` extra holds it).
 NOT_RUNTIME = (
-    "duckdb", "sqlglot", "moto", "flask", "werkzeug", "locust", "gevent", "matplotlib",
+    "polars", "duckdb", "sqlglot", "moto", "flask", "werkzeug", "locust", "gevent", "matplotlib",
     "pandas", "databricks", "aws_cdk", "constructs", "cdk_nag", "hypothesis", "schemathesis",
     "pytest",
 )  # fmt: skip
@@ -149,7 +162,8 @@ sys.meta_path.insert(0, NotInstalled)
 
 @pytest.fixture(scope="module")
 def runtime_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """An environment in which only the runtime dependencies can be imported."""
+    """An environment in which only the operator's install (pyproject's dependencies, no
+    extra) can be imported."""
     directory = tmp_path_factory.mktemp("runtime-only")
     (directory / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     path = os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")]))
@@ -173,7 +187,16 @@ def test_control_the_blocked_packages_cannot_be_imported(
 
 
 @pytest.mark.slow
-def test_the_runtime_alone_runs_version_and_admin(runtime_only: dict[str, str]) -> None:
+def test_the_operators_install_alone_runs_version_admin_and_keys(
+    runtime_only: dict[str, str], tmp_path: Path
+) -> None:
+    keys = lakegate(
+        "keys", "create", "--consumer", "acme", "--keys-file", str(tmp_path / "k.json"),
+        env=runtime_only,
+    )  # fmt: skip
+    assert keys.returncode == 0 and keys.stdout.splitlines()[-1].startswith("lk_"), keys.stderr
+    listed = lakegate("keys", "list", "--keys-file", str(tmp_path / "k.json"), env=runtime_only)
+    assert listed.returncode == 0 and "acme" in listed.stdout, listed.stderr
     version = lakegate("--version", env=runtime_only)
     assert (version.returncode, version.stdout) == (0, f"lakegate {VERSION}\n"), version.stderr
     help_ = lakegate("admin", "invalidate", "--help", env=runtime_only)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+import handler
 from lakegate.common import EXTRAS, HelpFormatter, missing_extra, package_version
 
 PYPROJECT = tomllib.loads(
@@ -63,8 +64,10 @@ def test_help_that_says_its_default_or_has_none_is_left_as_written(
     assert text.count("default") == ("default" in str(argument["help"]))
 
 
-def test_the_version_is_pyprojects() -> None:
-    assert package_version() == PYPROJECT["project"]["version"]
+def test_the_version_is_the_runtimes_declared_once() -> None:
+    assert PYPROJECT["project"]["dynamic"] == ["version"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "handler.__version__"}
+    assert package_version() == handler.__version__
 
 
 def test_an_installed_extra_passes() -> None:

@@ -15,6 +15,9 @@ import pytest
 from handler.consumers import KeyFile
 from handler.errors import ApiKeyRefused
 from lakegate.cli import main
+from lakegate.keys import default_keys_file
+
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str) -> tuple[int, str, str]:
@@ -46,12 +49,39 @@ def test_list_shows_consumers_datasets_and_times_but_never_a_key(
     run(capsys, tmp_path, "create", "--consumer", "zeta", "--datasets", "drivers", "--tier", "bulk")
     code, listing, _ = run(capsys, tmp_path, "list")
     assert code == 0 and key not in listing
-    rows = [line.split("\t") for line in listing.strip().splitlines()]
+    header, *rows = [line.split("\t") for line in listing.strip().splitlines()]
+    assert header == ["consumer", "datasets", "tier", "created", "key id"]
     assert [(r[0], r[1], r[2]) for r in rows] == [
         ("acme", "*", "standard"),
         ("zeta", "drivers", "bulk"),
     ]
     assert all(r[3].startswith("20") for r in rows)
+    code, listed, _ = run(capsys, tmp_path, "list", "--json")
+    records = orjson.loads(listed)
+    assert code == 0 and key not in listed
+    assert [(r["consumer"], r["datasets"], r["tier"]) for r in records] == [
+        ("acme", ["*"], "standard"),
+        ("zeta", ["drivers"], "bulk"),
+    ]
+    assert all(r["key_id"].startswith("sha256:") for r in records)
+
+
+def test_create_says_where_the_key_is_stored(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, out, _ = run(capsys, tmp_path, "create", "--consumer", "acme")
+    assert f"in {tmp_path / 'keys.json'};" in out
+
+
+def test_the_key_store_is_one_place_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert default_keys_file({}) == CHECKOUT / ".local" / "keys.json", "the project's"
+    chosen = tmp_path / "elsewhere" / "keys.json"
+    assert default_keys_file({"LAKEGATE_KEYS_FILE": str(chosen)}) == chosen
+    relative = default_keys_file({"LAKEGATE_KEYS_FILE": "mine.json"})
+    assert relative == tmp_path / "mine.json" and relative.is_absolute()
 
 
 def test_revoke_removes_every_key_of_the_consumer_and_says_when_there_were_none(
@@ -104,6 +134,6 @@ def test_the_edge_rules_beside_the_keys_are_kept_and_never_listed(
     (tmp_path / "keys.json").write_bytes(orjson.dumps(rules))
     assert run(capsys, tmp_path, "create", "--consumer", "acme")[0] == 0
     code, listed, _ = run(capsys, tmp_path, "list")
-    assert code == 0 and len(listed.splitlines()) == 1 and "rules/" not in listed
+    assert code == 0 and len(listed.splitlines()) == 2 and "rules/" not in listed  # + header
     assert run(capsys, tmp_path, "revoke", "--consumer", "acme")[0] == 0
     assert orjson.loads((tmp_path / "keys.json").read_bytes()) == rules

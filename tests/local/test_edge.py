@@ -27,6 +27,7 @@ import requests
 import yaml
 
 from handler.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from handler.cors import EXPOSE_HEADERS
 from local.edge import Edge, EdgeError
 from local.emulator import EmulatorConfig
 from local.nginx_config import (
@@ -318,6 +319,8 @@ def test_a_preflight_is_answered_by_the_edge(gateway: Gateway) -> None:
 def test_a_simple_request_from_an_allowed_origin_is_allowed_per_request(gateway: Gateway) -> None:
     allowed = get(gateway.edge, "/v1/drivers?year=2015", Origin=ALLOWED_ORIGIN)
     assert allowed.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    exposed = allowed.headers["Access-Control-Expose-Headers"]
+    assert exposed == ", ".join(EXPOSE_HEADERS), "the origin's declaration, once"
     assert "origin" in allowed.headers["Vary"].lower()
     # The same cached response, for another origin: the origin's own "*" is hidden.
     other = get(gateway.edge, "/v1/drivers?year=2015", Origin="https://evil.example")
@@ -325,6 +328,16 @@ def test_a_simple_request_from_an_allowed_origin_is_allowed_per_request(gateway:
     assert "Access-Control-Allow-Origin" not in other.headers
     # One Cache-Status, the origin's members then the edge's (RFC 9211), not two headers.
     assert other.raw.headers.getlist("Cache-Status") == ["recording-origin; fwd=miss, edge; hit"]
+
+
+def test_the_datasets_are_cached_on_the_path_alone_with_cors(gateway: Gateway) -> None:
+    first = get(gateway.edge, "/v1?anything=1", Origin=ALLOWED_ORIGIN)
+    assert first.status_code == 200
+    assert gateway.origin.last()[0] == "/v1", "no query string reaches the origin"
+    assert first.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    assert first.headers["Access-Control-Expose-Headers"] == ", ".join(EXPOSE_HEADERS)
+    again = get(gateway.edge, "/v1?other=2", Origin=ALLOWED_ORIGIN)
+    assert edge_status(again) == "edge; hit"
 
 
 def test_admin_routes_are_untouched_by_the_function(gateway: Gateway) -> None:

@@ -104,10 +104,11 @@ def test_the_cdk_readme_carries_the_rendered_section() -> None:
     )
 
 
-def test_the_readme_summary_quotes_the_totals() -> None:
-    text = " ".join((costs.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+def test_the_deploying_page_quotes_the_totals() -> None:
+    page = costs.REPO_ROOT / "docs" / "deploying.md"
+    text = " ".join(page.read_text(encoding="utf-8").split())
     pointer = cost_report.pointer()
-    assert pointer in text, f"README.md should say ({pointer} a month)"
+    assert pointer in text, f"docs/deploying.md should say ({pointer} a month)"
 
 
 def test_write_readme_replaces_only_the_section(tmp_path: Path) -> None:
