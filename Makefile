@@ -13,23 +13,24 @@ export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install serve test unit lint typecheck bench faults synth clean loadtest lock lambda-wheels docs
 
+# The virtualenv with the project and one extra ($(1)), then its stamp ($(2)).
+define venv_install
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored' || true
+	set -o pipefail; $(BIN)/python -m pip install --quiet -e '.[$(1)]' 2>&1 | { grep -v 'is ignored' || true; }
+	touch $(2)
+endef
+
 install: $(STAMP)
 
 # Everything (`make test`): the extras and the development tools.
 $(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found" >&2; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored' || true
-	set -o pipefail; $(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | { grep -v 'is ignored' || true; }
-	touch $(STAMP)
+	$(call venv_install,dev,$(STAMP))
 
 # What serving needs, no more: the embedded stack (the `local` extra).
 $(SERVE_STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found" >&2; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored' || true
-	set -o pipefail; $(BIN)/python -m pip install --quiet -e '.[local]' 2>&1 | { grep -v 'is ignored' || true; }
-	touch $(SERVE_STAMP)
+	$(call venv_install,local,$(SERVE_STAMP))
 
 serve: $(SERVE_STAMP)
 	$(BIN)/lakegate serve --port $(PORT)
@@ -43,13 +44,18 @@ docs: install
 # scratch directory), then every test. Without nginx the local-edge tests are skipped, and
 # without Chromium the browser test (one line each says how to install them), unless
 # CI=true, LAKEGATE_REQUIRE_EDGE=1 or LAKEGATE_REQUIRE_BROWSER=1 makes that a failure.
-test: install
-	$(BIN)/ruff format --check .
-	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/lint-imports
+test: lint typecheck
 	$(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Formatting, lint rules and the import contracts (handler/ above cache/, …).
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
 
 # The fast tests alone: no servers, subprocesses or CDK synth (tests/conftest.py marks those
 # slow), and a tenth of the property-test examples.

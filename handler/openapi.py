@@ -35,7 +35,7 @@ from handler.responses import PARQUET
 from handler.vocabulary import group_column
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler.openapi.models import Parameter
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, Parameter
 
 _JSON_SCHEMA: dict[ColumnType, dict[str, Any]] = {
     "integer": {"type": "integer"},
@@ -215,6 +215,14 @@ class _Event(LambdaFunctionUrlEvent):
     @cached_property
     def headers(self) -> dict[str, str]:
         return super().headers
+
+
+def header_key_scheme(header: str, description: str) -> APIKey:
+    """A secret sent in a request header, as the document declares it (built with the
+    document: Powertools' OpenAPI models load only then)."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    return APIKey(name=header, in_=APIKeyIn.header, description=description)
 
 
 def query_parameters(dataset: Dataset) -> list[Parameter]:

@@ -110,13 +110,10 @@ def _document_settings() -> dict[str, Any]:
 
 def api_key_security_scheme() -> APIKey:
     """A consumer's key, as the document declares it."""
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-
-    return APIKey(
-        name=API_KEY_HEADER,
-        in_=APIKeyIn.header,
-        description="A consumer's API key (`lakegate keys create`): required on datasets "
-        "that declare it (missing, unknown or revoked → 401; not for this dataset → 403).",
+    return openapi.header_key_scheme(
+        API_KEY_HEADER,
+        "A consumer's API key (`lakegate keys create`): required on datasets that declare "
+        "it (missing, unknown or revoked → 401; not for this dataset → 403).",
     )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import requests
 import yaml
 
-from cache.metrics import STATEMENTS
+from cache.metrics import REFUSED, STATEMENTS
 from handler.catalogue import DEFAULT_CATALOGUE
 from local.emulator import EmulatorConfig
 from local.stack import EmbeddedStack, StackConfig
@@ -70,6 +70,7 @@ class Observed:
     seconds: float = 0.0
     leaked: bool = False  # the warehouse token in a log line of this cell
     refreshed: bool = True  # a stale entry's background refresh ended (in its time)
+    refresh_note: str = ""  # what was seen when it did not
     problems: tuple[str, ...] = ()
 
     @property
@@ -100,9 +101,16 @@ def stack_config(catalogue_path: Path) -> StackConfig:
         max_containers=8,
         catalogue_path=catalogue_path,
         admin=False,
-        # One share: the matrix is one keyless consumer running a statement per cell.
+        # One share, and a budget the matrix cannot spend: it is one keyless consumer
+        # running about two statements a cell, ~100 in a minute when the machine is quick,
+        # and a refused background refresh would pass for a fault's doing. Budgets have
+        # tests of their own (tests/cache/test_budget.py, tests/e2e/test_gateway.py).
         environment=MappingProxyType(
-            {"LAKEGATE_ERROR_HOLD_SECONDS": "0.5", "LAKEGATE_FAIR_SHARES": "1"}
+            {
+                "LAKEGATE_ERROR_HOLD_SECONDS": "0.5",
+                "LAKEGATE_FAIR_SHARES": "1",
+                "LAKEGATE_STATEMENT_BUDGET_PER_MINUTE": "100000",
+            }
         ),
         lambda_timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
     )
@@ -180,6 +188,8 @@ def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
             break
         run.reset()
     run.leaked()  # the preparation's lines are not the cell's
+    asynchronous = run.stack.server.async_started if run.stack.server else 0
+    refused = run.stack.recorder.counts[REFUSED]
     started = time.monotonic()
     try:
         response: requests.Response | None = run.get(path)
@@ -206,8 +216,20 @@ def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
         seconds=seconds,
         leaked=run.leaked(),
         refreshed=refreshed,
+        refresh_note="" if refreshed else _refresh_note(run, asynchronous, refused),
     )
     return _judged(observed, fault.expected(state))
+
+
+def _refresh_note(run: _Run, asynchronous: int, refused: int) -> str:
+    """What the stack did after the stale answer: the invocations it started, the
+    statements it refused."""
+    server = run.stack.server
+    started = (server.async_started if server else 0) - asynchronous
+    return (
+        f"{started} asynchronous invocations started, "
+        f"{run.stack.recorder.counts[REFUSED] - refused} statements refused"
+    )
 
 
 def _judged(seen: Observed, want: Expected) -> Observed:
@@ -219,7 +241,7 @@ def _judged(seen: Observed, want: Expected) -> Observed:
     if seen.leaked:
         problems.append("the warehouse token in a log line")
     if not seen.refreshed:
-        problems.append("the background refresh never ended")
+        problems.append(f"the background refresh never ended ({seen.refresh_note})")
     if want.cache_status is None and seen.cache_status is not None:
         problems.append(f"Cache-Status {seen.cache_status!r} on an error")
     if want.cache_status is not None and not re.fullmatch(

@@ -35,7 +35,7 @@ from handler.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from handler.openapi import ERROR_SCHEMA, Resolver
+from handler.openapi import ERROR_SCHEMA, Resolver, header_key_scheme
 from handler.responses import JSON, NO_STORE
 from handler.settings import AdminSettings
 
@@ -46,13 +46,10 @@ ADMIN_SCHEME = "adminToken"
 
 
 def admin_security_scheme() -> APIKey:
-    """The admin token, as the document declares it (built with the document, handler.openapi)."""
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-
-    return APIKey(
-        name=ADMIN_TOKEN_HEADER,
-        in_=APIKeyIn.header,
-        description="The admin token (missing or wrong → 401). Not `Authorization`: "
+    """The admin token, as the document declares it."""
+    return header_key_scheme(
+        ADMIN_TOKEN_HEADER,
+        "The admin token (missing or wrong → 401). Not `Authorization`: "
         "CloudFront's origin access control signs requests with that header.",
     )
 
