@@ -13,8 +13,9 @@ would pay for it (tests/e2e/test_cold_start.py checks what a hit leaves unloaded
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
@@ -87,6 +88,20 @@ class DatasetServer:
     # Answers whose body could exceed this on the wire are 303s to a presigned URL.
     inline_response_max_bytes: int | None = None
     rollups: Rollups | None = None  # None: every miss runs its own statement
+    # The query strings this container answered lately, parsed and keyed (`_parsed`).
+    _recent: Callable[[str, str | None], tuple[Query, str]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # Dashboards ask the same few query strings over and over: each is parsed, checked
+        # and hashed once per container, not on every hit. Deliberate per-container state,
+        # bounded; a query string refused with a 400 raises, and is not kept.
+        object.__setattr__(self, "_recent", functools.lru_cache(maxsize=1024)(self._parsed))
+
+    def _parsed(self, raw_query: str, accept: str | None) -> tuple[Query, str]:
+        query = parse_query(self.dataset, raw_query, accept)
+        return query, cache_key(query.canonical(self.dataset, self.catalogue_version))
 
     def serve(
         self, event: LambdaFunctionUrlEvent, remaining_ms: int
@@ -100,7 +115,7 @@ class DatasetServer:
         consumer = self.gate.consumers.identify(headers)
         authorise(dataset, consumer, require_keys=self.gate.require_keys)
         accept = headers.get("accept")
-        query = parse_query(dataset, event.raw_query_string, accept)
+        query, key = self._recent(event.raw_query_string, accept)
         refresher = self.refresher
 
         def refresh_later(owner: str) -> None:
@@ -118,6 +133,7 @@ class DatasetServer:
         served = self.results.serve(
             self._request(
                 query,
+                key,
                 consumer,
                 remaining_ms,
                 refresh_later=refresh_later if refresher is not None else None,
@@ -168,12 +184,13 @@ class DatasetServer:
         if not isinstance(self.results, ResultCache):
             return None
         consumer = Consumer(order.consumer, order.tier or "standard") if order.consumer else None
-        query = parse_query(self.dataset, order.query, order.accept)
-        return self.results.refresh(self._request(query, consumer, remaining_ms), order.owner)
+        query, key = self._parsed(order.query, order.accept)
+        return self.results.refresh(self._request(query, key, consumer, remaining_ms), order.owner)
 
     def _request(
         self,
         query: Query,
+        key: str,
         consumer: Consumer | None,
         remaining_ms: int,
         *,
@@ -192,7 +209,7 @@ class DatasetServer:
         deadline = self._deadline(remaining_ms)
         return CacheRequest(
             dataset=dataset.name,
-            key=cache_key(query.canonical(dataset, self.catalogue_version)),
+            key=key,
             freshness=dataset.freshness.policy,
             compute=compute,
             budget=deadline,
