@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
@@ -88,16 +88,13 @@ class DatasetServer:
     # Answers whose body could exceed this on the wire are 303s to a presigned URL.
     inline_response_max_bytes: int | None = None
     rollups: Rollups | None = None  # None: every miss runs its own statement
-    # The query strings this container answered lately, parsed and keyed (`_parsed`).
-    _recent: Callable[[str, str | None], tuple[Query, str]] = field(
-        init=False, repr=False, compare=False
-    )
 
-    def __post_init__(self) -> None:
+    @functools.cached_property
+    def _recent(self) -> Callable[[str, str | None], tuple[Query, str]]:
         # Dashboards ask the same few query strings over and over: each is parsed, checked
         # and hashed once per container, not on every hit. Deliberate per-container state,
         # bounded; a query string refused with a 400 raises, and is not kept.
-        object.__setattr__(self, "_recent", functools.lru_cache(maxsize=1024)(self._parsed))
+        return functools.lru_cache(maxsize=1024)(self._parsed)
 
     def _parsed(self, raw_query: str, accept: str | None) -> tuple[Query, str]:
         query = parse_query(self.dataset, raw_query, accept)

@@ -69,8 +69,9 @@ class Observed:
     cancels: int
     seconds: float = 0.0
     leaked: bool = False  # the warehouse token in a log line of this cell
-    refreshed: bool = True  # a stale entry's background refresh ended (in its time)
-    refresh_note: str = ""  # what was seen when it did not
+    # A stale entry's background refresh that did not end in its time: what the stack did
+    # meanwhile. None: it ended, or there was none to wait for.
+    unrefreshed: str | None = None
     problems: tuple[str, ...] = ()
 
     @property
@@ -154,6 +155,15 @@ class _Run:
     def stats(self) -> dict[str, Any]:
         return dict(self.session.get(f"{self.warehouse}/__emulator/stats", timeout=5).json())
 
+    def activity(self) -> tuple[int, int]:
+        """Asynchronous invocations started and statements refused, so far."""
+        server = self.stack.server
+        return (server.async_started if server else 0), self.stack.recorder.counts[REFUSED]
+
+    def activity_since(self, before: tuple[int, int]) -> str:
+        started, refused = (now - then for now, then in zip(self.activity(), before, strict=True))
+        return f"{started} asynchronous invocations started, {refused} statements refused"
+
     def computes(self) -> int:
         """Warehouse runs finished (in line or in the background), failed or not."""
         return self.stack.recorder.counts[STATEMENTS]
@@ -188,20 +198,19 @@ def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
             break
         run.reset()
     run.leaked()  # the preparation's lines are not the cell's
-    asynchronous = run.stack.server.async_started if run.stack.server else 0
-    refused = run.stack.recorder.counts[REFUSED]
+    activity = run.activity()
     started = time.monotonic()
     try:
         response: requests.Response | None = run.get(path)
     except requests.RequestException:  # no answer at all: the cell says so
         response = None
     seconds = time.monotonic() - started
-    refreshed = True
+    unrefreshed = None
     if state == "stale entry" and response is not None and response.status_code == 200:
         try:
             until(lambda: run.computes() > before, "the background refresh finished")
         except AssertionError:
-            refreshed = False
+            unrefreshed = run.activity_since(activity)
     stats = run.stats()
     headers = response.headers if response is not None else {}
     observed = Observed(
@@ -215,21 +224,9 @@ def run_cell(run: _Run, index: int, fault: Fault, state: State) -> Observed:
         cancels=int(stats["cancels_received"]),
         seconds=seconds,
         leaked=run.leaked(),
-        refreshed=refreshed,
-        refresh_note="" if refreshed else _refresh_note(run, asynchronous, refused),
+        unrefreshed=unrefreshed,
     )
     return _judged(observed, fault.expected(state))
-
-
-def _refresh_note(run: _Run, asynchronous: int, refused: int) -> str:
-    """What the stack did after the stale answer: the invocations it started, the
-    statements it refused."""
-    server = run.stack.server
-    started = (server.async_started if server else 0) - asynchronous
-    return (
-        f"{started} asynchronous invocations started, "
-        f"{run.stack.recorder.counts[REFUSED] - refused} statements refused"
-    )
 
 
 def _judged(seen: Observed, want: Expected) -> Observed:
@@ -240,8 +237,8 @@ def _judged(seen: Observed, want: Expected) -> Observed:
         problems.append(f"answered after {seen.seconds:.1f} s, beyond the Lambda's time")
     if seen.leaked:
         problems.append("the warehouse token in a log line")
-    if not seen.refreshed:
-        problems.append(f"the background refresh never ended ({seen.refresh_note})")
+    if seen.unrefreshed is not None:
+        problems.append(f"the background refresh never ended ({seen.unrefreshed})")
     if want.cache_status is None and seen.cache_status is not None:
         problems.append(f"Cache-Status {seen.cache_status!r} on an error")
     if want.cache_status is not None and not re.fullmatch(
