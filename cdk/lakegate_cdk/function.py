@@ -3,8 +3,8 @@
 Packaged per environment (`lambda.packaging`, cdk/README.md "Packaging"): an arm64
 container image (the default; 10 GB limit, built by Docker at deploy), or a zip on the
 managed Python 3.12 runtime with SnapStart, which snapshots only zips. The zip must fit
-Lambda's 250 MB unzipped: polars' runtime takes ~160 MB of it, the whole package ~233 MB
-(lakegate_cdk.packaging checks it at every bundling).
+Lambda's 250 MB unzipped: polars' runtime takes ~160 MB of it, the whole package ~209 MB
+with botocore's data trimmed (lakegate_cdk.packaging checks it at every bundling).
 """
 
 from __future__ import annotations
@@ -36,14 +36,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LIVE_ALIAS = "live"
 DOCKERFILE = "cdk/lambda/Dockerfile"
 LOCK_FILE = "cdk/lambda/requirements.lock"
+TRIM_SCRIPT = "cdk/lakegate_cdk/trim.py"  # stdlib alone: the image's build runs it
 
 # The build context is the repository root, but the image (and so the asset hash) must
 # depend on runtime files only: docker-ignore everything, then re-admit the Dockerfile,
-# the lock file of the runtime dependencies (`make lock`), handler/ and cache/.
+# the lock file of the runtime dependencies (`make lock`), the script that trims
+# botocore's data after installing them, handler/ and cache/.
 IMAGE_CONTEXT_EXCLUDE = (
     "*",
     "!" + DOCKERFILE,
     "!" + LOCK_FILE,
+    "!" + TRIM_SCRIPT,
     "!handler",
     "!cache",
     "**/__pycache__",
@@ -51,7 +54,8 @@ IMAGE_CONTEXT_EXCLUDE = (
     "**/.mypy_cache",
     "**/.pytest_cache",
 )
-# The zip's sources: the same runtime files, without the Dockerfile.
+# The zip's sources (its asset hash): the same files, without the Dockerfile; the trim
+# script stays, as lakegate_cdk.packaging.bundle runs it on the zip too.
 ZIP_SOURCES_EXCLUDE = tuple(p for p in IMAGE_CONTEXT_EXCLUDE if p != "!" + DOCKERFILE)
 HANDLER = "handler.app.lambda_handler"
 
@@ -139,9 +143,13 @@ class ApiFunction(Construct):
             "tracing": lambda_.Tracing.ACTIVE if fn_config.tracing else lambda_.Tracing.DISABLED,
             "role": self.role,
             "log_group": self.log_group,
-            # Without tracing the handler builds no Tracer, and never imports X-Ray's SDK.
             "environment": {
                 **environment,
+                # pydantic otherwise reads every installed distribution's entry points,
+                # looking for its plugins, when the first model is built: on every cold
+                # start, for nothing, as lakegate uses none.
+                "PYDANTIC_DISABLE_PLUGINS": "__all__",
+                # Without tracing the handler builds no Tracer, and never imports X-Ray's SDK.
                 **({} if fn_config.tracing else {"POWERTOOLS_TRACE_DISABLED": "true"}),
             },
         }
@@ -191,7 +199,8 @@ class ApiFunction(Construct):
     def _zip_code() -> lambda_.Code:
         """The runtime files, bundled on this machine from the locked wheels (no Docker:
         the image below is CDK's fallback, never reached, as local bundling always answers).
-        The asset's hash is its sources' (handler/, cache/, the lock), like the image's."""
+        The asset's hash is its sources' (handler/, cache/, the lock, the trim script), like
+        the image's."""
         return lambda_.Code.from_asset(
             str(REPO_ROOT),
             exclude=list(ZIP_SOURCES_EXCLUDE),

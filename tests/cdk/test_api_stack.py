@@ -78,6 +78,9 @@ def test_function_environment_is_the_runtime_contract(env: Synthesized) -> None:
         "LAKEGATE_MISS_BUDGETS": ",".join(
             f"{tier}={n}" for tier, n in sorted(env.config.gateway.miss_budgets.items())
         ),
+        # pydantic would otherwise read every distribution's entry points for plugins on
+        # every cold start; "__all__" is one of the values pydantic/plugin/_loader.py takes.
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
     assert env.config.databricks.host.startswith("https://")
 
@@ -137,6 +140,7 @@ def test_image_context_holds_runtime_files_only(env: Synthesized) -> None:
     assert {f for f in files if f.startswith("cdk/")} == {
         "cdk/lambda/Dockerfile",
         "cdk/lambda/requirements.lock",
+        "cdk/lakegate_cdk/trim.py",  # the build runs it, alone (test_image.py)
     }
     assert "handler/catalogue.yaml" in files
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]

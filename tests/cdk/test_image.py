@@ -1,13 +1,14 @@
 """The Lambda images are reproducible: the base image by digest, every dependency by
-version and hash; the API's lock covers exactly what pyproject says the runtime needs, the
-edge rules writer's holds boto3 with the CRT."""
+version and hash; the API's lock covers exactly what pyproject says the runtime needs, its
+build copies only what its context admits and trims botocore's data where it installs it;
+the edge rules writer's holds boto3 with the CRT."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 
-from lakegate_cdk.function import LOCK_FILE, REPO_ROOT
+from lakegate_cdk.function import IMAGE_CONTEXT_EXCLUDE, LOCK_FILE, REPO_ROOT, TRIM_SCRIPT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -39,6 +40,27 @@ def test_dependencies_install_from_the_lock_with_hashes_only() -> None:
     assert "pyproject" not in "\n".join(_instructions())
     assert "[dev]" not in DOCKERFILE and "optional-dependencies" not in DOCKERFILE
     assert _instructions()[-1] == 'CMD ["handler.app.lambda_handler"]'
+
+
+def test_every_file_the_build_copies_is_in_its_context() -> None:
+    """The context admits only what IMAGE_CONTEXT_EXCLUDE re-admits: a COPY of anything
+    else would fail at deploy, the first time Docker builds."""
+    copies = [line.split()[1] for line in _instructions() if line.startswith("COPY ")]
+    assert TRIM_SCRIPT in copies
+    for source in copies:
+        assert "!" + source.rstrip("/") in IMAGE_CONTEXT_EXCLUDE, source
+
+
+def test_botocore_is_trimmed_where_it_is_installed_before_compiling() -> None:
+    """In the install's own layer (a later one would leave the files in the image below),
+    with the script copied beside the lock, on the task root, before bytecode is made."""
+    instructions = _instructions()
+    assert f"COPY {TRIM_SCRIPT} /tmp/build/trim.py" in instructions
+    install = DOCKERFILE.index("RUN pip install")
+    trim = DOCKERFILE.index('python /tmp/build/trim.py "${LAMBDA_TASK_ROOT}"')
+    cleanup = DOCKERFILE.index("rm -rf /tmp/build")
+    assert install < trim < cleanup < DOCKERFILE.index("compileall")
+    assert "RUN" not in DOCKERFILE[install + len("RUN") : trim]
 
 
 def test_every_locked_distribution_is_pinned_with_a_hash() -> None:

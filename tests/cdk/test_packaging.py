@@ -1,7 +1,8 @@
 """The two packagings: an environment's `lambda.packaging: zip` synthesises a SnapStart zip
 function (nag and cfn-lint clean, like the images), and the zip is bundled offline from
-the locked wheels, with the runtime sources and hash-checked-free bytecode, within
-Lambda's size limit; `lambda.tracing: false` leaves X-Ray out of the function."""
+the locked wheels, with the runtime sources and hash-checked-free bytecode, botocore's
+data cut to the API's services, within Lambda's size limit; `lambda.tracing: false`
+leaves X-Ray out of the function."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 from lakegate_cdk.function import HANDLER
 from lakegate_cdk.packaging import MAX_UNZIPPED_BYTES, PackagingError, bundle
+from lakegate_cdk.trim import SERVICES
 
 from .conftest import Synthesized
 from .test_cfn_lint import IGNORED
@@ -82,6 +84,12 @@ def test_without_tracing_there_is_no_xray_and_the_handler_is_told(zipped: Synthe
     assert "xray:" not in actions
 
 
+def test_the_zip_function_tells_pydantic_to_load_no_plugins(zipped: Synthesized) -> None:
+    """As the images do (test_api_stack): looking for plugins would cost every cold start."""
+    variables = _function(zipped)["Properties"]["Environment"]["Variables"]
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+
 def test_with_tracing_the_handler_is_not_told_to_stop(env: Synthesized) -> None:
     variables = _function(env)["Properties"]["Environment"]["Variables"]
     assert "POWERTOOLS_TRACE_DISABLED" not in variables
@@ -130,12 +138,12 @@ def test_zip_variant_template_is_cfn_lint_clean(zipped: Synthesized) -> None:
 # --- bundled -------------------------------------------------------------------------
 
 
-def _wheel(directory: Path, name: str, module_source: str) -> Path:
-    """A pure-Python wheel, as pip builds one: the module, its metadata and its RECORD."""
+def _wheel(directory: Path, name: str, contents: dict[str, bytes]) -> Path:
+    """A pure-Python wheel, as pip builds one: its files, its metadata and its RECORD."""
     path = directory / f"{name}-1.0-py3-none-any.whl"
     dist_info = f"{name}-1.0.dist-info"
     files = {
-        f"{name}.py": module_source.encode(),
+        **contents,
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
         f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
@@ -150,16 +158,39 @@ def _wheel(directory: Path, name: str, module_source: str) -> Path:
     return path
 
 
+# A botocore with data for the API's services and one more (the real one has ~440).
+BOTOCORE_SERVICES = (*SERVICES, "ec2")
+
+
+def _botocore() -> dict[str, bytes]:
+    files = {"botocore/__init__.py": b""}
+    for name in BOTOCORE_SERVICES:
+        model = {"metadata": {"endpointPrefix": name}, "operations": {}}
+        files[f"botocore/data/{name}/2020-01-01/service-2.json"] = json.dumps(model).encode()
+    services: dict[str, Any] = {name: {"endpoints": {}} for name in BOTOCORE_SERVICES}
+    endpoints = {"version": 3, "partitions": [{"partition": "aws", "services": services}]}
+    files["botocore/data/endpoints.json"] = json.dumps(endpoints).encode()
+    files["botocore/data/partitions.json"] = b'{"partitions": []}'
+    return files
+
+
 @pytest.fixture
 def layout(tmp_path: Path) -> dict[str, Path]:
-    """A wheelhouse with one locked wheel, its lock, and runtime sources (with a stray
-    __pycache__ that must not travel)."""
+    """A wheelhouse with two locked wheels (one a small botocore), their lock, and runtime
+    sources (with a stray __pycache__ that must not travel)."""
     wheelhouse = tmp_path / "wheels"
     wheelhouse.mkdir()
-    wheel = _wheel(wheelhouse, "tinydep", "VALUE = 42\n")
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    wheels = {
+        "tinydep": _wheel(wheelhouse, "tinydep", {"tinydep.py": b"VALUE = 42\n"}),
+        "botocore": _wheel(wheelhouse, "botocore", _botocore()),
+    }
     lock = tmp_path / "requirements.lock"
-    lock.write_text(f"tinydep==1.0 \\\n    --hash=sha256:{digest}\n")
+    lock.write_text(
+        "".join(
+            f"{name}==1.0 \\\n    --hash=sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}\n"
+            for name, wheel in wheels.items()
+        )
+    )
     sources = tmp_path / "repo"
     for name, text in (("handler/app.py", "import tinydep\n"), ("cache/__init__.py", "")):
         (sources / name).parent.mkdir(parents=True, exist_ok=True)
@@ -181,11 +212,31 @@ def test_bundling_installs_the_locked_wheels_offline_beside_the_sources(
     assert (out / "handler" / "app.py").is_file() and (out / "cache" / "__init__.py").is_file()
     assert not (out / "handler" / "__pycache__" / "stale.cpython-312.pyc").exists()
     assert size == sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    # botocore's data holds the API's services alone (lakegate_cdk.trim): faster clients.
+    data = out / "botocore" / "data"
+    assert {p.name for p in data.iterdir() if p.is_dir()} == set(SERVICES)
+    assert {p.name for p in data.iterdir() if p.is_file()} == {"endpoints.json", "partitions.json"}
+    (partition,) = json.loads((data / "endpoints.json").read_text())["partitions"]
+    assert set(partition["services"]) == set(SERVICES)
     # Compiled for the runtime, never checked against its sources' timestamps (PEP 552):
     # the zip's fixed timestamps would otherwise make every .pyc stale in Lambda.
     (compiled,) = (out / "handler" / "__pycache__").glob("app.cpython-312.pyc")
     flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
     assert flags == 0b01  # hash-based, unchecked
+
+
+@pytest.mark.slow
+def test_a_package_without_botocore_is_refused(layout: dict[str, Path]) -> None:
+    """The runtime needs it: a lock without it is a broken lock, not a smaller package."""
+    tinydep_only = layout["lock"].read_text().split("botocore==")[0]
+    layout["lock"].write_text(tinydep_only)
+    with pytest.raises(PackagingError, match="no botocore data in"):
+        bundle(
+            layout["out"],
+            lock=layout["lock"],
+            wheelhouse=layout["wheelhouse"],
+            sources=layout["sources"],
+        )
 
 
 @pytest.mark.slow
