@@ -95,6 +95,9 @@ class Engine:
         self._finished: deque[Statement] = deque()  # in finishing order, for expiry
         self._closed: deque[Statement] = deque()
         self._counters: Counter[str] = Counter()
+        # The threads running statements: close() waits for them, because closing the
+        # database under a cursor that is still executing or fetching makes DuckDB refuse.
+        self._runs: set[threading.Thread] = set()
 
     # --- commands -------------------------------------------------------
 
@@ -121,12 +124,15 @@ class Engine:
             self._expire(time.monotonic())
             self._statements[statement.id] = statement
             self._counters["statements_executed"] += 1
-        threading.Thread(
-            target=self._run,
+        run = threading.Thread(
+            target=self._run_then_forget,
             args=(statement, translation, plan),
             name=f"statement-{statement.id[:8]}",
             daemon=True,
-        ).start()
+        )
+        with self._lock:
+            self._runs.add(run)
+        run.start()
         return statement
 
     def cancel(self, statement_id: str) -> Statement:
@@ -154,11 +160,18 @@ class Engine:
             self._closed.clear()
             self._counters.clear()
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 30.0) -> None:
+        """Cancel whatever runs and wait (up to `wait_s`) for its threads to let go of
+        the database: a cancelled query may still be finishing a fetch."""
         with self._lock:
             running = [s.id for s in self._statements.values() if s.state not in TERMINAL]
         for statement_id in running:
             self.cancel(statement_id)
+        deadline = time.monotonic() + wait_s
+        with self._lock:
+            runs = list(self._runs)
+        for run in runs:
+            run.join(max(0.0, deadline - time.monotonic()))
 
     # --- queries --------------------------------------------------------
 
@@ -223,6 +236,15 @@ class Engine:
         return stats
 
     # --- the run --------------------------------------------------------
+
+    def _run_then_forget(
+        self, statement: Statement, translation: Translation | StatementError, plan: Plan
+    ) -> None:
+        try:
+            self._run(statement, translation, plan)
+        finally:
+            with self._lock:
+                self._runs.discard(threading.current_thread())
 
     def _run(
         self, statement: Statement, translation: Translation | StatementError, plan: Plan

@@ -122,8 +122,9 @@ class Emulator(Running):
         if server is None:
             return
         self.faults.release()  # stalled executes answer, so their threads end
-        self.engine.close()
+        self.engine.close()  # and so do executes waiting on a statement
         server.stop()
+        self.engine.close()  # a statement submitted meanwhile lets go of the database too
         if self._database is not None:
             self._database.close()
 

@@ -7,6 +7,7 @@ import dataclasses
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -454,6 +455,21 @@ def test_cancel_moves_a_running_statement_to_canceled(
     )
     assert again.status_code == 200  # cancelling a finished statement is a no-op
     assert stats(emulator)["cancelled"] == 1
+
+
+def test_closing_the_engine_while_duckdb_runs_waits_for_the_run_to_let_go() -> None:
+    # Closing DuckDB under a cursor still executing (or finishing once interrupted)
+    # makes it refuse, so the emulator's stop would fail: closing the engine cancels
+    # what runs and returns only once its threads are done with the database.
+    with Emulator(EmulatorConfig(latency_ms=0)) as emulator, requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {emulator.config.token}"
+        body = run(emulator, session, "SELECT count(*) FROM range(5000000000)", wait_timeout="0s")
+        poll(emulator, session, body["statement_id"], until={"RUNNING"})
+        time.sleep(0.2)  # inside DuckDB's execute, well short of its end
+        emulator.engine.close()
+        assert not [t for t in threading.enumerate() if t.name.startswith("statement-")]
+        assert emulator.engine.get(body["statement_id"]).state.value == "CANCELED"
+        emulator.stop()  # closes the database: nothing holds it
 
 
 def test_on_wait_timeout_cancel_cancels_a_slow_statement(
