@@ -200,14 +200,22 @@ def layout(tmp_path: Path) -> dict[str, Path]:
     return {"wheelhouse": wheelhouse, "lock": lock, "sources": sources, "out": tmp_path / "out"}
 
 
+def _bundle(layout: dict[str, Path], limit: int = MAX_UNZIPPED_BYTES) -> int:
+    return bundle(
+        layout["out"],
+        lock=layout["lock"],
+        wheelhouse=layout["wheelhouse"],
+        sources=layout["sources"],
+        limit=limit,
+    )
+
+
 @pytest.mark.slow
 def test_bundling_installs_the_locked_wheels_offline_beside_the_sources(
     layout: dict[str, Path],
 ) -> None:
     out = layout["out"]
-    size = bundle(
-        out, lock=layout["lock"], wheelhouse=layout["wheelhouse"], sources=layout["sources"]
-    )
+    size = _bundle(layout)
     assert (out / "tinydep.py").read_text() == "VALUE = 42\n"
     assert (out / "handler" / "app.py").is_file() and (out / "cache" / "__init__.py").is_file()
     assert not (out / "handler" / "__pycache__" / "stale.cpython-312.pyc").exists()
@@ -231,24 +239,14 @@ def test_a_package_without_botocore_is_refused(layout: dict[str, Path]) -> None:
     tinydep_only = layout["lock"].read_text().split("botocore==")[0]
     layout["lock"].write_text(tinydep_only)
     with pytest.raises(PackagingError, match="no botocore data in"):
-        bundle(
-            layout["out"],
-            lock=layout["lock"],
-            wheelhouse=layout["wheelhouse"],
-            sources=layout["sources"],
-        )
+        _bundle(layout)
 
 
 @pytest.mark.slow
 def test_a_wheel_the_lock_does_not_pin_is_refused(layout: dict[str, Path]) -> None:
     layout["lock"].write_text(f"tinydep==1.0 \\\n    --hash=sha256:{'0' * 64}\n")
     with pytest.raises(PackagingError, match="pip install failed"):
-        bundle(
-            layout["out"],
-            lock=layout["lock"],
-            wheelhouse=layout["wheelhouse"],
-            sources=layout["sources"],
-        )
+        _bundle(layout)
 
 
 def test_without_wheels_bundling_says_what_to_run(layout: dict[str, Path], tmp_path: Path) -> None:
@@ -259,11 +257,5 @@ def test_without_wheels_bundling_says_what_to_run(layout: dict[str, Path], tmp_p
 @pytest.mark.slow
 def test_a_package_over_lambdas_size_limit_is_refused(layout: dict[str, Path]) -> None:
     with pytest.raises(PackagingError, match="over Lambda's"):
-        bundle(
-            layout["out"],
-            lock=layout["lock"],
-            wheelhouse=layout["wheelhouse"],
-            sources=layout["sources"],
-            limit=100,
-        )
+        _bundle(layout, limit=100)
     assert MAX_UNZIPPED_BYTES == 250 * 1024 * 1024  # Lambda's unzipped limit, in bytes
