@@ -130,9 +130,9 @@ class Engine:
             name=f"statement-{statement.id[:8]}",
             daemon=True,
         )
-        with self._lock:
+        with self._lock:  # started under the lock: close() never joins an unstarted run
             self._runs.add(run)
-        run.start()
+            run.start()
         return statement
 
     def cancel(self, statement_id: str) -> Statement:
